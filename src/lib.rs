@@ -1,0 +1,10 @@
+//! hopscope runs a small internet on your own machine and lets you watch it.
+//!
+//! - [`scenario`]: scenario files (TOML) as data: topology, traffic, events, narration.
+//! - [`trace`]: trace events, journeys, the recorder, metrics and the summary.
+//! - [`engine`]: the live components on loopback sockets (DNS, CDN, LB, servers, database,
+//!   clients), their links and faults, driven by `Control` commands.
+//! - [`cli`]: the command line (`run`, `serve`, `validate`, `scenarios`, …).
+
+pub mod scenario;
+pub mod trace;

@@ -1,0 +1,18 @@
+//! Scenarios are data: the topology (DNS, TLS, CDN, load balancer, servers, database), the
+//! traffic (client profiles and request templates), timed events and narration steps.
+//!
+//! Every field has a default, so a three-line file is a complete scenario; unknown fields are
+//! errors. `load` reads a file and reports every problem with file, line and column
+//! (`validate.rs`); the built-ins are embedded from `assets/scenarios/` (`builtin.rs`).
+
+mod builtin;
+mod command;
+mod duration;
+mod types;
+mod validate;
+
+pub use builtin::{BUILTINS, Builtin, builtin, builtin_names};
+pub use command::{COMMAND_WORDS, CacheCommand, Command, DnsMode, Link, Target};
+pub use duration::{Dur, DurError};
+pub use types::*;
+pub use validate::{Problem, ScenarioError, load, load_str, resolve};

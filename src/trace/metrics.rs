@@ -1,0 +1,312 @@
+//! Rolling metrics: per-second throughput by status class, cache hit ratio, latency
+//! percentiles (HDR histograms) and per-server load, plus run totals per phase.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+
+use super::{CacheStatus, Component, End, Outcome, OutcomeClass, Phase, ServerGauge, Span};
+
+/// Latency percentiles in milliseconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub mean: f64,
+    pub max: f64,
+    pub count: u64,
+}
+
+/// A latency histogram in microseconds, from 1 µs to an hour, 3 significant digits.
+#[derive(Clone, Debug)]
+pub struct LatencyHistogram(Histogram<u64>);
+
+impl Default for LatencyHistogram {
+    fn default() -> Self {
+        LatencyHistogram(
+            Histogram::new_with_bounds(1, 3_600_000_000, 3)
+                .expect("constant bounds are valid for an HDR histogram"),
+        )
+    }
+}
+
+impl LatencyHistogram {
+    /// Records one value in microseconds (clamped into range).
+    pub fn record(&mut self, micros: u64) {
+        self.0.saturating_record(micros.max(1));
+    }
+
+    /// How many values were recorded.
+    pub fn count(&self) -> u64 {
+        self.0.len()
+    }
+
+    /// Percentiles in milliseconds (`None` when empty).
+    pub fn percentiles(&self) -> Option<Percentiles> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let ms = |v: u64| v as f64 / 1000.0;
+        Some(Percentiles {
+            p50: ms(self.0.value_at_quantile(0.50)),
+            p95: ms(self.0.value_at_quantile(0.95)),
+            p99: ms(self.0.value_at_quantile(0.99)),
+            mean: self.0.mean() / 1000.0,
+            max: ms(self.0.max()),
+            count: self.0.len(),
+        })
+    }
+}
+
+/// What happened during one second of the run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SecondMetrics {
+    /// Covers `[second, second + 1)` seconds since the start.
+    pub second: u64,
+    /// Requests that ended in this second.
+    pub requests: u64,
+    /// Of those, by class (`OutcomeClass::ALL` order: 2xx, 3xx, 4xx, 5xx, failed).
+    pub by_class: [u64; 5],
+    /// Cache lookups that were answered from the cache (HIT or REVALIDATED).
+    pub cache_hits: u64,
+    /// Cache lookups of cacheable requests (BYPASS excluded).
+    pub cache_lookups: u64,
+    /// `cache_hits / cache_lookups`, when there were lookups.
+    pub hit_ratio: Option<f64>,
+    /// Latency of the requests that ended in this second.
+    pub latency: Option<Percentiles>,
+    /// Requests served per server.
+    pub served: BTreeMap<String, u64>,
+    /// Sampled at the end of the second: requests in progress per server.
+    pub in_flight: BTreeMap<String, u32>,
+    /// Sampled at the end of the second: requests waiting per server.
+    pub queued: BTreeMap<String, u32>,
+}
+
+#[derive(Default)]
+struct OpenSecond {
+    metrics: SecondMetrics,
+    latency: LatencyHistogram,
+}
+
+/// Per-server totals.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServerTotals {
+    pub served: u64,
+    /// Answers with a 5xx status.
+    pub errors: u64,
+}
+
+/// Builds per-second metrics and run totals from ended requests and spans.
+#[derive(Default)]
+pub struct Metrics {
+    open: BTreeMap<u64, OpenSecond>,
+    closed: Vec<SecondMetrics>,
+    latency: LatencyHistogram,
+    phases: BTreeMap<String, LatencyHistogram>,
+    outcomes: BTreeMap<Outcome, u64>,
+    cache: BTreeMap<CacheStatus, u64>,
+    servers: BTreeMap<String, ServerTotals>,
+    ended: u64,
+}
+
+/// The key a span's duration is summarised under: the phase name, with the component for
+/// `forward` (the CDN and the load balancer both forward).
+pub fn phase_key(component: Component, phase: Phase) -> String {
+    match phase {
+        Phase::Forward => format!(
+            "{}_forward",
+            if component == Component::Cdn {
+                "cdn"
+            } else {
+                "lb"
+            }
+        ),
+        other => other.name().to_string(),
+    }
+}
+
+impl Metrics {
+    /// Counts an ended request whose latency is `latency_micros`.
+    pub fn on_end(&mut self, end: &End, latency_micros: Option<u64>) {
+        self.ended += 1;
+        *self.outcomes.entry(end.outcome).or_default() += 1;
+        let second = end.at_micros / 1_000_000;
+        let open = self.open.entry(second).or_insert_with(|| OpenSecond {
+            metrics: SecondMetrics {
+                second,
+                ..SecondMetrics::default()
+            },
+            latency: LatencyHistogram::default(),
+        });
+        let m = &mut open.metrics;
+        m.requests += 1;
+        m.by_class[end.outcome.class().index()] += 1;
+        if let Some(cache) = end.cache {
+            *self.cache.entry(cache).or_default() += 1;
+            if cache != CacheStatus::Bypass {
+                m.cache_lookups += 1;
+                if cache.is_hit() {
+                    m.cache_hits += 1;
+                }
+            }
+        }
+        if let Some(server) = &end.served_by {
+            *m.served.entry(server.clone()).or_default() += 1;
+            let totals = self.servers.entry(server.clone()).or_default();
+            totals.served += 1;
+            if end.outcome.class() == OutcomeClass::ServerError {
+                totals.errors += 1;
+            }
+        }
+        if let Some(l) = latency_micros {
+            open.latency.record(l);
+            self.latency.record(l);
+        }
+    }
+
+    /// Counts a span's duration under its phase.
+    pub fn on_span(&mut self, span: &Span) {
+        self.phases
+            .entry(phase_key(span.component, span.phase))
+            .or_default()
+            .record(span.micros());
+    }
+
+    /// Closes every second that ended before `now_micros - grace_micros`, stamping it with
+    /// the server gauges. Returns whether any second closed.
+    pub fn close_until(
+        &mut self,
+        now_micros: u64,
+        grace_micros: u64,
+        gauges: &[ServerGauge],
+    ) -> bool {
+        let limit = now_micros.saturating_sub(grace_micros) / 1_000_000;
+        let mut closed_any = false;
+        // Seconds with no request still get a row, so plots show the gap.
+        let first_missing = self.closed.last().map_or(0, |m| m.second + 1);
+        for second in first_missing..limit {
+            let open = self.open.remove(&second).unwrap_or_else(|| OpenSecond {
+                metrics: SecondMetrics {
+                    second,
+                    ..SecondMetrics::default()
+                },
+                latency: LatencyHistogram::default(),
+            });
+            let mut m = open.metrics;
+            m.latency = open.latency.percentiles();
+            m.hit_ratio =
+                (m.cache_lookups > 0).then(|| m.cache_hits as f64 / m.cache_lookups as f64);
+            for g in gauges {
+                m.in_flight.insert(g.name.clone(), g.in_flight);
+                m.queued.insert(g.name.clone(), g.queued);
+            }
+            self.closed.push(m);
+            closed_any = true;
+        }
+        closed_any
+    }
+
+    /// The closed seconds, oldest first.
+    pub fn seconds(&self) -> &[SecondMetrics] {
+        &self.closed
+    }
+
+    /// Requests ended so far.
+    pub fn ended(&self) -> u64 {
+        self.ended
+    }
+
+    /// Outcome counts.
+    pub fn outcomes(&self) -> &BTreeMap<Outcome, u64> {
+        &self.outcomes
+    }
+
+    /// `X-Cache` counts.
+    pub fn cache(&self) -> &BTreeMap<CacheStatus, u64> {
+        &self.cache
+    }
+
+    /// Per-server totals.
+    pub fn servers(&self) -> &BTreeMap<String, ServerTotals> {
+        &self.servers
+    }
+
+    /// Overall latency percentiles.
+    pub fn latency(&self) -> Option<Percentiles> {
+        self.latency.percentiles()
+    }
+
+    /// Percentiles per phase key.
+    pub fn phases(&self) -> BTreeMap<String, Percentiles> {
+        self.phases
+            .iter()
+            .filter_map(|(k, h)| h.percentiles().map(|p| (k.clone(), p)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::TraceId;
+
+    fn end(at_micros: u64, outcome: Outcome, cache: Option<CacheStatus>) -> End {
+        End {
+            id: TraceId(1),
+            at_micros,
+            outcome,
+            cache,
+            served_by: Some("server-1".into()),
+            bytes: 10,
+            reused: false,
+        }
+    }
+
+    #[test]
+    fn seconds_count_classes_and_hit_ratio() {
+        let mut m = Metrics::default();
+        m.on_end(
+            &end(100, Outcome::Status(200), Some(CacheStatus::Hit)),
+            Some(1000),
+        );
+        m.on_end(
+            &end(200, Outcome::Status(200), Some(CacheStatus::Miss)),
+            Some(3000),
+        );
+        m.on_end(
+            &end(300, Outcome::Status(201), Some(CacheStatus::Bypass)),
+            Some(2000),
+        );
+        m.on_end(&end(1_500_000, Outcome::Status(503), None), Some(500));
+        assert!(m.close_until(3_000_000, 0, &[]));
+        let s = m.seconds();
+        assert_eq!(s.len(), 3, "an empty third second still gets a row");
+        assert_eq!(s[0].requests, 3);
+        assert_eq!(s[0].by_class, [3, 0, 0, 0, 0]);
+        assert_eq!(s[0].hit_ratio, Some(0.5));
+        assert_eq!(s[1].by_class, [0, 0, 0, 1, 0]);
+        assert_eq!(s[2].requests, 0);
+        assert_eq!(
+            m.servers()["server-1"],
+            ServerTotals {
+                served: 4,
+                errors: 1
+            }
+        );
+        let p = m.latency().expect("recorded");
+        assert_eq!(p.count, 4);
+        assert!((p.p50 - 1.0).abs() < 0.01, "p50 {}", p.p50);
+    }
+
+    #[test]
+    fn a_second_stays_open_during_the_grace_period() {
+        let mut m = Metrics::default();
+        m.on_end(&end(900_000, Outcome::Status(200), None), Some(10));
+        assert!(!m.close_until(1_100_000, 200_000, &[]));
+        assert!(m.close_until(1_300_000, 200_000, &[]));
+        assert_eq!(m.seconds()[0].requests, 1);
+    }
+}

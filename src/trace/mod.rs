@@ -1,0 +1,28 @@
+//! The trace is the spine of hopscope: every component reports what it did as `TraceEvent`s
+//! (a request began, arrived at a hop, spent time in a phase, ended), the recorder assembles
+//! them into journeys and rolling metrics, and the exporters write them out.
+//!
+//! Plain data and logic only: nothing here opens a socket or knows about the window.
+
+mod clock;
+mod event;
+mod ids;
+mod journey;
+pub mod metrics;
+mod recorder;
+mod sink;
+mod snapshot;
+pub mod spool;
+mod summary;
+
+pub use clock::Clock;
+pub use event::{
+    Attr, Begin, CacheStatus, Component, End, Exchange, Marker, Outcome, OutcomeClass, Phase, Span,
+    TraceEvent,
+};
+pub use ids::{TraceId, TraceParent};
+pub use journey::Journey;
+pub use recorder::{Recorder, RecorderConfig};
+pub use sink::{EventSink, OutcomeCounters};
+pub use snapshot::{ServerGauge, Snapshot, Totals};
+pub use summary::{PhaseSummary, ServerSummary, Summary};

@@ -1,0 +1,349 @@
+//! The recorder: assembles events into journeys, keeps rolling metrics, spools every ended
+//! journey to disk and produces snapshots. Pure logic: the engine runs it on its own thread.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::metrics::{Metrics, SecondMetrics};
+use super::spool::Spool;
+use super::{Journey, Marker, ServerGauge, Snapshot, Totals, TraceEvent, TraceId};
+
+/// How long an ended journey stays open for spans that arrive after its end (a server still
+/// working on a request the client gave up on) before it is written to the spool.
+const SETTLE_MICROS: u64 = 2_000_000;
+/// A second of metrics closes this long after it ends, so late reports still land in it.
+const CLOSE_GRACE_MICROS: u64 = 1_500_000;
+/// An in-flight journey with no news for this long is ended as an orphan (its end was shed).
+const ORPHAN_MICROS: u64 = 600_000_000;
+
+/// Recorder settings.
+#[derive(Clone, Debug)]
+pub struct RecorderConfig {
+    /// Ended journeys kept in memory for readers.
+    pub keep_recent: usize,
+    /// Where to spool every ended journey (none: not spooled).
+    pub spool: Option<PathBuf>,
+}
+
+/// Assembles journeys and metrics from trace events.
+pub struct Recorder {
+    keep_recent: usize,
+    in_flight: HashMap<TraceId, Arc<Journey>>,
+    settling: HashMap<TraceId, Arc<Journey>>,
+    settle_order: VecDeque<(u64, TraceId)>,
+    recent: VecDeque<Arc<Journey>>,
+    metrics: Metrics,
+    seconds: Arc<Vec<SecondMetrics>>,
+    markers: Arc<Vec<Marker>>,
+    spool: Option<Spool>,
+    spool_error: Option<String>,
+    begun: u64,
+    /// Reports about requests the recorder never saw begin, or saw end long ago.
+    orphans: u64,
+}
+
+impl Recorder {
+    /// A recorder; fails only if the spool file cannot be created.
+    pub fn new(config: RecorderConfig) -> std::io::Result<Recorder> {
+        let spool = match &config.spool {
+            Some(path) => Some(Spool::create(path)?),
+            None => None,
+        };
+        Ok(Recorder {
+            keep_recent: config.keep_recent.max(1),
+            in_flight: HashMap::new(),
+            settling: HashMap::new(),
+            settle_order: VecDeque::new(),
+            recent: VecDeque::new(),
+            metrics: Metrics::default(),
+            seconds: Arc::new(Vec::new()),
+            markers: Arc::new(Vec::new()),
+            spool,
+            spool_error: None,
+            begun: 0,
+            orphans: 0,
+        })
+    }
+
+    fn journey_mut(&mut self, id: TraceId) -> Option<&mut Journey> {
+        if let Some(j) = self.in_flight.get_mut(&id) {
+            return Some(Arc::make_mut(j));
+        }
+        if let Some(j) = self.settling.get_mut(&id) {
+            // Keep the copy in `recent` in step with the settling one.
+            let updated = Arc::make_mut(j);
+            return Some(updated);
+        }
+        None
+    }
+
+    fn refresh_recent(&mut self, id: TraceId) {
+        if let Some(j) = self.settling.get(&id)
+            && let Some(slot) = self.recent.iter_mut().rev().find(|r| r.id == id)
+        {
+            *slot = j.clone();
+        }
+    }
+
+    /// Takes one event.
+    pub fn ingest(&mut self, event: TraceEvent) {
+        match event {
+            TraceEvent::Begin(b) => {
+                self.begun += 1;
+                let id = b.id;
+                self.in_flight.insert(id, Arc::new(Journey::begin(b)));
+            }
+            TraceEvent::Arrive {
+                id,
+                component,
+                at_micros,
+            } => match self.journey_mut(id) {
+                Some(j) => {
+                    j.add_arrival(component, at_micros);
+                    self.refresh_recent(id);
+                }
+                None => self.orphans += 1,
+            },
+            TraceEvent::Span(span) => {
+                self.metrics.on_span(&span);
+                let id = span.id;
+                match self.journey_mut(id) {
+                    Some(j) => {
+                        j.add_span(span);
+                        self.refresh_recent(id);
+                    }
+                    None => self.orphans += 1,
+                }
+            }
+            TraceEvent::Exchange(x) => {
+                let id = x.id;
+                match self.journey_mut(id) {
+                    Some(j) => {
+                        j.exchange = Some(x);
+                        self.refresh_recent(id);
+                    }
+                    None => self.orphans += 1,
+                }
+            }
+            TraceEvent::End(end) => {
+                let mut journey = match self.in_flight.remove(&end.id) {
+                    Some(j) => j,
+                    None => {
+                        // Its begin was shed: still count it, with what the end says.
+                        self.orphans += 1;
+                        Arc::new(Journey {
+                            id: end.id,
+                            start_micros: end.at_micros,
+                            ..Journey::default()
+                        })
+                    }
+                };
+                let j = Arc::make_mut(&mut journey);
+                j.end_micros = Some(end.at_micros);
+                j.outcome = Some(end.outcome);
+                j.cache = end.cache;
+                j.served_by = end.served_by.clone();
+                j.bytes = end.bytes;
+                j.reused = end.reused;
+                let latency = j.latency_micros();
+                self.metrics.on_end(&end, latency);
+                self.recent.push_back(journey.clone());
+                while self.recent.len() > self.keep_recent {
+                    self.recent.pop_front();
+                }
+                self.settle_order.push_back((end.at_micros, end.id));
+                self.settling.insert(end.id, journey);
+            }
+            TraceEvent::Marker(m) => Arc::make_mut(&mut self.markers).push(m),
+        }
+    }
+
+    /// Moves time on: closes finished seconds of metrics and spools settled journeys.
+    pub fn tick(&mut self, now_micros: u64, gauges: &[ServerGauge]) {
+        if self
+            .metrics
+            .close_until(now_micros, CLOSE_GRACE_MICROS, gauges)
+        {
+            self.seconds = Arc::new(self.metrics.seconds().to_vec());
+        }
+        self.settle(now_micros.saturating_sub(SETTLE_MICROS));
+        let stale: Vec<TraceId> = self
+            .in_flight
+            .values()
+            .filter(|j| {
+                let last = j.arrivals.last().map_or(j.start_micros, |a| a.1);
+                now_micros.saturating_sub(last) > ORPHAN_MICROS
+            })
+            .map(|j| j.id)
+            .collect();
+        for id in stale {
+            self.in_flight.remove(&id);
+            self.orphans += 1;
+        }
+    }
+
+    fn settle(&mut self, before_micros: u64) {
+        while let Some(&(ended, id)) = self.settle_order.front() {
+            if ended > before_micros {
+                break;
+            }
+            self.settle_order.pop_front();
+            if let Some(journey) = self.settling.remove(&id)
+                && let Some(spool) = &mut self.spool
+                && let Err(e) = spool.write(&journey)
+            {
+                self.spool_error.get_or_insert_with(|| e.to_string());
+            }
+        }
+    }
+
+    /// Spools everything still settling and flushes the spool: call at the end of a run.
+    pub fn finish(&mut self) {
+        self.settle(u64::MAX);
+        if let Some(spool) = &mut self.spool
+            && let Err(e) = spool.flush()
+        {
+            self.spool_error.get_or_insert_with(|| e.to_string());
+        }
+    }
+
+    /// Flushes the spool so that a reader sees every journey spooled so far.
+    pub fn flush_spool(&mut self) {
+        if let Some(spool) = &mut self.spool
+            && let Err(e) = spool.flush()
+        {
+            self.spool_error.get_or_insert_with(|| e.to_string());
+        }
+    }
+
+    /// The first error writing the spool, if any.
+    pub fn spool_error(&self) -> Option<&str> {
+        self.spool_error.as_deref()
+    }
+
+    /// Reports about requests it never saw begin.
+    pub fn orphans(&self) -> u64 {
+        self.orphans
+    }
+
+    /// The state now, for readers.
+    pub fn snapshot(&self, now_micros: u64, servers: Vec<ServerGauge>) -> Snapshot {
+        let mut in_flight: Vec<Arc<Journey>> = self.in_flight.values().cloned().collect();
+        in_flight.sort_by_key(|j| (j.start_micros, j.id));
+        Snapshot {
+            now_micros,
+            in_flight,
+            recent: self.recent.iter().cloned().collect(),
+            seconds: self.seconds.clone(),
+            totals: Totals {
+                begun: self.begun,
+                ended: self.metrics.ended(),
+                outcomes: self.metrics.outcomes().clone(),
+                cache: self.metrics.cache().clone(),
+                latency: self.metrics.latency(),
+                phases: self.metrics.phases(),
+                servers: self.metrics.servers().clone(),
+            },
+            servers,
+            markers: self.markers.clone(),
+            events_shed: 0,
+            source_outcomes: Vec::new(),
+            spooled: self.spool.as_ref().map_or(0, |s| s.written()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{Begin, Component, End, Outcome, Phase, Span};
+
+    fn begin(id: u128, at: u64) -> TraceEvent {
+        TraceEvent::Begin(Begin {
+            id: TraceId(id),
+            at_micros: at,
+            profile: "browser".into(),
+            client: "browser-1".into(),
+            method: "GET".into(),
+            url: "/users/1".into(),
+            external: false,
+        })
+    }
+
+    fn span(id: u128, phase: Phase, start: u64, end: u64) -> TraceEvent {
+        TraceEvent::Span(Span {
+            id: TraceId(id),
+            component: Component::Server(1),
+            phase,
+            start_micros: start,
+            end_micros: end,
+            attrs: vec![],
+        })
+    }
+
+    fn end(id: u128, at: u64) -> TraceEvent {
+        TraceEvent::End(End {
+            id: TraceId(id),
+            at_micros: at,
+            outcome: Outcome::Status(200),
+            cache: None,
+            served_by: Some("server-1".into()),
+            bytes: 5,
+            reused: false,
+        })
+    }
+
+    #[test]
+    fn assembles_a_journey_and_spools_it_after_it_settles() {
+        let dir = std::env::temp_dir().join(format!("hopscope-rec-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("spool.jsonl");
+        let mut r = Recorder::new(RecorderConfig {
+            keep_recent: 10,
+            spool: Some(path.clone()),
+        })
+        .expect("recorder");
+        r.ingest(begin(1, 0));
+        r.ingest(span(1, Phase::Queue, 100, 200));
+        assert_eq!(r.snapshot(300, vec![]).in_flight.len(), 1);
+        r.ingest(end(1, 1000));
+        // A late span (the server finishing after the end) still joins the journey.
+        r.ingest(span(1, Phase::Handler, 200, 1500));
+        let snap = r.snapshot(2000, vec![]);
+        assert!(snap.in_flight.is_empty());
+        assert_eq!(snap.recent.len(), 1);
+        assert_eq!(snap.recent[0].spans.len(), 2);
+        assert_eq!(snap.recent[0].latency_micros(), Some(1000));
+        assert_eq!(snap.spooled, 0, "not spooled before it settles");
+        r.tick(1000 + SETTLE_MICROS, &[]);
+        r.finish();
+        let back: Vec<Journey> = crate::trace::spool::read(&path)
+            .expect("open")
+            .collect::<std::io::Result<_>>()
+            .expect("read");
+        assert_eq!(back.len(), 1);
+        assert_eq!(back[0].spans.len(), 2);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn recent_journeys_are_bounded_and_every_end_is_counted() {
+        let mut r = Recorder::new(RecorderConfig {
+            keep_recent: 3,
+            spool: None,
+        })
+        .expect("recorder");
+        for i in 1..=10 {
+            r.ingest(begin(i, i as u64));
+            r.ingest(end(i, 100 + i as u64));
+        }
+        // An end whose begin was shed still counts.
+        r.ingest(end(99, 500));
+        let snap = r.snapshot(1000, vec![]);
+        assert_eq!(snap.recent.len(), 3);
+        assert_eq!(snap.totals.ended, 11);
+        assert_eq!(snap.totals.begun, 10);
+        assert_eq!(r.orphans(), 1);
+    }
+}
