@@ -6,5 +6,6 @@
 //!   clients), their links and faults, driven by `Control` commands.
 //! - [`cli`]: the command line (`run`, `serve`, `validate`, `scenarios`, …).
 
+pub mod engine;
 pub mod scenario;
 pub mod trace;

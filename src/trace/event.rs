@@ -438,6 +438,30 @@ pub struct Marker {
     pub text: String,
 }
 
+/// A DNS query the stub answered (or dropped), from a simulated client or an outside tool
+/// such as dig.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DnsQuery {
+    /// The request it was made for, when a simulated client sent it (carried in an EDNS
+    /// option); `None` for outside tools.
+    pub id: Option<TraceId>,
+    /// When the query arrived.
+    pub received_micros: u64,
+    /// When the answer left (or the query was dropped).
+    pub at_micros: u64,
+    /// Who asked (`127.0.0.1:PORT`).
+    pub peer: String,
+    /// The name asked for, as written in the query.
+    pub name: String,
+    /// The record type (`A`, `SRV`, …).
+    pub qtype: String,
+    /// The response code (`NOERROR`, `NXDOMAIN`, `REFUSED`, `FORMERR`, `NOTIMP`), or
+    /// `DROPPED` when no answer was sent.
+    pub rcode: String,
+    /// The answers, as dig prints their data (`127.0.0.1`, `0 0 8080 api.example.test.`).
+    pub answers: Vec<String>,
+}
+
 /// One report from a component to the recorder.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -453,6 +477,7 @@ pub enum TraceEvent {
     End(End),
     Exchange(Box<Exchange>),
     Marker(Marker),
+    Dns(Box<DnsQuery>),
 }
 
 impl TraceEvent {
@@ -465,6 +490,7 @@ impl TraceEvent {
             TraceEvent::End(e) => e.at_micros,
             TraceEvent::Exchange(_) => 0,
             TraceEvent::Marker(m) => m.at_micros,
+            TraceEvent::Dns(q) => q.at_micros,
         }
     }
 }
@@ -528,6 +554,16 @@ impl fmt::Display for TraceEvent {
             }
             TraceEvent::Exchange(x) => write!(f, "{} headers", x.id.short()),
             TraceEvent::Marker(m) => write!(f, "{:>10.3}ms * {}", millis(m.at_micros), m.text),
+            TraceEvent::Dns(q) => write!(
+                f,
+                "{:>10.3}ms {} dns {} {} {} {}",
+                millis(q.at_micros),
+                q.peer,
+                q.name,
+                q.qtype,
+                q.rcode,
+                q.answers.join(" ")
+            ),
         }
     }
 }

@@ -17,8 +17,8 @@ mod summary;
 
 pub use clock::Clock;
 pub use event::{
-    Attr, Begin, CacheStatus, Component, End, Exchange, Marker, Outcome, OutcomeClass, Phase, Span,
-    TraceEvent,
+    Attr, Begin, CacheStatus, Component, DnsQuery, End, Exchange, Marker, Outcome, OutcomeClass,
+    Phase, Span, TraceEvent,
 };
 pub use ids::{TraceId, TraceParent};
 pub use journey::Journey;

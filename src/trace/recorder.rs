@@ -1,13 +1,19 @@
 //! The recorder: assembles events into journeys, keeps rolling metrics, spools every ended
 //! journey to disk and produces snapshots. Pure logic: the engine runs it on its own thread.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::metrics::{Metrics, SecondMetrics};
 use super::spool::Spool;
-use super::{Journey, Marker, ServerGauge, Snapshot, Totals, TraceEvent, TraceId};
+use super::{
+    Attr, Component, DnsQuery, Journey, Marker, Phase, ServerGauge, Snapshot, Span, Totals,
+    TraceEvent, TraceId,
+};
+
+/// DNS queries kept in memory for readers.
+const KEEP_DNS: usize = 500;
 
 /// How long an ended journey stays open for spans that arrive after its end (a server still
 /// working on a request the client gave up on) before it is written to the spool.
@@ -41,6 +47,8 @@ pub struct Recorder {
     begun: u64,
     /// Reports about requests the recorder never saw begin, or saw end long ago.
     orphans: u64,
+    dns_rcodes: BTreeMap<String, u64>,
+    recent_dns: VecDeque<Arc<DnsQuery>>,
 }
 
 impl Recorder {
@@ -63,6 +71,8 @@ impl Recorder {
             spool_error: None,
             begun: 0,
             orphans: 0,
+            dns_rcodes: BTreeMap::new(),
+            recent_dns: VecDeque::new(),
         })
     }
 
@@ -156,6 +166,32 @@ impl Recorder {
                 self.settling.insert(end.id, journey);
             }
             TraceEvent::Marker(m) => Arc::make_mut(&mut self.markers).push(m),
+            TraceEvent::Dns(q) => {
+                *self.dns_rcodes.entry(q.rcode.clone()).or_default() += 1;
+                if let Some(id) = q.id {
+                    let span = Span {
+                        id,
+                        component: Component::Dns,
+                        phase: Phase::Dns,
+                        start_micros: q.received_micros,
+                        end_micros: q.at_micros.max(q.received_micros),
+                        attrs: vec![
+                            Attr::new("name", q.name.clone()),
+                            Attr::new("type", q.qtype.clone()),
+                            Attr::new("rcode", q.rcode.clone()),
+                            Attr::new("answer", q.answers.join(", ")),
+                        ],
+                    };
+                    if let Some(j) = self.journey_mut(id) {
+                        j.add_span(span);
+                        self.refresh_recent(id);
+                    }
+                }
+                self.recent_dns.push_back(Arc::new(*q));
+                while self.recent_dns.len() > KEEP_DNS {
+                    self.recent_dns.pop_front();
+                }
+            }
         }
     }
 
@@ -244,7 +280,9 @@ impl Recorder {
                 latency: self.metrics.latency(),
                 phases: self.metrics.phases(),
                 servers: self.metrics.servers().clone(),
+                dns: self.dns_rcodes.clone(),
             },
+            recent_dns: self.recent_dns.iter().cloned().collect(),
             servers,
             markers: self.markers.clone(),
             events_shed: 0,

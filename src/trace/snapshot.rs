@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::metrics::{Percentiles, SecondMetrics, ServerTotals};
-use super::{CacheStatus, Journey, Marker, Outcome};
+use super::{CacheStatus, DnsQuery, Journey, Marker, Outcome};
 
 /// A server's live state, read from the engine's gauges.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -46,6 +46,8 @@ pub struct Totals {
     pub latency: Option<Percentiles>,
     pub phases: BTreeMap<String, Percentiles>,
     pub servers: BTreeMap<String, ServerTotals>,
+    /// DNS queries answered, by response code (`NOERROR`, `NXDOMAIN`, …, `DROPPED`).
+    pub dns: BTreeMap<String, u64>,
 }
 
 /// The recorder's state at one moment.
@@ -70,6 +72,8 @@ pub struct Snapshot {
     pub source_outcomes: Vec<(Outcome, u64)>,
     /// Journeys written to the spool (every ended request).
     pub spooled: u64,
+    /// Recent DNS queries (simulated clients' and outside tools'), oldest first.
+    pub recent_dns: Vec<Arc<DnsQuery>>,
 }
 
 impl Snapshot {

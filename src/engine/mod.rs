@@ -1,0 +1,26 @@
+//! The live engine: real components on loopback sockets, each bound to 127.0.0.1 on its own
+//! port, started and stopped together, reporting every hop to the trace.
+//!
+//! - `env`: what every component shares (clock, sink, time scale, limits, step gate).
+//! - `link`: injected latency, jitter and loss on a hop's TCP stream.
+//! - `http`, `listener`, `upstream`, `tls`: HTTP plumbing shared by the servers and proxies.
+//! - `dns` (the stub server) and `resolver` (the clients' side of it).
+//! - `db`: the SQLite database shared by the API servers.
+//! - `api`: the REST servers.  `balancer`: the load balancer.  `cdn`: the caching proxy.
+//! - `client`: the traffic generator and its client profiles.
+
+pub mod api;
+pub mod balancer;
+pub mod cdn;
+pub mod client;
+pub mod db;
+pub mod dns;
+pub mod env;
+pub mod http;
+pub mod link;
+pub mod listener;
+pub mod resolver;
+pub mod tls;
+pub mod upstream;
+
+pub use env::{Env, HopCounters, HopCounts, StepGate, TimeScale};
