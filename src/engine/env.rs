@@ -119,6 +119,11 @@ pub struct Env {
     pub gate: StepGate,
     /// Cancelled when the run stops: every task ends.
     pub shutdown: CancellationToken,
+    /// Whether headers and bodies are kept for the inspector.
+    capture_headers: AtomicBool,
+    /// Marks requests from inside this run (`x-hopscope-hop`), so that outside traffic can be
+    /// told apart: random per run.
+    pub run_token: String,
 }
 
 impl Env {
@@ -132,7 +137,19 @@ impl Env {
             seed,
             gate: StepGate::default(),
             shutdown: CancellationToken::new(),
+            run_token: format!("{:016x}", rand::random::<u64>()),
+            capture_headers: AtomicBool::new(true),
         })
+    }
+
+    /// Whether headers and bodies are kept for the inspector.
+    pub fn capture_headers(&self) -> bool {
+        self.capture_headers.load(Ordering::Relaxed)
+    }
+
+    /// Turns keeping headers and bodies on or off.
+    pub fn set_capture_headers(&self, on: bool) {
+        self.capture_headers.store(on, Ordering::Relaxed);
     }
 
     /// Microseconds since the run started.
