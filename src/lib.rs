@@ -6,6 +6,7 @@
 //!   clients), their links and faults, driven by `Control` commands.
 //! - [`cli`]: the command line (`run`, `serve`, `validate`, `scenarios`, …).
 
+pub mod cli;
 pub mod engine;
 pub mod scenario;
 pub mod trace;

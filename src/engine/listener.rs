@@ -10,7 +10,7 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use hyper::body::Incoming;
 use hyper::header::{HOST, HeaderValue, LOCATION};
@@ -79,7 +79,7 @@ pub struct Listener {
     name: String,
     addr: SocketAddr,
     env: Arc<Env>,
-    mode: Mode,
+    mode: RwLock<Mode>,
     tls: Option<TlsAcceptor>,
     running: Mutex<Option<Running>>,
     connections: Arc<AtomicUsize>,
@@ -136,7 +136,7 @@ impl Listener {
             name: name.to_string(),
             addr,
             env,
-            mode,
+            mode: RwLock::new(mode),
             tls,
             running: Mutex::new(None),
             connections: Arc::new(AtomicUsize::new(0)),
@@ -208,13 +208,13 @@ impl Listener {
         }
     }
 
-    async fn serve<I>(&self, io: I, peer: Peer, token: CancellationToken)
+    async fn serve<I>(self: &Arc<Self>, io: I, peer: Peer, token: CancellationToken)
     where
         I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     {
-        let mode = self.mode.clone();
+        let this = self.clone();
         let service = service_fn(move |req: Request<Incoming>| {
-            let mode = mode.clone();
+            let mode = this.mode.read().expect("mode lock").clone();
             async move {
                 Ok::<_, Infallible>(match mode {
                     Mode::Serve(handler) => handler(req, peer).await,
@@ -234,6 +234,11 @@ impl Listener {
             _ = conn => {}
             _ = token.cancelled() => {} // killed: the connection is cut mid-flight
         }
+    }
+
+    /// Changes what it does with requests from now on (open connections included).
+    pub fn set_mode(&self, mode: Mode) {
+        *self.mode.write().expect("mode lock") = mode;
     }
 
     /// The address it listens on.

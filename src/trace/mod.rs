@@ -4,6 +4,7 @@
 //!
 //! Plain data and logic only: nothing here opens a socket or knows about the window.
 
+mod atomic;
 mod clock;
 mod event;
 mod ids;
@@ -15,6 +16,7 @@ mod snapshot;
 pub mod spool;
 mod summary;
 
+pub use atomic::write_atomic;
 pub use clock::Clock;
 pub use event::{
     Attr, Begin, CacheStatus, Component, DnsQuery, End, Exchange, Marker, Outcome, OutcomeClass,

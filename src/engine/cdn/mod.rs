@@ -1,1 +1,485 @@
-//! (in progress)
+//! The CDN: an HTTP caching reverse proxy in front of the load balancer. A fresh copy is
+//! served from the cache (`X-Cache: HIT`, with `Age`); an expired one is revalidated with
+//! `If-None-Match` (304: `REVALIDATED`, 200: `EXPIRED`); a missing one is fetched (`MISS`);
+//! what must not be shared passes through (`BYPASS`). Concurrent misses for one URL all go
+//! to the origin (no request collapsing), so a flush shows the thundering herd.
+//!
+//! `store` holds the cache's rules and eviction; this file is the proxy around it.
+
+pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{AGE, HOST, HeaderName, HeaderValue, IF_NONE_MATCH};
+use hyper::http::request::Parts;
+use hyper::{Method, Request, Response, StatusCode};
+
+use self::store::{CacheKey, CacheStore, Lookup, Storability, StoredResponse, storability};
+use super::http::{self, Body, HOP_MARK, Outside, SERVED_BY, TRACEPARENT, TraceCtx, X_CACHE};
+use super::link::LinkState;
+use super::listener::{Handler, Peer};
+use super::upstream::{Upstream, UpstreamError};
+use super::{Env, HopCounters, HopCounts};
+use crate::scenario::{CacheCommand, CdnConfig, Eviction};
+use crate::trace::{Attr, CacheStatus, Component, Phase};
+
+/// The CDN's view of its cache, for the window.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CacheView {
+    pub enabled: bool,
+    pub entries: usize,
+    pub capacity: usize,
+    pub eviction: Eviction,
+    /// The TTL override, if set (`None`: the origin's max-age is honoured).
+    pub ttl_override: Option<Duration>,
+}
+
+/// The caching proxy.
+pub struct Cdn {
+    env: Arc<Env>,
+    upstream: Upstream,
+    store: Mutex<CacheStore>,
+    enabled: AtomicBool,
+    ttl_override: Mutex<Option<Duration>>,
+    counters: HopCounters,
+    timeout: Duration,
+}
+
+/// What came back from the load balancer, or the error response made here.
+type Fetched = Result<super::upstream::Answer, Response<Body>>;
+
+impl Cdn {
+    /// A CDN in front of the load balancer at `lb`, waiting at most `timeout` for it.
+    pub fn new(env: Arc<Env>, lb: SocketAddr, config: &CdnConfig, timeout: Duration) -> Arc<Cdn> {
+        let link = LinkState::new(config.latency.get(), Duration::ZERO, 0.0);
+        Arc::new(Cdn {
+            upstream: Upstream::new(env.clone(), lb, link, 256, timeout),
+            store: Mutex::new(CacheStore::new(config.capacity.max(1), config.eviction)),
+            enabled: AtomicBool::new(config.cache_enabled),
+            ttl_override: Mutex::new(None),
+            counters: HopCounters::default(),
+            timeout,
+            env,
+        })
+    }
+
+    /// The request handler, for the CDN's listeners.
+    pub fn handler(self: &Arc<Self>) -> Handler {
+        let this = self.clone();
+        Arc::new(move |req, peer| {
+            let this = this.clone();
+            Box::pin(async move { this.handle(req, peer).await })
+        })
+    }
+
+    /// The link from the CDN to the load balancer.
+    pub fn link(&self) -> &Arc<LinkState> {
+        self.upstream.link()
+    }
+
+    /// Requests counted at this hop.
+    pub fn counts(&self) -> HopCounts {
+        self.counters.read()
+    }
+
+    /// The cache's settings and size now.
+    pub fn view(&self) -> CacheView {
+        let store = self.store.lock().expect("cache lock");
+        CacheView {
+            enabled: self.enabled.load(Ordering::Relaxed),
+            entries: store.len(),
+            capacity: store.capacity(),
+            eviction: store.eviction(),
+            ttl_override: *self.ttl_override.lock().expect("ttl lock"),
+        }
+    }
+
+    /// Applies a cache command; returns what happened, in words.
+    pub fn command(&self, command: CacheCommand) -> String {
+        let mut store = self.store.lock().expect("cache lock");
+        match command {
+            CacheCommand::On => {
+                self.enabled.store(true, Ordering::Relaxed);
+                "cache on: cacheable answers are stored again".into()
+            }
+            CacheCommand::Off => {
+                self.enabled.store(false, Ordering::Relaxed);
+                "cache off: every request goes to the origin (BYPASS)".into()
+            }
+            CacheCommand::Flush => format!(
+                "cache flushed: {} entries dropped; the next requests all miss",
+                store.flush()
+            ),
+            CacheCommand::Capacity(n) => {
+                let evicted = store.set_capacity(n.max(1));
+                format!("cache capacity {}: {evicted} entries evicted", n.max(1))
+            }
+            CacheCommand::Eviction(e) => {
+                store.set_eviction(e);
+                format!("cache eviction {}", e.name())
+            }
+            CacheCommand::Ttl(ttl) => {
+                *self.ttl_override.lock().expect("ttl lock") = ttl.map(|d| d.get());
+                match ttl {
+                    Some(d) => format!("cache ttl {d}: cacheable answers stay fresh this long"),
+                    None => "cache ttl origin: the origin's max-age decides".into(),
+                }
+            }
+        }
+    }
+
+    async fn handle(self: Arc<Self>, req: Request<Incoming>, peer: Peer) -> Response<Body> {
+        let (parts, body) = req.into_parts();
+        let ctx = http::trace_context(&parts.headers, &self.env.run_token);
+        let outside = Outside::begin(&self.env, &ctx, &parts, peer.addr);
+        HopCounters::bump(&self.counters.received);
+        let _answered = Answered(&self.counters);
+        self.env.arrive(ctx.id, Component::Cdn).await;
+        let (resp, cache) =
+            match http::read_body(&parts.headers, body, self.env.limits.max_body_bytes).await {
+                Ok(body) => self.serve(&parts, body, &ctx, peer).await,
+                Err(e) => (e.response(), None),
+            };
+        if let Some(o) = outside {
+            let served_by = match cache {
+                Some(CacheStatus::Hit) => None,
+                _ => resp
+                    .headers()
+                    .get(SERVED_BY)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string),
+            };
+            o.finish(&resp, cache, served_by);
+        }
+        resp
+    }
+
+    async fn serve(
+        &self,
+        parts: &Parts,
+        body: Bytes,
+        ctx: &TraceCtx,
+        peer: Peer,
+    ) -> (Response<Body>, Option<CacheStatus>) {
+        let env = &self.env;
+        let started = env.now();
+        let host = parts
+            .headers
+            .get(HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        let key = if self.enabled.load(Ordering::Relaxed) {
+            CacheKey::for_request(&parts.method, host, path)
+        } else {
+            None
+        };
+        let Some(key) = key else {
+            // A write to a URL makes any stored copy of it stale (RFC 9111 §4.4).
+            if !parts.method.is_safe()
+                && let Some(k) = CacheKey::for_request(&Method::GET, host, path)
+            {
+                self.store.lock().expect("cache lock").remove(&k);
+            }
+            let why = if self.enabled.load(Ordering::Relaxed) {
+                "method is not cacheable"
+            } else {
+                "cache is off"
+            };
+            self.lookup_span(ctx, started, CacheStatus::Bypass, path, Some(why));
+            let (resp, _) = self.pass_through(parts, body, ctx, peer, None).await;
+            return (resp, Some(CacheStatus::Bypass));
+        };
+        let found = self
+            .store
+            .lock()
+            .expect("cache lock")
+            .lookup(&key, env.now());
+        let looked_up = env.now();
+        let (resp, status, why) = match found {
+            Lookup::Fresh(entry) => {
+                let resp = self.from_cache(&entry, CacheStatus::Hit, parts.method == Method::HEAD);
+                (resp, Some(CacheStatus::Hit), None)
+            }
+            Lookup::Stale(entry) => {
+                let fetched = self
+                    .fetch(parts, body, ctx, peer, entry.etag.as_deref())
+                    .await;
+                match fetched {
+                    Ok(answer)
+                        if answer.status == StatusCode::NOT_MODIFIED && entry.etag.is_some() =>
+                    {
+                        let renewed = self.store.lock().expect("cache lock").refresh(
+                            &key,
+                            env.now(),
+                            &answer.headers,
+                            *self.ttl_override.lock().expect("ttl lock"),
+                        );
+                        let renewed = renewed.unwrap_or(entry);
+                        let mut resp = self.from_cache(
+                            &renewed,
+                            CacheStatus::Revalidated,
+                            parts.method == Method::HEAD,
+                        );
+                        copy_served_by(&answer.headers, &mut resp);
+                        (
+                            resp,
+                            Some(CacheStatus::Revalidated),
+                            Some("the origin said 304: not modified".to_string()),
+                        )
+                    }
+                    other => self.store_and_answer(parts, key, other, CacheStatus::Expired),
+                }
+            }
+            Lookup::Miss => {
+                let fetched = self.fetch(parts, body, ctx, peer, None).await;
+                self.store_and_answer(parts, key, fetched, CacheStatus::Miss)
+            }
+        };
+        let result = status.map_or("ERROR", CacheStatus::as_str);
+        let mut attrs = vec![Attr::new("result", result), Attr::new("url", path)];
+        if let Some(why) = why {
+            attrs.push(Attr::new("why", why));
+        }
+        env.span_between(
+            ctx.id,
+            Component::Cdn,
+            Phase::Cache,
+            started,
+            looked_up,
+            attrs,
+        );
+        (resp, status)
+    }
+
+    fn lookup_span(
+        &self,
+        ctx: &TraceCtx,
+        started: u64,
+        result: CacheStatus,
+        path: &str,
+        why: Option<&str>,
+    ) {
+        let mut attrs = vec![Attr::new("result", result.as_str()), Attr::new("url", path)];
+        if let Some(why) = why {
+            attrs.push(Attr::new("why", why));
+        }
+        self.env
+            .span(ctx.id, Component::Cdn, Phase::Cache, started, attrs);
+    }
+
+    /// Stores a fresh answer if it may be stored; answers with `fresh_status` if it was
+    /// stored, BYPASS (and why) if not.
+    fn store_and_answer(
+        &self,
+        parts: &Parts,
+        key: CacheKey,
+        fetched: Fetched,
+        fresh_status: CacheStatus,
+    ) -> (Response<Body>, Option<CacheStatus>, Option<String>) {
+        let answer = match fetched {
+            Ok(a) => a,
+            Err(resp) => return (resp, None, Some("the origin could not be reached".into())),
+        };
+        let verdict = storability(
+            &parts.method,
+            &parts.headers,
+            answer.status.as_u16(),
+            &answer.headers,
+            *self.ttl_override.lock().expect("ttl lock"),
+        );
+        let (status, why) = match verdict {
+            Storability::Store { ttl_micros } => {
+                let stored = StoredResponse::new(
+                    answer.status.as_u16(),
+                    &answer.headers,
+                    answer.body.clone(),
+                    self.env.now(),
+                    ttl_micros,
+                );
+                self.store.lock().expect("cache lock").insert(key, stored);
+                let why = match fresh_status {
+                    CacheStatus::Expired => "stored copy was too old: fetched and stored anew",
+                    _ => "not in the cache: fetched and stored",
+                };
+                (fresh_status, why.to_string())
+            }
+            Storability::Bypass(reason) => (CacheStatus::Bypass, format!("not stored: {reason}")),
+        };
+        let mut resp = respond(
+            answer.status,
+            &answer.headers,
+            if parts.method == Method::HEAD {
+                Bytes::new()
+            } else {
+                answer.body
+            },
+        );
+        set(&mut resp, X_CACHE, status.as_str());
+        (resp, Some(status), Some(why))
+    }
+
+    async fn pass_through(
+        &self,
+        parts: &Parts,
+        body: Bytes,
+        ctx: &TraceCtx,
+        peer: Peer,
+        etag: Option<&str>,
+    ) -> (Response<Body>, Option<CacheStatus>) {
+        match self.fetch(parts, body, ctx, peer, etag).await {
+            Ok(answer) => {
+                let mut resp = respond(answer.status, &answer.headers, answer.body);
+                set(&mut resp, X_CACHE, CacheStatus::Bypass.as_str());
+                (resp, Some(CacheStatus::Bypass))
+            }
+            Err(resp) => (resp, None),
+        }
+    }
+
+    /// Forwards the request to the load balancer (with `If-None-Match` when revalidating).
+    async fn fetch(
+        &self,
+        parts: &Parts,
+        body: Bytes,
+        ctx: &TraceCtx,
+        peer: Peer,
+        etag: Option<&str>,
+    ) -> Fetched {
+        let env = &self.env;
+        let mut builder = Request::builder()
+            .method(parts.method.clone())
+            .uri(parts.uri.path_and_query().map_or("/", |p| p.as_str()));
+        if let Some(headers) = builder.headers_mut() {
+            http::copy_end_to_end(&parts.headers, headers);
+            headers.remove(TRACEPARENT);
+            headers.remove(HOP_MARK);
+            if let Some(host) = parts.headers.get(HOST) {
+                headers.insert(HOST, host.clone());
+            }
+            if let Ok(v) = HeaderValue::from_str(&ctx.parent.child(rand::random()).to_string()) {
+                headers.insert(TRACEPARENT, v);
+            }
+            if let Ok(v) = HeaderValue::from_str(&env.run_token) {
+                headers.insert(HOP_MARK, v);
+            }
+            if let Ok(v) = HeaderValue::from_str(&peer.addr.ip().to_string()) {
+                headers.append(HeaderName::from_static("x-forwarded-for"), v);
+            }
+            headers.append(
+                hyper::header::VIA,
+                HeaderValue::from_static("1.1 hopscope-cdn"),
+            );
+            if let Some(tag) = etag.and_then(|t| HeaderValue::from_str(t).ok()) {
+                headers.insert(IF_NONE_MATCH, tag);
+            }
+        }
+        let Ok(req) = builder.body(Full::new(body)) else {
+            return Err(http::error(
+                StatusCode::BAD_REQUEST,
+                "the request could not be forwarded",
+            ));
+        };
+        HopCounters::bump(&self.counters.forwarded);
+        let started = env.now();
+        let sent = if env.gate.is_stepped(ctx.id) {
+            Ok(self.upstream.send(req).await)
+        } else {
+            tokio::time::timeout(env.scale.apply(self.timeout), self.upstream.send(req)).await
+        };
+        let mut attrs = vec![Attr::new("to", "lb")];
+        let result = match sent {
+            Ok(Ok(answer)) => {
+                attrs.push(Attr::new("status", answer.status.as_u16().to_string()));
+                attrs.push(Attr::new("reused", answer.reused.to_string()));
+                Ok(answer)
+            }
+            Ok(Err(e)) => {
+                HopCounters::bump(&self.counters.upstream_failed);
+                attrs.push(Attr::new("error", e.to_string()));
+                Err(match e {
+                    UpstreamError::TooLarge(_) => http::error(
+                        StatusCode::BAD_GATEWAY,
+                        "the load balancer's answer was too large",
+                    ),
+                    UpstreamError::ConnectTimeout(_) => http::error(
+                        StatusCode::GATEWAY_TIMEOUT,
+                        "the CDN could not reach the load balancer in time",
+                    ),
+                    other => http::error(
+                        StatusCode::BAD_GATEWAY,
+                        &format!("the CDN got no answer from the load balancer: {other}"),
+                    ),
+                })
+            }
+            Err(_) => {
+                HopCounters::bump(&self.counters.upstream_failed);
+                attrs.push(Attr::new("error", "timed out"));
+                Err(http::error(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "the load balancer did not answer the CDN in time",
+                ))
+            }
+        };
+        env.span(ctx.id, Component::Cdn, Phase::Forward, started, attrs);
+        result
+    }
+
+    fn from_cache(
+        &self,
+        entry: &StoredResponse,
+        status: CacheStatus,
+        head: bool,
+    ) -> Response<Body> {
+        let code = StatusCode::from_u16(entry.status).unwrap_or(StatusCode::OK);
+        let body = if head {
+            Bytes::new()
+        } else {
+            entry.body.clone()
+        };
+        let mut resp = respond(code, &entry.headers, body);
+        set(&mut resp, X_CACHE, status.as_str());
+        if let Ok(v) = HeaderValue::from_str(&entry.age_secs(self.env.now()).to_string()) {
+            resp.headers_mut().insert(AGE, v);
+        }
+        resp
+    }
+}
+
+/// Counts an answer when the handler finishes, whatever path it took.
+struct Answered<'a>(&'a HopCounters);
+
+impl Drop for Answered<'_> {
+    fn drop(&mut self) {
+        HopCounters::bump(&self.0.answered);
+    }
+}
+
+fn respond(status: StatusCode, headers: &hyper::HeaderMap, body: Bytes) -> Response<Body> {
+    let mut resp = Response::new(Full::new(body));
+    *resp.status_mut() = status;
+    http::copy_end_to_end(headers, resp.headers_mut());
+    resp.headers_mut().remove(AGE);
+    resp.headers_mut().append(
+        hyper::header::VIA,
+        HeaderValue::from_static("1.1 hopscope-cdn"),
+    );
+    resp
+}
+
+fn copy_served_by(from: &hyper::HeaderMap, resp: &mut Response<Body>) {
+    if let Some(v) = from.get(SERVED_BY) {
+        resp.headers_mut().insert(SERVED_BY, v.clone());
+    }
+}
+
+fn set(resp: &mut Response<Body>, name: &'static str, value: &'static str) {
+    resp.headers_mut()
+        .insert(name, HeaderValue::from_static(value));
+}

@@ -1,0 +1,180 @@
+//! The command line: parses arguments with clap and calls the library. Exit codes: 0 for
+//! success, 1 for a runtime failure, 2 for bad input (arguments, scenario, trace file).
+
+mod run;
+mod serve;
+mod table;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::scenario::{self, BUILTINS, Dur, Scenario};
+
+/// Run a small internet on your own machine and watch every request travel it.
+#[derive(Debug, Parser)]
+#[command(name = "hopscope", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Run a scenario headless, with a progress bar and a summary table.
+    Run(RunArgs),
+    /// Start the topology for outside tools (dig, curl, wrk) and read commands on stdin.
+    Serve(ServeArgs),
+    /// Check scenario files: every problem, with file:line:column.
+    Validate {
+        /// Scenario files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// List the built-in scenarios.
+    Scenarios,
+}
+
+/// Options shared by the commands that run a scenario.
+#[derive(Debug, Args)]
+pub struct ScenarioArgs {
+    /// A built-in scenario name or a scenario file (default: `default`).
+    pub scenario: Option<String>,
+    /// Seed for every random draw (overrides the scenario's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Slow motion: multiply every injected delay by this (at least 1).
+    #[arg(long)]
+    pub time_scale: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub common: ScenarioArgs,
+    /// How long to run (default: the scenario's duration), like `10s` or `2m`.
+    #[arg(long)]
+    pub duration: Option<Dur>,
+    /// Write the summary as JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
+    /// Measure without detailed tracing (outcomes are still counted).
+    #[arg(long, hide = true)]
+    pub no_trace: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub common: ScenarioArgs,
+    /// Stop after this long (default: until Ctrl-C).
+    #[arg(long)]
+    pub duration: Option<Dur>,
+    /// Also run the scenario's simulated clients and timed events.
+    #[arg(long)]
+    pub traffic: bool,
+    /// Bind fixed ports from P: DNS on P, CDN P+1, LB P+2, HTTPS edge P+3, server-N P+3+N.
+    #[arg(long, value_name = "P")]
+    pub port_base: Option<u16>,
+    /// Measure without detailed tracing (outcomes are still counted).
+    #[arg(long, hide = true)]
+    pub no_trace: bool,
+}
+
+/// A failure with the exit code it deserves.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Failure {
+    /// Bad input (exit 2).
+    pub fn input(message: impl std::fmt::Display) -> Failure {
+        Failure {
+            code: 2,
+            message: message.to_string(),
+        }
+    }
+
+    /// A runtime failure (exit 1).
+    pub fn runtime(message: impl std::fmt::Display) -> Failure {
+        Failure {
+            code: 1,
+            message: message.to_string(),
+        }
+    }
+}
+
+/// Loads the scenario named in `args`, applying the overrides.
+pub fn load_scenario(args: &ScenarioArgs) -> Result<Scenario, Failure> {
+    let name = args.scenario.as_deref().unwrap_or("default");
+    let (mut s, _) = scenario::resolve(name).map_err(Failure::input)?;
+    if let Some(seed) = args.seed {
+        s.seed = seed;
+    }
+    if let Some(scale) = args.time_scale {
+        if !(scale.is_finite() && scale >= 1.0) {
+            return Err(Failure::input(
+                "--time-scale must be at least 1 (1 is real time)",
+            ));
+        }
+        s.time_scale = scale;
+    }
+    Ok(s)
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => run::run(RunArgs {
+            common: ScenarioArgs {
+                scenario: None,
+                seed: None,
+                time_scale: None,
+            },
+            duration: None,
+            summary_json: None,
+            no_trace: false,
+        }),
+        Some(Cmd::Run(args)) => run::run(args),
+        Some(Cmd::Serve(args)) => serve::serve(args),
+        Some(Cmd::Validate { files }) => validate(&files),
+        Some(Cmd::Scenarios) => {
+            for b in BUILTINS {
+                println!("{:<14} {}", b.name, b.summary());
+            }
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("hopscope: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn validate(files: &[PathBuf]) -> Result<(), Failure> {
+    let mut bad = 0;
+    for file in files {
+        match scenario::load(file) {
+            Ok(_) => println!("{}: ok", file.display()),
+            Err(e) => {
+                bad += 1;
+                eprintln!("{e}");
+            }
+        }
+    }
+    if bad > 0 {
+        Err(Failure::input(format!(
+            "{bad} of {} files have problems",
+            files.len()
+        )))
+    } else {
+        Ok(())
+    }
+}

@@ -1,0 +1,60 @@
+//! `hopscope run`: plays a scenario headless with a progress bar, then prints the summary
+//! table and, if asked, writes it as JSON.
+
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::{Failure, RunArgs, load_scenario, table};
+use crate::engine::{Engine, EngineOptions};
+use crate::trace::{Summary, write_atomic};
+
+/// Runs the scenario for its duration.
+pub fn run(args: RunArgs) -> Result<(), Failure> {
+    let scenario = load_scenario(&args.common)?;
+    let duration = args.duration.unwrap_or(scenario.duration).get();
+    let name = scenario.name.clone();
+    let seed = scenario.seed;
+    let mut engine = Engine::start(
+        scenario,
+        EngineOptions {
+            traffic: true,
+            play_events: true,
+            no_detail: args.no_trace,
+            ..EngineOptions::default()
+        },
+    )
+    .map_err(Failure::runtime)?;
+    let bar = ProgressBar::new(duration.as_millis() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{bar:30}] {elapsed_precise} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let started = Instant::now();
+    while started.elapsed() < duration {
+        std::thread::sleep(
+            Duration::from_millis(100).min(duration.saturating_sub(started.elapsed())),
+        );
+        let snap = engine.snapshot();
+        let ended: u64 = snap.source_outcomes.iter().map(|(_, n)| n).sum();
+        bar.set_position(started.elapsed().as_millis() as u64);
+        bar.set_message(format!(
+            "{ended} requests, {} in flight",
+            snap.in_flight.len()
+        ));
+    }
+    bar.finish_and_clear();
+    let elapsed = started.elapsed().as_secs_f64();
+    let last = engine.stop();
+    let summary = Summary::from_snapshot(&name, seed, elapsed, &last);
+    print!("{}", table::render(&summary));
+    if let Some(path) = &args.summary_json {
+        write_atomic(path, |w| {
+            serde_json::to_writer_pretty(&mut *w, &summary)?;
+            w.write_all(b"\n")
+        })
+        .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,432 @@
+//! One request from a simulated client, hop by hop as a browser makes it: wait for a
+//! connection slot (blocked), look the name up over UDP (dns), open TCP over the client's
+//! link (connect) and TLS over that (ssl), write the request (send), wait for the first
+//! byte (wait) and read the rest (receive). Each phase is a span; the request ends with
+//! exactly one outcome: a status code or the named failure a user would see.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper::header::{HeaderName, HeaderValue};
+use hyper_util::rt::TokioIo;
+
+use super::session::{Conn, Session};
+use super::timing::Timed;
+use super::{ClientsShared, Planned};
+use crate::engine::http::{self, Body, CLIENT_ID, HOP_MARK, SERVED_BY, TRACEPARENT, X_CACHE};
+use crate::engine::link::{self, ConnectError};
+use crate::engine::resolver::ResolveError;
+use crate::scenario::Auth;
+use crate::trace::{
+    Attr, Begin, CacheStatus, Component, End, Exchange, Outcome, Phase, TraceEvent, TraceId,
+    TraceParent,
+};
+
+/// How much of a response body the inspector keeps.
+const BODY_PREVIEW: usize = 4096;
+
+/// Why a request ended without a response.
+struct Failed(Outcome, String);
+
+fn user_agent(profile: &str) -> String {
+    match profile {
+        "browser" => "Mozilla/5.0 (X11; Linux x86_64) hopscope-browser/1.0".into(),
+        "mobile" => "hopscope-mobile/1.0 (Android 14)".into(),
+        "cli" => "hopscope-cli/1.0 (a command-line tool, like curl)".into(),
+        "server" => "hopscope-server/1.0 (server-to-server)".into(),
+        "iot" => "hopscope-iot/1.0 (thermostat)".into(),
+        other => format!("hopscope-{other}/1.0"),
+    }
+}
+
+/// What one response came to.
+struct Done {
+    status: u16,
+    cache: Option<CacheStatus>,
+    served_by: Option<String>,
+    bytes: u64,
+    reused: bool,
+}
+
+/// Sends one request and reports its whole journey. Returns its outcome.
+pub async fn perform(
+    shared: Arc<ClientsShared>,
+    plan: Planned,
+    id: TraceId,
+    stepped: bool,
+) -> Outcome {
+    let env = shared.env.clone();
+    let profile = &shared.profiles[plan.profile];
+    let session = shared.session(plan.profile, plan.client);
+    let tls = shared.uses_tls(plan.profile);
+    let (scheme, port) = match (tls, shared.edge_tls()) {
+        (true, Some(addr)) => ("https", addr.port()),
+        _ => ("http", shared.edge.port()),
+    };
+    let url = format!("{scheme}://{}:{port}{}", shared.host, plan.path);
+    let started = env.now();
+    env.sink.emit(TraceEvent::Begin(Begin {
+        id,
+        at_micros: started,
+        profile: profile.profile.name.clone(),
+        client: session.name.clone(),
+        method: plan.method.clone(),
+        url,
+        external: false,
+    }));
+    if stepped {
+        env.gate.mark(id);
+    }
+    let work = exchange(
+        &shared,
+        &session,
+        &plan,
+        id,
+        scheme == "https",
+        port,
+        started,
+    );
+    let result = if stepped {
+        work.await
+    } else {
+        match tokio::time::timeout(env.scale.apply(shared.timeout), work).await {
+            Ok(r) => r,
+            Err(_) => Err(Failed(Outcome::Timeout, "no answer in time".into())),
+        }
+    };
+    if stepped {
+        env.gate.unmark(id);
+    }
+    let end = match result {
+        Ok(done) => End {
+            id,
+            at_micros: env.now(),
+            outcome: Outcome::Status(done.status),
+            cache: done.cache,
+            served_by: done.served_by,
+            bytes: done.bytes,
+            reused: done.reused,
+        },
+        Err(Failed(outcome, _why)) => End {
+            id,
+            at_micros: env.now(),
+            outcome,
+            cache: None,
+            served_by: None,
+            bytes: 0,
+            reused: false,
+        },
+    };
+    let outcome = end.outcome;
+    env.sink.end(end);
+    outcome
+}
+
+async fn exchange(
+    shared: &Arc<ClientsShared>,
+    session: &Arc<Session>,
+    plan: &Planned,
+    id: TraceId,
+    tls: bool,
+    port: u16,
+    started: u64,
+) -> Result<Done, Failed> {
+    let env = &shared.env;
+    let keep_alive = shared.keeps_alive(plan.profile);
+    // Blocked: a slot among the requests in flight, and a connection slot for keep-alive.
+    let _in_flight = shared
+        .in_flight
+        .acquire()
+        .await
+        .map_err(|_| Failed(Outcome::Timeout, "shutting down".into()))?;
+    let _slot = if keep_alive {
+        Some(
+            session
+                .slots
+                .acquire()
+                .await
+                .map_err(|_| Failed(Outcome::Timeout, "shutting down".into()))?,
+        )
+    } else {
+        None
+    };
+    let now = env.now();
+    if now > started + 50 {
+        env.span_between(id, Component::Client, Phase::Blocked, started, now, vec![]);
+    }
+
+    let idle = if keep_alive {
+        session.take_idle(tls)
+    } else {
+        None
+    };
+    let (mut conn, reused) = match idle {
+        Some(c) => (c, true),
+        None => (open(shared, session, plan, id, tls, port).await?, false),
+    };
+
+    let req = build_request(shared, session, plan, id, port, keep_alive);
+    let request_headers = env
+        .capture_headers()
+        .then(|| http::header_pairs(req.headers()));
+    conn.stamps.reset();
+    let send_start = env.now();
+    env.arrive(id, shared.edge_component()).await;
+    let response = conn.sender.send_request(req).await.map_err(|e| {
+        let outcome = if e.is_timeout() {
+            Outcome::Timeout
+        } else {
+            Outcome::ConnectionReset
+        };
+        Failed(outcome, e.to_string())
+    })?;
+    let headers_at = env.now();
+    let (parts, body) = response.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map_err(|e| Failed(Outcome::ConnectionReset, e.to_string()))?
+        .to_bytes();
+    let done_at = env.now();
+    let written = conn
+        .stamps
+        .last_write()
+        .unwrap_or(send_start)
+        .max(send_start);
+    let first_byte = conn
+        .stamps
+        .first_read()
+        .unwrap_or(headers_at)
+        .clamp(written, headers_at.max(written));
+    env.span_between(
+        id,
+        Component::Client,
+        Phase::Send,
+        send_start,
+        written,
+        vec![],
+    );
+    env.span_between(
+        id,
+        Component::Client,
+        Phase::Wait,
+        written,
+        first_byte,
+        vec![],
+    );
+    env.span_between(
+        id,
+        Component::Client,
+        Phase::Receive,
+        first_byte,
+        done_at,
+        vec![Attr::new("bytes", body.len().to_string())],
+    );
+
+    let header = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    if let Some(cookie) = header("set-cookie") {
+        session.remember_cookie(&cookie);
+    }
+    if let Some(request_headers) = request_headers {
+        env.sink.emit(TraceEvent::Exchange(Box::new(Exchange {
+            id,
+            request_headers,
+            request_body: plan.body.clone().unwrap_or_default(),
+            response_headers: http::header_pairs(&parts.headers),
+            response_body: String::from_utf8_lossy(&body[..body.len().min(BODY_PREVIEW)])
+                .into_owned(),
+        })));
+    }
+    let closes = header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+    let done = Done {
+        status: parts.status.as_u16(),
+        cache: header(X_CACHE).as_deref().and_then(CacheStatus::parse),
+        served_by: header(SERVED_BY),
+        bytes: body.len() as u64,
+        reused,
+    };
+    if keep_alive && !closes {
+        session.put_idle(conn);
+    }
+    Ok(done)
+}
+
+/// Resolves the edge's name, connects over the client's link and, for HTTPS, shakes hands.
+async fn open(
+    shared: &Arc<ClientsShared>,
+    session: &Arc<Session>,
+    plan: &Planned,
+    id: TraceId,
+    tls: bool,
+    port: u16,
+) -> Result<Conn, Failed> {
+    let env = &shared.env;
+    let resolved = session
+        .resolver
+        .resolve(id, &shared.host)
+        .await
+        .map_err(|e| {
+            let why = match &e {
+                ResolveError::Timeout { .. } | ResolveError::Unreachable { .. } => {
+                    format!("could not resolve host: {e}")
+                }
+                _ => format!("could not resolve host {}: {e}", shared.host),
+            };
+            Failed(Outcome::DnsFailure, why)
+        })?;
+    let addr = std::net::SocketAddr::new(resolved.addr, port);
+    let link = shared.profiles[plan.profile].link.clone();
+    let connect_start = env.now();
+    let stream = link::connect(env, addr, &link, shared.timeout)
+        .await
+        .map_err(|e| match e {
+            ConnectError::Refused => Failed(
+                Outcome::ConnectionRefused,
+                format!("connection refused by {addr}"),
+            ),
+            ConnectError::Timeout => {
+                Failed(Outcome::Timeout, format!("connecting to {addr} timed out"))
+            }
+            ConnectError::Io(e) => Failed(Outcome::ConnectionReset, e.to_string()),
+        })?;
+    let tcp_done = env.now();
+    let handshake = |e: hyper::Error| Failed(Outcome::ConnectionReset, e.to_string());
+    let conn = if tls {
+        let Some(connector) = shared.tls_connector() else {
+            return Err(Failed(Outcome::TlsError, "TLS is not set up".into()));
+        };
+        let tls_stream = connector
+            .connect(crate::engine::tls::server_name(&shared.host), stream)
+            .await
+            .map_err(|e| Failed(Outcome::TlsError, e.to_string()))?;
+        let tls_done = env.now();
+        let version = tls_stream
+            .get_ref()
+            .1
+            .protocol_version()
+            .map(|v| format!("{v:?}"))
+            .unwrap_or_default();
+        env.span_between(
+            id,
+            Component::Client,
+            Phase::Ssl,
+            tcp_done,
+            tls_done,
+            vec![Attr::new("version", version)],
+        );
+        let (timed, stamps) = Timed::new(tls_stream, env.clock);
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(timed))
+            .await
+            .map_err(handshake)?;
+        spawn_connection(env, connection);
+        Conn {
+            sender,
+            stamps,
+            tls: true,
+        }
+    } else {
+        let (timed, stamps) = Timed::new(stream, env.clock);
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(timed))
+            .await
+            .map_err(handshake)?;
+        spawn_connection(env, connection);
+        Conn {
+            sender,
+            stamps,
+            tls: false,
+        }
+    };
+    env.span_between(
+        id,
+        Component::Client,
+        Phase::Connect,
+        connect_start,
+        env.now(),
+        vec![
+            Attr::new("address", addr.to_string()),
+            Attr::new(
+                "tcp_ms",
+                format!("{:.3}", (tcp_done - connect_start) as f64 / 1000.0),
+            ),
+        ],
+    );
+    Ok(conn)
+}
+
+fn spawn_connection<F>(env: &Arc<crate::engine::Env>, connection: F)
+where
+    F: std::future::Future + Send + 'static,
+{
+    let shutdown = env.shutdown.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = connection => {}
+            _ = shutdown.cancelled() => {}
+        }
+    });
+}
+
+fn build_request(
+    shared: &ClientsShared,
+    session: &Session,
+    plan: &Planned,
+    id: TraceId,
+    port: u16,
+    keep_alive: bool,
+) -> Request<Body> {
+    let mut builder = Request::builder()
+        .method(plan.method.as_str())
+        .uri(plan.path.as_str())
+        .header("host", format!("{}:{port}", shared.host))
+        .header(
+            "user-agent",
+            user_agent(&shared.profiles[plan.profile].profile.name),
+        )
+        .header("accept", "application/json")
+        .header(TRACEPARENT, TraceParent::new(id).to_string())
+        .header(HOP_MARK, shared.env.run_token.as_str())
+        .header(CLIENT_ID, session.name.as_str());
+    match plan.auth {
+        Auth::None => {}
+        Auth::Allowed => {
+            builder = builder.header("authorization", format!("Bearer {}", shared.tokens.0))
+        }
+        Auth::Forbidden => {
+            builder = builder.header("authorization", format!("Bearer {}", shared.tokens.1))
+        }
+    }
+    if let Some(cookie) = session.cookie() {
+        builder = builder.header("cookie", cookie);
+    }
+    if !keep_alive {
+        builder = builder.header("connection", "close");
+    }
+    let body = match &plan.body {
+        Some(b) => {
+            builder = builder.header("content-type", "application/json");
+            Bytes::from(b.clone())
+        }
+        None => Bytes::new(),
+    };
+    for (k, v) in &plan.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
+            builder = builder.header(name, value);
+        }
+    }
+    builder.body(Full::new(body)).unwrap_or_else(|_| {
+        let mut fallback = Request::new(Full::new(Bytes::new()));
+        *fallback.uri_mut() = hyper::Uri::from_static("/");
+        fallback
+    })
+}

@@ -1,0 +1,323 @@
+//! Applying control commands to the running topology: the one implementation behind
+//! `serve`'s stdin, scenario events and the window's controls. Every change is also a trace
+//! marker, so plots show where the topology changed.
+
+use std::time::Duration;
+
+use super::topology::Topology;
+use crate::scenario::{Command, DnsMode, Link, SendRequest, Target};
+use crate::trace::{Component, Marker, TraceEvent};
+
+/// The answer to a command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Applied {
+    /// What changed, in words a learner understands.
+    pub message: String,
+    /// The component concerned, if one.
+    pub component: Option<Component>,
+}
+
+fn done(component: Option<Component>, message: impl Into<String>) -> Result<Applied, String> {
+    Ok(Applied {
+        message: message.into(),
+        component,
+    })
+}
+
+impl Topology {
+    fn no_server(&self, n: u16) -> String {
+        let names: Vec<String> = self.servers().iter().map(|s| s.name()).collect();
+        format!("there is no server-{n}; servers now: {}", names.join(", "))
+    }
+
+    /// Applies `command`; `Err` says why it could not be (nothing changed then).
+    pub async fn apply(&self, command: &Command) -> Result<Applied, String> {
+        let applied = self.apply_inner(command).await?;
+        if !matches!(command, Command::Status | Command::Send(..)) {
+            self.env.sink.emit(TraceEvent::Marker(Marker {
+                at_micros: self.env.now(),
+                component: applied.component,
+                text: command.to_string(),
+            }));
+        }
+        Ok(applied)
+    }
+
+    async fn apply_inner(&self, command: &Command) -> Result<Applied, String> {
+        let server = |n: u16| self.server(n).ok_or_else(|| self.no_server(n));
+        match command {
+            Command::Kill(Target::Server(n)) => {
+                server(*n)?.kill();
+                done(
+                    Some(Component::Server(*n)),
+                    format!("server-{n} killed: its port is closed, so connections are refused"),
+                )
+            }
+            Command::Restart(Target::Server(n)) => {
+                let s = server(*n)?;
+                s.restart().await.map_err(|e| e.to_string())?;
+                self.lb.reset_backend(*n);
+                done(
+                    Some(Component::Server(*n)),
+                    format!(
+                        "server-{n} restarted on {}: healthy and at normal speed",
+                        s.addr()
+                    ),
+                )
+            }
+            Command::Hang(n) => {
+                server(*n)?.hang();
+                done(
+                    Some(Component::Server(*n)),
+                    format!("server-{n} hangs: it accepts connections but never answers"),
+                )
+            }
+            Command::Slow(n, d) => {
+                server(*n)?.slow(d.get());
+                done(
+                    Some(Component::Server(*n)),
+                    format!("server-{n} now takes {d} longer for every request"),
+                )
+            }
+            Command::Error(n, share) => {
+                server(*n)?.set_error_rate(*share);
+                done(
+                    Some(Component::Server(*n)),
+                    format!(
+                        "server-{n} answers 500 to {:.0}% of its requests",
+                        share * 100.0
+                    ),
+                )
+            }
+            Command::AddServer => {
+                let s = self.add_server().await.map_err(|e| e.to_string())?;
+                done(
+                    Some(Component::Server(s.number())),
+                    format!(
+                        "{} started on {} and joined the load balancer",
+                        s.name(),
+                        s.addr()
+                    ),
+                )
+            }
+            Command::RemoveServer(n) => {
+                if self.remove_server(*n) {
+                    done(
+                        Some(Component::Server(*n)),
+                        format!("server-{n} left the load balancer and stopped"),
+                    )
+                } else {
+                    Err(self.no_server(*n))
+                }
+            }
+            Command::Kill(Target::Cdn) => {
+                let l = self
+                    .cdn_listener
+                    .as_ref()
+                    .ok_or("this scenario has no CDN")?;
+                l.kill();
+                if self.edge.component == Component::Cdn
+                    && let Some(t) = self.edge.tls.lock().expect("edge lock").as_ref()
+                {
+                    t.kill();
+                }
+                done(
+                    Some(Component::Cdn),
+                    "the CDN is down: clients get connection refused",
+                )
+            }
+            Command::Restart(Target::Cdn) => {
+                let l = self
+                    .cdn_listener
+                    .as_ref()
+                    .ok_or("this scenario has no CDN")?;
+                l.restart().await.map_err(|e| e.to_string())?;
+                self.restart_edge_tls(Component::Cdn).await?;
+                done(Some(Component::Cdn), "the CDN is back (its cache survived)")
+            }
+            Command::Kill(Target::Lb) => {
+                self.lb_listener.kill();
+                if self.edge.component == Component::Lb
+                    && let Some(t) = self.edge.tls.lock().expect("edge lock").as_ref()
+                {
+                    t.kill();
+                }
+                done(
+                    Some(Component::Lb),
+                    "the load balancer is down: nothing reaches the servers",
+                )
+            }
+            Command::Restart(Target::Lb) => {
+                self.lb_listener
+                    .restart()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                self.restart_edge_tls(Component::Lb).await?;
+                done(Some(Component::Lb), "the load balancer is back")
+            }
+            Command::Kill(Target::Dns) => {
+                self.dns.kill();
+                done(
+                    Some(Component::Dns),
+                    "the DNS stub is down: lookups fail once cached answers expire",
+                )
+            }
+            Command::Restart(Target::Dns) => {
+                self.dns.restart().await.map_err(|e| e.to_string())?;
+                done(Some(Component::Dns), "the DNS stub is back")
+            }
+            Command::Dns(mode) => {
+                self.dns.set_mode(*mode);
+                let what = match mode {
+                    DnsMode::Ok => "the DNS stub answers normally".to_string(),
+                    DnsMode::Nxdomain => {
+                        "the DNS stub now says every name does not exist (NXDOMAIN)".to_string()
+                    }
+                    DnsMode::Drop(s) => format!("the DNS stub drops {:.0}% of queries", s * 100.0),
+                };
+                done(Some(Component::Dns), what)
+            }
+            Command::Policy(p) => {
+                self.lb.set_policy(*p);
+                done(
+                    Some(Component::Lb),
+                    format!("the load balancer now uses {}", p.label()),
+                )
+            }
+            Command::Cache(c) => {
+                let cdn = self.cdn.as_ref().ok_or("this scenario has no CDN")?;
+                done(Some(Component::Cdn), cdn.command(*c))
+            }
+            Command::Status => done(None, "status"),
+            Command::Pause => {
+                self.clients.set_paused(true);
+                done(Some(Component::Client), "traffic paused: no new requests")
+            }
+            Command::Resume => {
+                self.clients.set_paused(false);
+                done(Some(Component::Client), "traffic resumed")
+            }
+            Command::Rate(r) => {
+                self.clients.set_rate(*r);
+                done(
+                    Some(Component::Client),
+                    format!("clients now send {r} requests per second"),
+                )
+            }
+            Command::Weight(p, w) => {
+                if self.clients.set_weight(p, *w) {
+                    done(
+                        Some(Component::Client),
+                        format!("{p} clients now have weight {w}"),
+                    )
+                } else {
+                    Err(format!("there is no client profile `{p}`"))
+                }
+            }
+            Command::TimeScale(f) => {
+                self.env.scale.set(*f);
+                done(
+                    None,
+                    format!("time runs {f}x slower: every injected delay is stretched"),
+                )
+            }
+            Command::KeepAlive(on) => {
+                self.clients.set_keep_alive(*on);
+                done(
+                    Some(Component::Client),
+                    if *on {
+                        "clients keep connections open (a session)"
+                    } else {
+                        "clients open a new connection for every request"
+                    },
+                )
+            }
+            Command::Tls(on) => {
+                self.set_tls(*on).await.map_err(|e| e.to_string())?;
+                self.clients.set_tls(*on);
+                done(
+                    Some(self.edge.component),
+                    if *on {
+                        "HTTPS on: plain HTTP to the edge answers 308"
+                    } else {
+                        "HTTPS off: clients use plain HTTP"
+                    },
+                )
+            }
+            Command::Latency(link, d) => {
+                match link {
+                    Link::Client => self.clients.set_latency(d.get()),
+                    Link::Cdn => self
+                        .cdn
+                        .as_ref()
+                        .ok_or("this scenario has no CDN")?
+                        .link()
+                        .set_latency(d.get()),
+                    Link::Lb => self.lb.set_latency(d.get()),
+                    Link::Db => self.db.set_latency(d.get()),
+                }
+                done(
+                    None,
+                    format!("the {} link now has {d} one-way latency", link.name()),
+                )
+            }
+            Command::Drop(link, share) => {
+                match link {
+                    Link::Client => self.clients.set_loss(*share),
+                    Link::Cdn => self.cdn.as_ref().ok_or("this scenario has no CDN")?.link().set_loss(*share),
+                    Link::Lb => self.lb.link().set_loss(*share),
+                    Link::Db => return Err("the database is inside the servers' machine here: its link has no packets to drop".into()),
+                }
+                let what = if *share >= 1.0 {
+                    format!(
+                        "the {} link drops every packet, like a firewall: connections time out",
+                        link.name()
+                    )
+                } else {
+                    format!(
+                        "the {} link drops {:.0}% of packets: lost ones are sent again after a timeout",
+                        link.name(),
+                        share * 100.0
+                    )
+                };
+                done(None, what)
+            }
+            Command::Send(method, path) => {
+                let id = self.clients.send(
+                    &SendRequest {
+                        method: method.clone(),
+                        path: path.clone(),
+                        ..SendRequest::default()
+                    },
+                    false,
+                );
+                done(
+                    Some(Component::Client),
+                    format!("sent {method} {path} as request {}", id.short()),
+                )
+            }
+        }
+    }
+
+    async fn restart_edge_tls(&self, component: Component) -> Result<(), String> {
+        if self.edge.component == component {
+            let tls = self.edge.tls.lock().expect("edge lock").clone();
+            if let Some(t) = tls {
+                t.restart().await.map_err(|e| e.to_string())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits `d` of simulated time (stretched by the time scale, which may change meanwhile).
+    pub async fn sleep_simulated(&self, d: Duration) {
+        let step = Duration::from_millis(10);
+        let mut left = d.as_secs_f64();
+        while left > 0.0 {
+            let scale = self.env.scale.get();
+            let chunk = step.as_secs_f64().min(left * scale);
+            tokio::time::sleep(Duration::from_secs_f64(chunk)).await;
+            left -= chunk / scale;
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! Runs the recorder on its own named thread: drains the engine's bounded event channel,
+//! moves time on, and publishes a fresh snapshot about 30 times a second (then calls the
+//! "wake the UI" callback). Readers take the latest snapshot; they never touch the channel.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+
+use crate::trace::{EventSink, Recorder, ServerGauge, Snapshot, TraceEvent};
+
+/// How often a snapshot is published.
+const PUBLISH_EVERY: Duration = Duration::from_millis(33);
+
+/// Called after each new snapshot (the window asks for a repaint).
+pub type Wake = Arc<dyn Fn() + Send + Sync>;
+
+/// Reads live server gauges from the engine.
+pub type Gauges = Arc<dyn Fn() -> Vec<ServerGauge> + Send + Sync>;
+
+/// The latest snapshot, shared with readers.
+#[derive(Clone, Default)]
+pub struct SnapshotCell(Arc<Mutex<Arc<Snapshot>>>);
+
+impl SnapshotCell {
+    /// The latest snapshot.
+    pub fn get(&self) -> Arc<Snapshot> {
+        self.0.lock().expect("snapshot lock").clone()
+    }
+
+    fn set(&self, snapshot: Snapshot) {
+        *self.0.lock().expect("snapshot lock") = Arc::new(snapshot);
+    }
+}
+
+/// The recorder thread and how to stop it.
+pub struct RecorderThread {
+    stop: Arc<AtomicBool>,
+    flush: Arc<AtomicBool>,
+    handle: Option<JoinHandle<Recorder>>,
+    cell: SnapshotCell,
+}
+
+impl RecorderThread {
+    /// Starts the thread.
+    pub fn start(
+        mut recorder: Recorder,
+        rx: Receiver<TraceEvent>,
+        sink: EventSink,
+        gauges: Gauges,
+        wake: Option<Wake>,
+    ) -> std::io::Result<RecorderThread> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flush = Arc::new(AtomicBool::new(false));
+        let cell = SnapshotCell::default();
+        let (stop2, flush2, cell2) = (stop.clone(), flush.clone(), cell.clone());
+        let handle = std::thread::Builder::new()
+            .name("hopscope-recorder".into())
+            .spawn(move || {
+                let publish = |recorder: &mut Recorder| {
+                    let now = sink.now();
+                    let servers = gauges();
+                    recorder.tick(now, &servers);
+                    let mut snap = recorder.snapshot(now, servers);
+                    snap.events_shed = sink.shed();
+                    snap.source_outcomes = sink.outcomes().read();
+                    cell2.set(snap);
+                    if let Some(wake) = &wake {
+                        wake();
+                    }
+                };
+                let mut last = Instant::now();
+                loop {
+                    match rx.recv_timeout(PUBLISH_EVERY) {
+                        Ok(event) => {
+                            recorder.ingest(event);
+                            // Take what is waiting in one go, but keep publishing on time.
+                            for event in rx.try_iter().take(10_000) {
+                                recorder.ingest(event);
+                            }
+                        }
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => break,
+                    }
+                    if flush2.swap(false, Ordering::AcqRel) {
+                        recorder.flush_spool();
+                    }
+                    if stop2.load(Ordering::Acquire) {
+                        break;
+                    }
+                    if last.elapsed() >= PUBLISH_EVERY {
+                        publish(&mut recorder);
+                        last = Instant::now();
+                    }
+                }
+                for event in rx.try_iter() {
+                    recorder.ingest(event);
+                }
+                recorder.finish();
+                publish(&mut recorder);
+                recorder
+            })?;
+        Ok(RecorderThread {
+            stop,
+            flush,
+            handle: Some(handle),
+            cell,
+        })
+    }
+
+    /// Where readers get snapshots.
+    pub fn cell(&self) -> SnapshotCell {
+        self.cell.clone()
+    }
+
+    /// Asks the thread to flush the spool (before reading it for an export).
+    pub fn request_flush(&self) {
+        self.flush.store(true, Ordering::Release);
+    }
+
+    /// Drains what is left, finishes the spool and returns the recorder.
+    pub fn stop(mut self) -> Option<Recorder> {
+        self.stop.store(true, Ordering::Release);
+        self.handle.take().and_then(|h| h.join().ok())
+    }
+}
+
+impl Drop for RecorderThread {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}

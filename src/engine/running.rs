@@ -1,0 +1,252 @@
+//! The engine handle: one explicitly built tokio runtime with named threads, the topology
+//! running on it, and the recorder on its own thread. Driven the same way by the CLI, the
+//! window and the tests; dropping it stops every task and frees every port.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender};
+use tokio::runtime::Runtime;
+
+use super::control::Applied;
+use super::recorder_thread::{Gauges, RecorderThread, SnapshotCell, Wake};
+use super::topology::{Addresses, StartError, Topology};
+use super::{Env, scheduler};
+use crate::scenario::{Command, Scenario};
+use crate::trace::{EventSink, Recorder, RecorderConfig, Snapshot};
+
+/// Room in the channel from the components to the recorder.
+const EVENT_CHANNEL: usize = 1 << 16;
+
+/// How a run starts.
+#[derive(Clone, Default)]
+pub struct EngineOptions {
+    /// Generated traffic flows from the start (else it waits for `resume`).
+    pub traffic: bool,
+    /// Play the scenario's timed events.
+    pub play_events: bool,
+    /// Bind fixed ports from here (else the OS picks).
+    pub port_base: Option<u16>,
+    /// Called after each new snapshot.
+    pub wake: Option<Wake>,
+    /// Turn detailed tracing off (outcomes are still counted): for measuring its cost.
+    pub no_detail: bool,
+}
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("cannot start the engine's threads: {0}")]
+    Runtime(#[source] std::io::Error),
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error("cannot create the trace spool in {path}: {source}")]
+    Spool {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The answer to a command sent without waiting (`Engine::send`).
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub command: Command,
+    pub result: Result<Applied, String>,
+}
+
+/// A running scenario.
+pub struct Engine {
+    runtime: Option<Runtime>,
+    topology: Arc<Topology>,
+    recorder: Option<RecorderThread>,
+    cell: SnapshotCell,
+    replies: (Sender<Reply>, Receiver<Reply>),
+    workdir: PathBuf,
+    spool: PathBuf,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("topology", &self.topology)
+            .finish()
+    }
+}
+
+fn workdir() -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    std::env::temp_dir().join(format!("hopscope-{}-{nanos:x}", std::process::id()))
+}
+
+impl Engine {
+    /// Starts every component of `scenario`.
+    pub fn start(scenario: Scenario, options: EngineOptions) -> Result<Engine, EngineError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("hopscope-engine")
+            .enable_all()
+            .build()
+            .map_err(EngineError::Runtime)?;
+        let clock = crate::trace::Clock::start();
+        let (sink, rx) = EventSink::new(clock, EVENT_CHANNEL);
+        let sink = if options.no_detail {
+            sink.without_detail()
+        } else {
+            sink
+        };
+        let env = Env::new(
+            sink.clone(),
+            scenario.time_scale,
+            scenario.limits.clone(),
+            scenario.seed,
+        );
+        let dir = workdir();
+        let topology = runtime.block_on(Topology::start(
+            env.clone(),
+            scenario.clone(),
+            options.port_base,
+            dir.clone(),
+        ))?;
+        let spool = dir.join("journeys.jsonl");
+        let recorder = Recorder::new(RecorderConfig {
+            keep_recent: scenario.trace.keep_recent,
+            spool: Some(spool.clone()),
+        })
+        .map_err(|source| EngineError::Spool {
+            path: spool.clone(),
+            source,
+        })?;
+        let gauge_source = topology.clone();
+        let gauges: Gauges = Arc::new(move || gauge_source.gauges());
+        let recorder = RecorderThread::start(recorder, rx, sink, gauges, options.wake.clone())
+            .map_err(EngineError::Runtime)?;
+        let cell = recorder.cell();
+        {
+            let _entered = runtime.enter();
+            topology
+                .clients
+                .set_paused(!options.traffic || !scenario.traffic.enabled);
+            topology.clients.start();
+            if options.play_events {
+                scheduler::play(&topology, &scenario.events);
+            }
+        }
+        Ok(Engine {
+            runtime: Some(runtime),
+            topology,
+            recorder: Some(recorder),
+            cell,
+            replies: crossbeam_channel::bounded(256),
+            workdir: dir,
+            spool,
+        })
+    }
+
+    /// The running topology.
+    pub fn topology(&self) -> &Arc<Topology> {
+        &self.topology
+    }
+
+    /// The recorder's latest snapshot.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.cell.get()
+    }
+
+    /// Every listening address.
+    pub fn addresses(&self) -> Addresses {
+        self.topology.addresses()
+    }
+
+    /// A handle to the engine's runtime (to run async work on it).
+    pub fn handle(&self) -> tokio::runtime::Handle {
+        self.runtime
+            .as_ref()
+            .expect("the runtime lives until shutdown")
+            .handle()
+            .clone()
+    }
+
+    /// Applies a command and waits for the answer (for the CLI; not from inside the runtime).
+    pub fn apply(&self, command: &Command) -> Result<Applied, String> {
+        let topology = self.topology.clone();
+        let command = command.clone();
+        self.handle()
+            .block_on(async move { topology.apply(&command).await })
+    }
+
+    /// Applies a command without waiting (for the window): the answer arrives in `replies`.
+    pub fn send(&self, command: Command) {
+        let topology = self.topology.clone();
+        let replies = self.replies.0.clone();
+        self.handle().spawn(async move {
+            let result = topology.apply(&command).await;
+            let _ = replies.try_send(Reply { command, result });
+        });
+    }
+
+    /// Answers to commands sent with `send`, oldest first.
+    pub fn replies(&self) -> Vec<Reply> {
+        self.replies.1.try_iter().collect()
+    }
+
+    /// The file every ended journey is spooled to.
+    pub fn spool_path(&self) -> &std::path::Path {
+        &self.spool
+    }
+
+    /// Asks the recorder to flush the spool, so that reading it sees every journey so far.
+    pub fn flush_spool(&self) {
+        if let Some(r) = &self.recorder {
+            r.request_flush();
+        }
+    }
+
+    /// Stops traffic and every component, drains the recorder and returns the final
+    /// snapshot. The working directory (spool, CA certificate) is kept until the engine is
+    /// dropped.
+    pub fn stop(&mut self) -> Arc<Snapshot> {
+        self.topology.clients.set_paused(true);
+        if let Some(runtime) = &self.runtime {
+            // Let requests in flight finish briefly, so they end with their true outcome.
+            let clients = self.topology.clients.clone();
+            let _ = runtime.block_on(async {
+                tokio::time::timeout(Duration::from_millis(300), async {
+                    loop {
+                        if clients.shared().in_flight.available_permits() >= clients_limit(&clients)
+                        {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                })
+                .await
+            });
+        }
+        self.topology.stop();
+        self.topology.env.shutdown.cancel();
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_timeout(Duration::from_secs(2));
+        }
+        if let Some(recorder) = self.recorder.take() {
+            recorder.stop();
+        }
+        self.cell.get()
+    }
+}
+
+fn clients_limit(clients: &super::client::Clients) -> usize {
+    clients.max_in_flight()
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if self.runtime.is_some() {
+            self.stop();
+        }
+        let _ = std::fs::remove_dir_all(&self.workdir);
+    }
+}
