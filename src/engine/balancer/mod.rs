@@ -1,1 +1,4 @@
 //! (in progress)
+
+pub mod health;
+pub mod policy;
