@@ -228,13 +228,7 @@ impl FromStr for Command {
                     2
                 }
             }
-            "dns" => {
-                if words.get(1) == Some(&"drop") {
-                    3
-                } else {
-                    2
-                }
-            }
+            "dns" if words.get(1) == Some(&"drop") => 3,
             _ => 2,
         };
         let command = match verb {

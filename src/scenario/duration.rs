@@ -77,7 +77,7 @@ impl FromStr for Dur {
             _ => return Err(err()),
         };
         let secs = value * unit_secs;
-        if !secs.is_finite() || secs < 0.0 || secs > 1e9 {
+        if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
             return Err(err());
         }
         Ok(Dur(Duration::from_secs_f64(secs)))
@@ -89,11 +89,11 @@ impl fmt::Display for Dur {
         let micros = self.0.as_micros();
         if micros == 0 {
             write!(f, "0ms")
-        } else if micros % 60_000_000 == 0 {
+        } else if micros.is_multiple_of(60_000_000) {
             write!(f, "{}m", micros / 60_000_000)
-        } else if micros % 1_000_000 == 0 {
+        } else if micros.is_multiple_of(1_000_000) {
             write!(f, "{}s", micros / 1_000_000)
-        } else if micros % 1000 == 0 {
+        } else if micros.is_multiple_of(1000) {
             write!(f, "{}ms", micros / 1000)
         } else if micros > 1000 {
             write!(f, "{}ms", micros as f64 / 1000.0)

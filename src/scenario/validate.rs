@@ -449,7 +449,7 @@ fn span_of(root: &Spanned<DeTable<'_>>, path: &str) -> Option<usize> {
             match value
                 .get_ref()
                 .as_array()
-                .and_then(|a| a.iter().nth(i.saturating_sub(1)))
+                .and_then(|a| a.get(i.saturating_sub(1)))
             {
                 Some(item) => {
                     value = item;

@@ -6,6 +6,7 @@
 //!
 //! `store` holds the cache's rules and eviction; this file is the proxy around it.
 
+pub mod rules;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -20,7 +21,8 @@ use hyper::header::{AGE, HOST, HeaderName, HeaderValue, IF_NONE_MATCH};
 use hyper::http::request::Parts;
 use hyper::{Method, Request, Response, StatusCode};
 
-use self::store::{CacheKey, CacheStore, Lookup, Storability, StoredResponse, storability};
+use self::rules::{Storability, storability};
+use self::store::{CacheKey, CacheStore, Lookup, StoredResponse};
 use super::http::{self, Body, HOP_MARK, Outside, SERVED_BY, TRACEPARENT, TraceCtx, X_CACHE};
 use super::link::LinkState;
 use super::listener::{Handler, Peer};
