@@ -16,9 +16,11 @@
 //!   and is counted apart from requests.
 //! - Every answer says `X-Served-By: server-N`.
 //!
-//! `routes` has the REST semantics, `resources` the schemas and SQL, `carts` the sessions.
+//! `routes` has the REST semantics, `resources` the schemas and SQL, `list` the list
+//! queries, `carts` the sessions.
 
 mod carts;
+mod list;
 mod resources;
 mod routes;
 
@@ -40,13 +42,15 @@ use super::db::Db;
 use super::http::{self, Body, Outside, SERVED_BY, trace_context};
 use super::listener::{BindError, Listener, Mode, Peer};
 use super::{Env, HopCounters, HopCounts};
-use crate::scenario::{ApiConfig, Distribution, ServersConfig};
+use crate::scenario::{ApiConfig, Distribution, ServersConfig, ServiceTime};
 use crate::trace::{Attr, Component, Phase, ServerGauge};
 use carts::MemoryCarts;
 
 /// Purpose codes for the servers' random streams (`Env::rng`), mixed with the number.
 const SERVICE_PURPOSE: u64 = 0x5E_1C00;
 const FAULT_PURPOSE: u64 = 0xFA_0700;
+/// The most injected slowness `slow` accepts.
+const MAX_SLOW: Duration = Duration::from_secs(3600);
 
 /// What every API server shares: the database, the settings, and where carts live.
 #[derive(Debug)]
@@ -201,9 +205,10 @@ impl ApiServer {
         self.inner.hung.store(true, Ordering::Relaxed);
     }
 
-    /// Adds `extra` to every request's service time (zero: back to normal).
+    /// Adds `extra` (at most an hour) to every request's service time (zero: back to
+    /// normal).
     pub fn slow(&self, extra: Duration) {
-        let micros = u64::try_from(extra.as_micros()).unwrap_or(u64::MAX);
+        let micros = u64::try_from(extra.min(MAX_SLOW).as_micros()).unwrap_or(u64::MAX);
         self.inner.slow_micros.store(micros, Ordering::Relaxed);
     }
 
@@ -471,28 +476,9 @@ impl ServerInner {
     /// plus injected slowness.
     fn draw_service_time(&self) -> Duration {
         let cfg = &self.shared.servers;
-        let mean_secs = cfg.service.mean.get().as_secs_f64();
-        let base_secs = if mean_secs > 0.0 {
+        let base_secs = {
             let mut rng = self.service_rng.lock().expect("service rng lock");
-            match cfg.service.distribution {
-                Distribution::Constant => mean_secs,
-                Distribution::Exponential => {
-                    Exp::new(1.0 / mean_secs).map_or(mean_secs, |d| d.sample(&mut *rng))
-                }
-                Distribution::Lognormal => {
-                    let sigma = cfg.service.sigma;
-                    let sigma = if sigma.is_finite() && sigma > 0.0 {
-                        sigma
-                    } else {
-                        0.0
-                    };
-                    // Chosen so that the mean stays `mean`: E = exp(mu + sigma²/2).
-                    LogNormal::new(mean_secs.ln() - sigma * sigma / 2.0, sigma)
-                        .map_or(mean_secs, |d| d.sample(&mut *rng))
-                }
-            }
-        } else {
-            0.0
+            sample_service_secs(&cfg.service, &mut rng)
         };
         let factor = cfg.slowdown_of(usize::from(self.number.saturating_sub(1)));
         let secs = base_secs
@@ -519,6 +505,30 @@ impl ServerInner {
                 .lock()
                 .expect("fault rng lock")
                 .random_bool(rate)
+    }
+}
+
+/// One service time in seconds drawn from `service`, before any slowdown: constant,
+/// exponential or lognormal, each with the configured mean.
+fn sample_service_secs(service: &ServiceTime, rng: &mut StdRng) -> f64 {
+    let mean_secs = service.mean.get().as_secs_f64();
+    if mean_secs <= 0.0 {
+        return 0.0;
+    }
+    match service.distribution {
+        Distribution::Constant => mean_secs,
+        Distribution::Exponential => Exp::new(1.0 / mean_secs).map_or(mean_secs, |d| d.sample(rng)),
+        Distribution::Lognormal => {
+            let sigma = service.sigma;
+            let sigma = if sigma.is_finite() && sigma > 0.0 {
+                sigma
+            } else {
+                0.0
+            };
+            // mu is chosen so that the mean stays `mean`: E[X] = exp(mu + sigma^2 / 2).
+            LogNormal::new(mean_secs.ln() - sigma * sigma / 2.0, sigma)
+                .map_or(mean_secs, |d| d.sample(rng))
+        }
     }
 }
 

@@ -1,8 +1,7 @@
 //! The REST resources (`users`, `restaurants`, `orders`): their fields and types, how a JSON
-//! body is checked against them (every error names the field and what was expected), how a
-//! list's query string (`?field=value`, `_page`, `_limit`, `_sort`, `_order`) is read, and
-//! the SQL each operation runs. Column names only ever come from the tables below, never
-//! from the request, so the SQL text is safe to build; values always travel as `?` params.
+//! body is checked against them (every error names the field and what was expected), and the
+//! SQL each write runs. Column names only ever come from the tables below, never from the
+//! request, so the SQL text is safe to build; values always travel as `?` params.
 
 use rusqlite::types::Value;
 use serde_json::Value as Json;
@@ -73,7 +72,7 @@ impl Kind {
     }
 
     /// The SQL value for a filter written in a query string.
-    fn parse_filter(self, text: &str) -> Option<Value> {
+    pub fn parse_filter(self, text: &str) -> Option<Value> {
         match self {
             Kind::Text | Kind::Email | Kind::Status => Some(Value::Text(text.to_string())),
             Kind::Rating | Kind::Amount => text
@@ -193,11 +192,11 @@ impl Resource {
         std::iter::once("id").chain(self.fields.iter().map(|f| f.name))
     }
 
-    fn known(&self) -> String {
+    pub fn known(&self) -> String {
         self.columns().collect::<Vec<_>>().join(", ")
     }
 
-    fn kind_of(&self, column: &str) -> Option<Kind> {
+    pub fn kind_of(&self, column: &str) -> Option<Kind> {
         if column == "id" {
             return Some(Kind::Reference);
         }
@@ -321,207 +320,35 @@ impl Resource {
     }
 }
 
-/// A page of a list: which page and how many rows per page.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Page {
-    /// 1-based.
-    pub number: i64,
-    pub limit: i64,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl Page {
-    /// Rows to skip.
-    pub fn offset(self) -> i64 {
-        (self.number - 1).saturating_mul(self.limit)
-    }
-}
-
-/// A list request read from its query string.
-#[derive(Debug, PartialEq)]
-pub struct ListQuery {
-    /// Column and the values it may equal (a repeated filter means "any of these").
-    pub filters: Vec<(&'static str, Vec<Value>)>,
-    pub page: Option<Page>,
-    pub sort: &'static str,
-    pub descending: bool,
-    /// The query's other pairs, as sent, to carry into pagination links.
-    pub kept: Vec<String>,
-}
-
-/// `%41` → `A`, `+` → space; bad escapes are kept as written, bad UTF-8 shown lossily.
-pub fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
-                    .ok()
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                match hex {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-fn whole(name: &str, text: &str, low: i64, high: i64) -> Result<i64, String> {
-    text.parse::<i64>()
-        .ok()
-        .filter(|n| (low..=high).contains(n))
-        .ok_or_else(|| {
-            format!("`{name}` must be a whole number from {low} to {high}, got `{text}`")
-        })
-}
-
-impl ListQuery {
-    /// Reads `raw` (the URL's query, undecoded) for resource `res`.
-    pub fn parse(res: &Resource, raw: Option<&str>) -> Result<ListQuery, String> {
-        let mut q = ListQuery {
-            filters: Vec::new(),
-            page: None,
-            sort: "id",
-            descending: false,
-            kept: Vec::new(),
-        };
-        let (mut page, mut limit) = (None, None);
-        for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let (key, value) = (decode(k), decode(v));
-            match key.as_str() {
-                "_page" => page = Some(whole("_page", &value, 1, i64::MAX / MAX_LIMIT)?),
-                "_limit" => limit = Some(whole("_limit", &value, 1, MAX_LIMIT)?),
-                "_sort" => {
-                    q.sort = res.columns().find(|c| *c == value).ok_or_else(|| {
-                        format!(
-                            "cannot sort {} by `{value}`: use one of {}",
-                            res.name,
-                            res.known()
-                        )
-                    })?;
-                }
-                "_order" => {
-                    q.descending = match value.to_ascii_lowercase().as_str() {
-                        "asc" => false,
-                        "desc" => true,
-                        _ => return Err(format!("`_order` must be asc or desc, got `{value}`")),
-                    };
-                }
-                k if k.starts_with('_') => {
-                    return Err(format!(
-                        "unknown parameter `{k}`: use _page, _limit, _sort or _order"
-                    ));
-                }
-                _ => {
-                    let column = res.columns().find(|c| *c == key).ok_or_else(|| {
-                        format!(
-                            "cannot filter {} by `{key}`: it has no such field (fields: {})",
-                            res.name,
-                            res.known()
-                        )
-                    })?;
-                    let kind = res.kind_of(column).expect("a listed column has a kind");
-                    let parsed = kind.parse_filter(&value).ok_or_else(|| {
-                        format!(
-                            "filter `{column}` must be {}, got `{value}`",
-                            kind.expected()
-                        )
-                    })?;
-                    match q.filters.iter_mut().find(|(c, _)| *c == column) {
-                        Some((_, values)) => values.push(parsed),
-                        None => q.filters.push((column, vec![parsed])),
-                    }
-                }
-            }
-            if !matches!(key.as_str(), "_page" | "_limit") {
-                q.kept.push(pair.to_string());
-            }
-        }
-        if page.is_some() || limit.is_some() {
-            q.page = Some(Page {
-                number: page.unwrap_or(1),
-                limit: limit.unwrap_or(DEFAULT_LIMIT),
-            });
-        }
-        Ok(q)
+    fn users() -> &'static Resource {
+        find("users").expect("users exists")
     }
 
-    /// ` WHERE a = ? AND b IN (?, ?)` (or nothing) and its params.
-    fn where_clause(&self) -> (String, Vec<Value>) {
-        let mut params = Vec::new();
-        let mut terms = Vec::new();
-        for (column, values) in &self.filters {
-            params.extend(values.iter().cloned());
-            terms.push(if values.len() == 1 {
-                format!("{column} = ?")
-            } else {
-                format!("{column} IN ({})", vec!["?"; values.len()].join(", "))
-            });
-        }
-        if terms.is_empty() {
-            (String::new(), params)
-        } else {
-            (format!(" WHERE {}", terms.join(" AND ")), params)
-        }
-    }
-
-    /// The statement that fetches the rows, and its params.
-    pub fn select_sql(&self, res: &Resource) -> (String, Vec<Value>) {
-        let (clause, mut params) = self.where_clause();
-        let order = if self.descending { " DESC" } else { "" };
-        let tiebreak = if self.sort == "id" { "" } else { ", id" };
-        let mut sql = format!(
-            "SELECT * FROM {}{clause} ORDER BY {}{order}{tiebreak}",
-            res.name, self.sort
-        );
-        if let Some(page) = self.page {
-            sql.push_str(" LIMIT ? OFFSET ?");
-            params.push(Value::Integer(page.limit));
-            params.push(Value::Integer(page.offset()));
-        }
-        (sql, params)
-    }
-
-    /// The statement that counts every matching row (for `X-Total-Count`), and its params.
-    pub fn count_sql(&self, res: &Resource) -> (String, Vec<Value>) {
-        let (clause, params) = self.where_clause();
-        (
-            format!("SELECT COUNT(*) AS total FROM {}{clause}", res.name),
-            params,
-        )
-    }
-
-    /// The `Link` header for a paginated answer with `total` matching rows.
-    pub fn link_header(&self, res: &Resource, total: i64) -> Option<String> {
-        let page = self.page?;
-        let last = ((total + page.limit - 1) / page.limit).max(1);
-        let url = |n: i64| {
-            let mut pairs = self.kept.clone();
-            pairs.push(format!("_page={n}"));
-            pairs.push(format!("_limit={}", page.limit));
-            format!("</{}?{}>", res.name, pairs.join("&"))
-        };
-        let mut links = vec![format!("{}; rel=\"first\"", url(1))];
-        if page.number > 1 {
-            links.push(format!(
-                "{}; rel=\"prev\"",
-                url((page.number - 1).min(last))
-            ));
-        }
-        if page.number < last {
-            links.push(format!("{}; rel=\"next\"", url(page.number + 1)));
-        }
-        links.push(format!("{}; rel=\"last\"", url(last)));
-        Some(links.join(", "))
+    #[test]
+    fn bodies_are_checked_against_the_url_and_the_fields() {
+        let ok = users()
+            .parse_body(br#"{"id":4,"city":"Rome"}"#, Write::Merge, Some(4))
+            .expect("matching id is fine");
+        assert_eq!(ok, vec![("city", Value::Text("Rome".into()))]);
+        let moved = users()
+            .parse_body(br#"{"id":5,"city":"Rome"}"#, Write::Merge, Some(4))
+            .expect_err("id differs");
+        assert!(moved.contains("`id`") && moved.contains('4'), "{moved}");
+        let empty = users()
+            .parse_body(b"  ", Write::Create, None)
+            .expect_err("empty");
+        assert!(empty.contains("name, email, city"), "{empty}");
+        let email = users()
+            .parse_body(
+                br#"{"name":"A","email":"nope","city":"X"}"#,
+                Write::Replace,
+                Some(1),
+            )
+            .expect_err("bad email");
+        assert!(email.contains("`email`") && email.contains("@"), "{email}");
     }
 }

@@ -18,7 +18,8 @@ use serde_json::{Value as Json, json};
 
 use super::ApiShared;
 use super::carts::{self, MemoryCarts};
-use super::resources::{self, ListQuery, Resource, Write};
+use super::list::{ListQuery, decode};
+use super::resources::{self, Resource, Write};
 use crate::engine::db::{Db, DbError, Row};
 use crate::engine::http::{Body, read_body};
 use crate::trace::TraceId;
@@ -34,6 +35,7 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// The shared database.
     pub fn db(&self) -> &Db {
         &self.shared.db
     }
@@ -128,7 +130,7 @@ impl Target {
                     id.parse::<i64>()
                         .ok()
                         .filter(|n| *n >= 1)
-                        .ok_or_else(|| resources::decode(id)),
+                        .ok_or_else(|| decode(id)),
                 ),
                 None => Target::Unknown,
             },
