@@ -26,7 +26,11 @@ fn done(component: Option<Component>, message: impl Into<String>) -> Result<Appl
 
 impl Topology {
     fn no_server(&self, n: u16) -> String {
-        let names: Vec<String> = self.servers().iter().map(|s| s.name()).collect();
+        let names: Vec<String> = self
+            .servers()
+            .iter()
+            .map(|s| s.name().to_string())
+            .collect();
         format!("there is no server-{n}; servers now: {}", names.join(", "))
     }
 

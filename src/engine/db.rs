@@ -105,7 +105,7 @@ pub type Row = Map<String, Json>;
 
 struct Inner {
     env: Arc<Env>,
-    latency: Duration,
+    latency_micros: std::sync::atomic::AtomicU64,
     idle: Mutex<Vec<Connection>>,
     permits: Arc<Semaphore>,
     pool_size: usize,
@@ -187,7 +187,9 @@ impl Db {
         let path = dir.join("app.db");
         let pool_size = config.pool.max(1);
         let inner = Arc::new(Inner {
-            latency: config.latency.get(),
+            latency_micros: std::sync::atomic::AtomicU64::new(
+                config.latency.get().as_micros() as u64
+            ),
             idle: Mutex::new(Vec::with_capacity(pool_size)),
             permits: Arc::new(Semaphore::new(pool_size)),
             pool_size,
@@ -205,6 +207,23 @@ impl Db {
         }
         *inner.idle.lock().expect("db pool lock") = conns;
         Ok(Db { inner })
+    }
+
+    /// The one-way latency to the database (each query pays it twice).
+    pub fn latency(&self) -> Duration {
+        Duration::from_micros(
+            self.inner
+                .latency_micros
+                .load(std::sync::atomic::Ordering::Relaxed),
+        )
+    }
+
+    /// Changes the one-way latency to the database while queries run.
+    pub fn set_latency(&self, latency: Duration) {
+        self.inner.latency_micros.store(
+            latency.as_micros() as u64,
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 
     /// Where the database file is (open it with `sqlite3` to look inside).
@@ -312,7 +331,7 @@ impl Db {
             inner: self.inner.clone(),
             _permit: permit,
         };
-        env.delay(self.inner.latency).await; // the query travels to the database
+        env.delay(self.latency()).await; // the query travels to the database
         let outcome = tokio::task::spawn_blocking(move || {
             let result = work(lease.conn.as_ref().expect("a lease holds its connection"));
             (result, lease)
@@ -322,7 +341,7 @@ impl Db {
             Ok(pair) => pair,
             Err(e) => return Err(DbError::Worker(e.to_string())),
         };
-        env.delay(self.inner.latency).await; // and the answer travels back
+        env.delay(self.latency()).await; // and the answer travels back
         drop(lease); // the connection was busy for the whole round trip
         let mut attrs = vec![
             Attr::new("sql", sql),

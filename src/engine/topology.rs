@@ -82,7 +82,7 @@ pub struct Topology {
     pub scenario: Scenario,
     pub(super) workdir: PathBuf,
     pub(super) port_base: Option<u16>,
-    pub db: Arc<Db>,
+    pub db: Db,
     pub(super) api: Arc<ApiShared>,
     pub(super) servers: RwLock<Vec<Arc<ApiServer>>>,
     pub(super) next_server: AtomicU16,
@@ -126,8 +126,8 @@ impl Topology {
         if let Some(base) = port_base {
             port(Some(base), 3 + scenario.servers.count as u16 + 64)?;
         }
-        let db = Arc::new(Db::open(env.clone(), &scenario.database)?);
-        let api = Arc::new(ApiShared::new(db.clone(), &scenario.servers, &scenario.api));
+        let db = Db::open(env.clone(), &scenario.database)?;
+        let api = ApiShared::new(db.clone(), scenario.servers.clone(), scenario.api.clone());
         let mut servers = Vec::new();
         for n in 1..=scenario.servers.count as u16 {
             let addr = loopback(port(port_base, 3 + n)?);

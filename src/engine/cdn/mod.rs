@@ -206,7 +206,8 @@ impl Cdn {
         let looked_up = env.now();
         let (resp, status, why) = match found {
             Lookup::Fresh(entry) => {
-                let resp = self.from_cache(&entry, CacheStatus::Hit, parts.method == Method::HEAD);
+                let resp =
+                    self.cached_response(&entry, CacheStatus::Hit, parts.method == Method::HEAD);
                 (resp, Some(CacheStatus::Hit), None)
             }
             Lookup::Stale(entry) => {
@@ -224,7 +225,7 @@ impl Cdn {
                             *self.ttl_override.lock().expect("ttl lock"),
                         );
                         let renewed = renewed.unwrap_or(entry);
-                        let mut resp = self.from_cache(
+                        let mut resp = self.cached_response(
                             &renewed,
                             CacheStatus::Revalidated,
                             parts.method == Method::HEAD,
@@ -433,7 +434,7 @@ impl Cdn {
         result
     }
 
-    fn from_cache(
+    fn cached_response(
         &self,
         entry: &StoredResponse,
         status: CacheStatus,

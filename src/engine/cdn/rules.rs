@@ -13,7 +13,7 @@ pub const STORABLE_STATUSES: [u16; 6] = [200, 203, 204, 301, 404, 410];
 
 pub(super) const MICROS_PER_SEC: u64 = 1_000_000;
 /// RFC 9111 §1.2.2: a delta-seconds value too large to represent counts as 2^31.
-const DELTA_SECS_MAX: u64 = 1 << 31;
+pub(super) const DELTA_SECS_MAX: u64 = 1 << 31;
 
 /// The `Cache-Control` directives this cache acts on, gathered from every `Cache-Control`
 /// field of a request or a response. The first value of a repeated directive wins. On a
