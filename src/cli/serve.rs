@@ -105,7 +105,7 @@ pub fn serve(args: ServeArgs) -> Result<(), Failure> {
         },
     )
     .map_err(Failure::runtime)?;
-    line(serde_json::to_value(engine.addresses()).unwrap_or_default());
+    address_line(&engine);
 
     let stop = Arc::new(AtomicBool::new(false));
     watch_signals(&engine, stop.clone());
@@ -140,12 +140,18 @@ pub fn serve(args: ServeArgs) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The address line, keys in the documented order.
+fn address_line(engine: &Engine) {
+    let mut out = std::io::stdout().lock();
+    let _ = serde_json::to_writer(&mut out, &engine.addresses());
+    let _ = writeln!(out);
+    let _ = out.flush();
+}
+
 fn respond(engine: &Engine, input: &str) {
     match input.parse::<Command>() {
         Err(message) => line(json!({"event": "error", "input": input, "message": message})),
-        Ok(Command::Status) => {
-            line(serde_json::to_value(engine.addresses()).unwrap_or_default());
-        }
+        Ok(Command::Status) => address_line(engine),
         Ok(command) => match engine.apply(&command) {
             Ok(applied) => line(
                 json!({"event": "command", "command": command.to_string(), "ok": true, "message": applied.message}),

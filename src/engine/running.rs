@@ -211,20 +211,20 @@ impl Engine {
     pub fn stop(&mut self) -> Arc<Snapshot> {
         self.topology.clients.set_paused(true);
         if let Some(runtime) = &self.runtime {
-            // Let requests in flight finish briefly, so they end with their true outcome.
+            // Requests in flight finish with their true outcome; none outlives the clients'
+            // timeout, so waiting that long ends every one of them.
             let clients = self.topology.clients.clone();
+            let env = self.topology.env.clone();
+            let limit = env.scale.apply(clients.shared().timeout) + Duration::from_secs(1);
             let _ = runtime.block_on(async {
-                tokio::time::timeout(Duration::from_millis(300), async {
-                    loop {
-                        if clients.shared().in_flight.available_permits() >= clients_limit(&clients)
-                        {
-                            break;
-                        }
-                        tokio::time::sleep(Duration::from_millis(10)).await;
+                tokio::time::timeout(limit, async {
+                    while clients.open_requests() > 0 {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
                     }
                 })
                 .await
             });
+            env.gate.release_all();
         }
         self.topology.stop();
         self.topology.env.shutdown.cancel();
@@ -236,10 +236,6 @@ impl Engine {
         }
         self.cell.get()
     }
-}
-
-fn clients_limit(clients: &super::client::Clients) -> usize {
-    clients.max_in_flight()
 }
 
 impl Drop for Engine {

@@ -75,6 +75,8 @@ pub struct ClientsShared {
     tls_wanted: AtomicU8,
     pub in_flight: Semaphore,
     pub timeout: Duration,
+    /// Requests begun and not yet ended.
+    pub open_requests: AtomicU64,
 }
 
 impl ClientsShared {
@@ -186,6 +188,7 @@ impl Clients {
             tls_wanted: AtomicU8::new(UNSET),
             in_flight: Semaphore::new(config.traffic.max_in_flight.max(1)),
             timeout: config.traffic.timeout.get(),
+            open_requests: AtomicU64::new(0),
             env: env.clone(),
         });
         Arc::new(Clients {
@@ -374,9 +377,9 @@ impl Clients {
         Some(id)
     }
 
-    /// Requests allowed in flight at once.
-    pub fn max_in_flight(&self) -> usize {
-        self.traffic.max_in_flight.max(1)
+    /// Requests begun and not yet ended.
+    pub fn open_requests(&self) -> u64 {
+        self.shared.open_requests.load(Ordering::Acquire)
     }
 
     /// Requests sent so far.

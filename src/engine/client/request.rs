@@ -66,6 +66,9 @@ pub async fn perform(
         _ => ("http", shared.edge.port()),
     };
     let url = format!("{scheme}://{}:{port}{}", shared.host, plan.path);
+    shared
+        .open_requests
+        .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     let started = env.now();
     env.sink.emit(TraceEvent::Begin(Begin {
         id,
@@ -121,6 +124,9 @@ pub async fn perform(
     };
     let outcome = end.outcome;
     env.sink.end(end);
+    shared
+        .open_requests
+        .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
     outcome
 }
 
