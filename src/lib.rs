@@ -10,3 +10,4 @@ pub mod cli;
 pub mod engine;
 pub mod scenario;
 pub mod trace;
+pub mod ui;

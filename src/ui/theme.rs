@@ -1,0 +1,136 @@
+//! Every colour and size the window uses. Presentation mode (for projectors) is a theme,
+//! not a fork: larger text and dots, higher contrast. Outcomes use a colour-blind-safe
+//! palette (Okabe–Ito) and a shape each, so no information is carried by colour alone.
+
+use egui::Color32;
+
+use crate::trace::OutcomeClass;
+
+/// How a request dot is drawn, besides its colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DotShape {
+    /// 2xx.
+    Circle,
+    /// 3xx.
+    Diamond,
+    /// 4xx.
+    Triangle,
+    /// 5xx.
+    Square,
+    /// Failed before any answer (DNS, refused, timeout, TLS).
+    Cross,
+}
+
+/// The window's look.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Theme {
+    /// Presentation mode (large, high contrast).
+    pub presentation: bool,
+    /// Body text size in points.
+    pub body_size: f32,
+    /// Heading size in points.
+    pub heading_size: f32,
+    /// Radius of a request dot.
+    pub dot_radius: f32,
+    /// Size of a component node on the topology canvas.
+    pub node_size: egui::Vec2,
+    pub background: Color32,
+    pub panel: Color32,
+    pub text: Color32,
+    pub weak_text: Color32,
+    pub node_fill: Color32,
+    pub node_stroke: Color32,
+    /// Nodes that are down (killed, unhealthy).
+    pub dead: Color32,
+    /// Edges between nodes.
+    pub edge: Color32,
+    /// Highlight for the selected request or hovered phase.
+    pub highlight: Color32,
+    /// A cache hit marker at the CDN.
+    pub hit: Color32,
+    /// A cache miss marker at the CDN.
+    pub miss: Color32,
+}
+
+impl Theme {
+    /// The everyday theme.
+    pub fn normal() -> Theme {
+        Theme {
+            presentation: false,
+            body_size: 14.0,
+            heading_size: 18.0,
+            dot_radius: 4.0,
+            node_size: egui::vec2(120.0, 52.0),
+            background: Color32::from_rgb(0x1b, 0x1e, 0x24),
+            panel: Color32::from_rgb(0x24, 0x28, 0x30),
+            text: Color32::from_rgb(0xe8, 0xea, 0xed),
+            weak_text: Color32::from_rgb(0xa8, 0xae, 0xb8),
+            node_fill: Color32::from_rgb(0x2f, 0x35, 0x40),
+            node_stroke: Color32::from_rgb(0x8a, 0x93, 0xa3),
+            dead: Color32::from_rgb(0x5a, 0x5e, 0x66),
+            edge: Color32::from_rgb(0x4a, 0x52, 0x60),
+            highlight: Color32::from_rgb(0xf0, 0xe4, 0x42),
+            hit: Color32::from_rgb(0x00, 0x9e, 0x73),
+            miss: Color32::from_rgb(0xe6, 0x9f, 0x00),
+        }
+    }
+
+    /// The projector theme: bigger everything, pure black on white for contrast.
+    pub fn presentation() -> Theme {
+        Theme {
+            presentation: true,
+            body_size: 22.0,
+            heading_size: 30.0,
+            dot_radius: 7.0,
+            node_size: egui::vec2(180.0, 78.0),
+            background: Color32::WHITE,
+            panel: Color32::from_rgb(0xf2, 0xf2, 0xf2),
+            text: Color32::BLACK,
+            weak_text: Color32::from_rgb(0x33, 0x33, 0x33),
+            node_fill: Color32::WHITE,
+            node_stroke: Color32::BLACK,
+            dead: Color32::from_rgb(0xb0, 0xb0, 0xb0),
+            edge: Color32::from_rgb(0x66, 0x66, 0x66),
+            highlight: Color32::from_rgb(0x00, 0x72, 0xb2),
+            hit: Color32::from_rgb(0x00, 0x9e, 0x73),
+            miss: Color32::from_rgb(0xd5, 0x5e, 0x00),
+        }
+    }
+
+    /// The colour of an outcome class (Okabe–Ito palette).
+    pub fn outcome_color(&self, class: OutcomeClass) -> Color32 {
+        match class {
+            OutcomeClass::Success => Color32::from_rgb(0x00, 0x9e, 0x73),
+            OutcomeClass::Redirect => Color32::from_rgb(0x56, 0xb4, 0xe9),
+            OutcomeClass::ClientError => Color32::from_rgb(0xe6, 0x9f, 0x00),
+            OutcomeClass::ServerError => Color32::from_rgb(0xd5, 0x5e, 0x00),
+            OutcomeClass::Failure => Color32::from_rgb(0xcc, 0x79, 0xa7),
+        }
+    }
+
+    /// The shape of an outcome class.
+    pub fn outcome_shape(&self, class: OutcomeClass) -> DotShape {
+        match class {
+            OutcomeClass::Success => DotShape::Circle,
+            OutcomeClass::Redirect => DotShape::Diamond,
+            OutcomeClass::ClientError => DotShape::Triangle,
+            OutcomeClass::ServerError => DotShape::Square,
+            OutcomeClass::Failure => DotShape::Cross,
+        }
+    }
+
+    /// A request still in flight (no outcome yet).
+    pub fn in_flight(&self) -> Color32 {
+        if self.presentation {
+            Color32::from_rgb(0x00, 0x72, 0xb2)
+        } else {
+            Color32::from_rgb(0xd0, 0xd6, 0xe0)
+        }
+    }
+}
+
+impl Default for Theme {
+    fn default() -> Self {
+        Theme::normal()
+    }
+}
