@@ -1,0 +1,8 @@
+//! hopscope's integration tests: one test binary (linking eframe and tokio once), one
+//! submodule per area, all through real loopback sockets.
+
+mod engine;
+mod export;
+mod gui;
+mod inspect;
+mod lessons;
