@@ -51,7 +51,9 @@ impl Topology {
         let server = |n: u16| self.server(n).ok_or_else(|| self.no_server(n));
         match command {
             Command::Kill(Target::Server(n)) => {
-                server(*n)?.kill();
+                let s = server(*n)?;
+                s.kill();
+                s.wait_closed().await;
                 done(
                     Some(Component::Server(*n)),
                     format!("server-{n} killed: its port is closed, so connections are refused"),
@@ -119,12 +121,8 @@ impl Topology {
                     .cdn_listener
                     .as_ref()
                     .ok_or("this scenario has no CDN")?;
-                l.kill();
-                if self.edge.component == Component::Cdn
-                    && let Some(t) = self.edge.tls.lock().expect("edge lock").as_ref()
-                {
-                    t.kill();
-                }
+                l.kill_and_wait().await;
+                self.kill_edge_tls(Component::Cdn).await;
                 done(
                     Some(Component::Cdn),
                     "the CDN is down: clients get connection refused",
@@ -140,12 +138,8 @@ impl Topology {
                 done(Some(Component::Cdn), "the CDN is back (its cache survived)")
             }
             Command::Kill(Target::Lb) => {
-                self.lb_listener.kill();
-                if self.edge.component == Component::Lb
-                    && let Some(t) = self.edge.tls.lock().expect("edge lock").as_ref()
-                {
-                    t.kill();
-                }
+                self.lb_listener.kill_and_wait().await;
+                self.kill_edge_tls(Component::Lb).await;
                 done(
                     Some(Component::Lb),
                     "the load balancer is down: nothing reaches the servers",
@@ -299,6 +293,15 @@ impl Topology {
                     Some(Component::Client),
                     format!("sent {method} {path} as request {}", id.short()),
                 )
+            }
+        }
+    }
+
+    async fn kill_edge_tls(&self, component: Component) {
+        if self.edge.component == component {
+            let tls = self.edge.tls.lock().expect("edge lock").clone();
+            if let Some(t) = tls {
+                t.kill_and_wait().await;
             }
         }
     }

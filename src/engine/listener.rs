@@ -9,7 +9,7 @@ use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use hyper::body::Incoming;
@@ -83,6 +83,9 @@ pub struct Listener {
     tls: Option<TlsAcceptor>,
     running: Mutex<Option<Running>>,
     connections: Arc<AtomicUsize>,
+    /// Whether the listening socket is open (it closes shortly after `kill`).
+    socket_open: AtomicBool,
+    closed: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for Listener {
@@ -140,6 +143,8 @@ impl Listener {
             tls,
             running: Mutex::new(None),
             connections: Arc::new(AtomicUsize::new(0)),
+            socket_open: AtomicBool::new(false),
+            closed: tokio::sync::Notify::new(),
         });
         listener.run(socket);
         Ok(listener)
@@ -150,15 +155,27 @@ impl Listener {
         *self.running.lock().expect("listener lock") = Some(Running {
             token: token.clone(),
         });
+        self.socket_open.store(true, Ordering::Release);
         let this = self.clone();
         tokio::spawn(async move { this.accept_loop(socket, token).await });
     }
 
     async fn accept_loop(self: Arc<Self>, socket: TcpListener, token: CancellationToken) {
+        self.accept_until_killed(&socket, &token).await;
+        drop(socket); // the port is closed from here on: connections are refused
+        self.socket_open.store(false, Ordering::Release);
+        self.closed.notify_waiters();
+    }
+
+    async fn accept_until_killed(
+        self: &Arc<Self>,
+        socket: &TcpListener,
+        token: &CancellationToken,
+    ) {
         loop {
             let accepted = tokio::select! {
                 a = socket.accept() => a,
-                _ = token.cancelled() => return, // dropping the socket closes it
+                _ = token.cancelled() => return,
             };
             let (stream, addr) = match accepted {
                 Ok(a) => a,
@@ -263,11 +280,29 @@ impl Listener {
         }
     }
 
+    /// Waits until the listening socket is closed (after `kill`).
+    pub async fn wait_closed(&self) {
+        loop {
+            let closed = self.closed.notified();
+            if !self.socket_open.load(Ordering::Acquire) {
+                return;
+            }
+            closed.await;
+        }
+    }
+
+    /// Closes the socket, cuts every connection, and returns once the port is closed.
+    pub async fn kill_and_wait(&self) {
+        self.kill();
+        self.wait_closed().await;
+    }
+
     /// Listens again on the same address (does nothing if alive).
     pub async fn restart(self: &Arc<Self>) -> Result<(), BindError> {
         if self.is_alive() {
             return Ok(());
         }
+        self.wait_closed().await;
         let socket = bind(&self.name, self.addr).await?;
         self.run(socket);
         Ok(())
@@ -407,6 +442,25 @@ mod tests {
                 .contains("location: https://api.example.test:8443/users/1?x=2"),
             "{r}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_restart_right_after_a_kill_rebinds_the_port() {
+        let l = Listener::start(env(), "server-1", loopback(0), hello(), None)
+            .await
+            .expect("start");
+        let open = TcpStream::connect(l.addr()).await.expect("connect");
+        l.kill();
+        l.restart()
+            .await
+            .expect("restart waits for the old socket to close");
+        l.kill_and_wait().await;
+        let refused = TcpStream::connect(l.addr()).await;
+        assert_eq!(
+            refused.expect_err("closed").kind(),
+            io::ErrorKind::ConnectionRefused
+        );
+        drop(open);
     }
 
     #[tokio::test]

@@ -180,23 +180,19 @@ impl ApiServer {
         self.inner.carts.clear();
     }
 
+    /// Returns once the listening port is closed (after `kill`): connections are refused.
+    pub async fn wait_closed(&self) {
+        self.listener.wait_closed().await;
+    }
+
     /// Starts afresh on the same port: open connections are cut, faults cleared, in-memory
     /// carts forgotten.
     pub async fn restart(&self) -> Result<(), BindError> {
         self.kill();
         self.inner.slow_micros.store(0, Ordering::Relaxed);
         self.inner.set_error_rate(0.0);
-        // The old socket closes when its accept task next runs: retry briefly until it has.
-        let mut tries = 0;
-        loop {
-            match self.listener.restart().await {
-                Err(e) if e.source.kind() == std::io::ErrorKind::AddrInUse && tries < 100 => {
-                    tries += 1;
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-                other => return other,
-            }
-        }
+        // `Listener::restart` waits for the old socket to close before binding again.
+        self.listener.restart().await
     }
 
     /// From now on, requests (and health checks) are accepted but never answered, until
