@@ -1,0 +1,179 @@
+//! Integration tests: the `hopscope` binary as a user runs it — `serve` prints its address
+//! line, answers commands typed on stdin, serves curl-like requests and stops cleanly;
+//! `validate` and `run` report bad input with exit code 2.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+use super::engine::send;
+
+fn hopscope() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_hopscope"))
+}
+
+fn write_temp(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("hopscope-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+#[test]
+fn serve_prints_addresses_obeys_stdin_and_stops() {
+    let scenario = write_temp(
+        "serve.toml",
+        "name = \"serve-test\"\n[traffic]\nenabled = false\n[servers]\ncount = 2\n[balancer]\nhealth_interval = \"60s\"\n",
+    );
+    let mut child = hopscope()
+        .args([
+            "serve",
+            scenario.to_str().expect("utf-8 path"),
+            "--duration",
+            "20s",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("an address line").expect("readable");
+    let addresses: serde_json::Value = serde_json::from_str(&first).expect("JSON");
+    for key in [
+        "dns", "edge", "edge_tls", "ca_cert", "cdn", "lb", "servers", "zone", "tokens",
+    ] {
+        assert!(addresses.get(key).is_some(), "{key} missing from {first}");
+    }
+    assert_eq!(addresses["servers"].as_array().map(Vec::len), Some(2));
+    assert!(
+        first.starts_with("{\"dns\":"),
+        "keys in the documented order: {first}"
+    );
+    let edge: std::net::SocketAddr = addresses["edge"]
+        .as_str()
+        .expect("edge")
+        .parse()
+        .expect("addr");
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let ok = runtime
+        .block_on(send(edge, "GET", "/users/1", &[], ""))
+        .expect("answered");
+    assert_eq!(ok.status, 200);
+
+    writeln!(stdin, "explode server-1").expect("write");
+    let reply: serde_json::Value =
+        serde_json::from_str(&lines.next().expect("reply").expect("readable")).expect("JSON");
+    assert_eq!(reply["event"], "error");
+    assert!(
+        reply["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("unknown command")
+    );
+
+    writeln!(stdin, "add server").expect("write");
+    let mut saw_add = false;
+    for line in lines.by_ref().take(10) {
+        let v: serde_json::Value = serde_json::from_str(&line.expect("readable")).expect("JSON");
+        if v["event"] == "command" && v["command"] == "add server" {
+            assert_eq!(v["ok"], true);
+            saw_add = true;
+            break;
+        }
+    }
+    assert!(saw_add, "add server was answered");
+    writeln!(stdin, "status").expect("write");
+    let mut servers = 0;
+    for line in lines.by_ref().take(10) {
+        let v: serde_json::Value = serde_json::from_str(&line.expect("readable")).expect("JSON");
+        if let Some(list) = v.get("servers").and_then(|s| s.as_array()) {
+            servers = list.len();
+            break;
+        }
+    }
+    assert_eq!(servers, 3, "status lists the added server");
+
+    child.kill().ok();
+    let _ = child.wait();
+}
+
+#[test]
+fn bad_scenarios_exit_2_with_file_line_and_column() {
+    let bad = write_temp("bad.toml", "name = \"x\"\n[servers]\nwokers = 3\n");
+    let out = hopscope()
+        .args(["validate", bad.to_str().expect("utf-8")])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml:3:1"), "{err}");
+    assert!(err.contains("did you mean `workers`"), "{err}");
+    let run = hopscope()
+        .args(["run", bad.to_str().expect("utf-8"), "--duration", "1s"])
+        .output()
+        .expect("runs");
+    assert_eq!(run.status.code(), Some(2));
+    let missing = hopscope()
+        .args(["run", "no-such-scenario"])
+        .output()
+        .expect("runs");
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("built-ins"));
+}
+
+#[test]
+fn run_prints_a_summary_and_writes_it_as_json() {
+    let scenario = write_temp(
+        "run.toml",
+        "name = \"run-test\"\nduration = \"1s\"\n[traffic]\nrate = 50.0\n[dns]\nlatency = \"0ms\"\n[[profiles]]\nname = \"cli\"\nlatency = \"1ms\"\n",
+    );
+    let json = scenario.with_file_name("summary.json");
+    let out = hopscope()
+        .args([
+            "run",
+            scenario.to_str().expect("utf-8"),
+            "--summary-json",
+            json.to_str().expect("utf-8"),
+        ])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("requests") && table.contains("latency") && table.contains("server-1"),
+        "{table}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("written")).expect("JSON");
+    let requests = summary["requests"].as_u64().expect("requests");
+    assert!(requests > 20, "{summary}");
+    let by_outcome: u64 = summary["outcomes"]
+        .as_object()
+        .expect("outcomes")
+        .values()
+        .filter_map(|v| v.as_u64())
+        .sum();
+    assert_eq!(by_outcome, requests);
+    for key in [
+        "scenario",
+        "seed",
+        "duration_secs",
+        "cache",
+        "latency_ms",
+        "phases_ms",
+        "servers",
+        "events_shed",
+    ] {
+        assert!(summary.get(key).is_some(), "{key} missing");
+    }
+}
