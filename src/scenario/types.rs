@@ -131,6 +131,8 @@ pub struct CdnConfig {
     pub eviction: Eviction,
     /// One-way latency of the link from the CDN to the load balancer.
     pub latency: Dur,
+    /// Random extra delay per packet on that link, up to this.
+    pub jitter: Dur,
     /// Whether responses are cached at all (`cache off` turns this off live).
     pub cache_enabled: bool,
 }
@@ -142,6 +144,7 @@ impl Default for CdnConfig {
             capacity: 1000,
             eviction: Eviction::Lru,
             latency: Dur::from_millis(1),
+            jitter: Dur::ZERO,
             cache_enabled: true,
         }
     }
@@ -194,6 +197,8 @@ pub struct BalancerConfig {
     pub weights: Vec<u32>,
     /// One-way latency of the link from the load balancer to each server.
     pub latency: Dur,
+    /// Random extra delay per packet on that link, up to this.
+    pub jitter: Dur,
     /// A backend that has not answered within this gets the client a 504.
     pub upstream_timeout: Dur,
     /// How often each backend's `/health` is checked.
@@ -214,6 +219,7 @@ impl Default for BalancerConfig {
             policy: Policy::RoundRobin,
             weights: Vec::new(),
             latency: Dur(std::time::Duration::from_micros(500)),
+            jitter: Dur::ZERO,
             upstream_timeout: Dur::from_secs(2),
             health_interval: Dur::from_millis(500),
             health_timeout: Dur::from_millis(300),

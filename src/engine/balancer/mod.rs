@@ -75,7 +75,7 @@ impl Balancer {
         servers: &[(u16, SocketAddr)],
     ) -> Arc<Balancer> {
         let lb = Arc::new(Balancer {
-            link: LinkState::new(config.latency.get(), Duration::ZERO, 0.0),
+            link: LinkState::new(config.latency.get(), config.jitter.get(), 0.0),
             picker: Mutex::new(Picker::new(config.policy, env.rng(PICKER_STREAM))),
             backends: RwLock::new(Vec::new()),
             counters: HopCounters::default(),

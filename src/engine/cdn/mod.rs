@@ -59,7 +59,7 @@ type Fetched = Result<super::upstream::Answer, Response<Body>>;
 impl Cdn {
     /// A CDN in front of the load balancer at `lb`, waiting at most `timeout` for it.
     pub fn new(env: Arc<Env>, lb: SocketAddr, config: &CdnConfig, timeout: Duration) -> Arc<Cdn> {
-        let link = LinkState::new(config.latency.get(), Duration::ZERO, 0.0);
+        let link = LinkState::new(config.latency.get(), config.jitter.get(), 0.0);
         Arc::new(Cdn {
             upstream: Upstream::new(env.clone(), lb, link, 256, timeout),
             store: Mutex::new(CacheStore::new(config.capacity.max(1), config.eviction)),
