@@ -121,6 +121,8 @@ pub struct Env {
     pub shutdown: CancellationToken,
     /// Whether headers and bodies are kept for the inspector.
     capture_headers: AtomicBool,
+    /// The timer's measured lateness, corrected for in every injected delay.
+    pub overshoot: super::timing::Overshoot,
     /// Marks requests from inside this run (`x-hopscope-hop`), so that outside traffic can be
     /// told apart: random per run.
     pub run_token: String,
@@ -139,6 +141,7 @@ impl Env {
             shutdown: CancellationToken::new(),
             run_token: format!("{:016x}", rand::random::<u64>()),
             capture_headers: AtomicBool::new(true),
+            overshoot: super::timing::Overshoot::default(),
         })
     }
 
@@ -162,7 +165,8 @@ impl Env {
         if d.is_zero() {
             return;
         }
-        tokio::time::sleep(self.scale.apply(d)).await;
+        let target = tokio::time::Instant::now() + self.scale.apply(d);
+        self.overshoot.sleep_until(target).await;
     }
 
     /// A random stream for `purpose`, derived from the run's seed: the same seed gives the

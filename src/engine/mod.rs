@@ -24,6 +24,7 @@ pub mod recorder_thread;
 pub mod resolver;
 mod running;
 mod scheduler;
+mod timing;
 pub mod tls;
 pub mod topology;
 pub mod upstream;

@@ -618,20 +618,29 @@ fn outside_requests_join_the_trace() {
 #[test]
 fn every_request_is_accounted_for_when_a_server_dies_under_load() {
     let mut s = quiet();
-    s.traffic.rate = 300.0;
+    s.traffic.rate = 400.0;
+    s.traffic.requests = 300;
     s.traffic.enabled = true;
     s.servers.service.mean = Dur::from_millis(2);
     s.events = vec![hopscope::scenario::Event {
-        at: Some(Dur::from_millis(700)),
+        after_requests: Some(150),
         action: Some("kill server-2".into()),
         ..Default::default()
     }];
     let mut engine = start(s, true);
-    std::thread::sleep(Duration::from_millis(1600));
+    let clients = engine.topology().clients.clone();
+    let started = Instant::now();
+    while clients.sent() < 300 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the clients send their 300 requests"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let topology = engine.topology().clone();
     let last = engine.stop();
     let outcomes: u64 = last.source_outcomes.iter().map(|(_, n)| n).sum();
-    assert!(outcomes > 200, "enough traffic: {outcomes}");
+    assert_eq!(outcomes, 300, "each of the 300 requests ended once");
     assert_eq!(last.events_shed, 0);
     assert_eq!(
         last.totals.begun, outcomes,
