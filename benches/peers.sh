@@ -20,15 +20,18 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-base=$((20000 + RANDOM % 20000))
+# Below Linux's ephemeral range (32768+), so no outgoing connection holds one of these ports.
+base=$((20000 + RANDOM % 10000))
 # hopscope: serve the bench scenario; its own traffic off; fixed ports from $base.
-start_hopscope() { # $1: extra flags
+# start_hopscope FLAGS NAME PORT_BASE: sets $hpid and $line (the address line).
+start_hopscope() {
   mkfifo "$work/in.$2"
   sleep 100000 > "$work/in.$2" & pids+=($!)
   "$bin" serve bench --port-base "$3" $1 < "$work/in.$2" > "$work/serve.$2.out" 2>"$work/serve.$2.err" & hpid=$!
   pids+=($hpid)
   for _ in $(seq 100); do [ -s "$work/serve.$2.out" ] && break; sleep 0.1; done
-  head -1 "$work/serve.$2.out"
+  line=$(head -1 "$work/serve.$2.out")
+  [ -n "$line" ] || { echo "hopscope serve did not start:"; cat "$work/serve.$2.err"; exit 1; }
 }
 addr() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); v=d$2; print(v if isinstance(v,str) else ' '.join(v))" "$1"; }
 
@@ -49,7 +52,7 @@ measure() {
   echo "$rps $cpu_us ${non2xx:-0}"
 }
 
-line=$(start_hopscope "" traced "$base"); hop_pid=$hpid
+start_hopscope "" traced "$base"; hop_pid=$hpid
 lb=$(addr "$line" "['lb']"); edge=$(addr "$line" "['edge']"); dns=$(addr "$line" "['dns']")
 servers=$(addr "$line" "['servers']")
 
@@ -65,7 +68,7 @@ haproxy_port=$((base + 100)); nginx_port=$((base + 101)); cache_port=$((base + 1
 haproxy -f "$work/haproxy.cfg" -db >/dev/null 2>&1 & pids+=($!); haproxy_pid=$!
 mkdir -p "$work/cache"
 {
-  echo "worker_processes 1; daemon off; pid $work/nginx.pid; error_log $work/nginx.err;"
+  echo "user root; worker_processes 1; daemon off; pid $work/nginx.pid; error_log $work/nginx.err;"
   echo "events { worker_connections 4096; }"
   echo "http { access_log off;"
   echo "  upstream backends {"; for s in $servers; do echo "    server $s;"; done; echo "    keepalive 64; }"
@@ -83,21 +86,21 @@ nginx_worker=$(pgrep -P "$nginx_pid" | head -1)
 
 echo "machine: $(nproc) cores, $(uname -sr), $(date -u +%Y-%m-%d)"
 echo
-echo "| what | tool | requests/s | CPU µs/request (proxy process) | hopscope ÷ peer (throughput) |"
+echo "| what | tool | requests/s | CPU µs/request (proxy and the hopscope servers behind it) | hopscope ÷ peer (throughput) |"
 echo "|---|---|---|---|---|"
 # Load balancer, round robin over the same 4 servers, light backend path (/health).
 read -r hop_rps hop_cpu _ <<<"$(measure "http://$lb/health" "$hop_pid")"
-read -r ha_rps ha_cpu _ <<<"$(measure "http://127.0.0.1:$haproxy_port/health" "$haproxy_pid")"
-read -r ng_rps ng_cpu _ <<<"$(measure "http://127.0.0.1:$nginx_port/health" "$nginx_worker")"
+read -r ha_rps ha_cpu _ <<<"$(measure "http://127.0.0.1:$haproxy_port/health" "$haproxy_pid" "$hop_pid")"
+read -r ng_rps ng_cpu _ <<<"$(measure "http://127.0.0.1:$nginx_port/health" "$nginx_worker" "$hop_pid")"
 ratio() { python3 -c "print(f'{float($1)/float($2):.2f}')"; }
-echo "| LB round robin, /health | hopscope (tracing on; CPU includes its servers) | $hop_rps | $hop_cpu | |"
+echo "| LB round robin, /health | hopscope (tracing on) | $hop_rps | $hop_cpu | |"
 echo "| LB round robin, /health | HAProxy | $ha_rps | $ha_cpu | $(ratio "$hop_rps" "$ha_rps") |"
 echo "| LB round robin, /health | nginx | $ng_rps | $ng_cpu | $(ratio "$hop_rps" "$ng_rps") |"
 # CDN hit path: a cacheable resource, warm cache.
 read -r hc_rps hc_cpu hc_bad <<<"$(measure "http://$edge/restaurants/1" "$hop_pid")"
-read -r nc_rps nc_cpu nc_bad <<<"$(measure "http://127.0.0.1:$cache_port/restaurants/1" "$nginx_worker")"
+read -r nc_rps nc_cpu nc_bad <<<"$(measure "http://127.0.0.1:$cache_port/restaurants/1" "$nginx_worker" "$hop_pid")"
 echo "| cache hit, /restaurants/1 | hopscope CDN (tracing on) | $hc_rps | $hc_cpu | |"
-echo "| cache hit, /restaurants/1 | nginx proxy_cache | $nc_rps | $nc_cpu | $(ratio "$hc_rps" "$nc_rps") |"
+echo "| cache hit, /restaurants/1 | nginx proxy_cache ($nc_bad non-2xx) | $nc_rps | $nc_cpu | $(ratio "$hc_rps" "$nc_rps") |"
 # DNS: queries per second for one name, as fast as answers come.
 printf 'api.example.test A\n' > "$work/queries.txt"
 hop_q=$(dnsperf -s 127.0.0.1 -p "${dns##*:}" -d "$work/queries.txt" -l "$secs" -c 4 -q 200 2>/dev/null | awk '/Queries per second/ {print $4}')
@@ -106,7 +109,7 @@ echo "| DNS A query | hopscope stub (tracing on) | $hop_q | | |"
 echo "| DNS A query | dnsmasq | $dm_q | | $(ratio "$hop_q" "$dm_q") |"
 
 # The same load balancer with detailed tracing off: what tracing costs.
-line2=$(start_hopscope "--no-trace" untraced $((base + 200))); quiet_pid=$hpid
-lb2=$(addr "$line2" "['lb']")
+start_hopscope "--no-trace" untraced $((base + 200)); quiet_pid=$hpid
+lb2=$(addr "$line" "['lb']")
 read -r q_rps q_cpu _ <<<"$(measure "http://$lb2/health" "$quiet_pid")"
 echo "| LB round robin, /health | hopscope, tracing off | $q_rps | $q_cpu | tracing on ÷ off: $(ratio "$hop_rps" "$q_rps") |"
