@@ -333,3 +333,52 @@ pub(crate) fn paint_outcome_icon(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every character the views write (for journeys of every kind) exists in egui's
+    /// default fonts: a missing glyph would show as a box on screen.
+    #[test]
+    fn every_character_shown_has_a_glyph() {
+        let ctx = egui::Context::default();
+        ctx.run_ui(egui::RawInput::default(), |_| {})
+            .drop_without_applying_deltas();
+        let mut texts: Vec<String> = Vec::new();
+        for j in [
+            fixtures::miss(),
+            fixtures::hit(),
+            fixtures::refused(),
+            fixtures::rejected_503(),
+            fixtures::bad_gateway(),
+        ] {
+            let v = JourneyViews::build(&j, Some(Component::Cdn));
+            texts.extend(v.sequence.lanes.iter().map(|l| l.title.clone()));
+            texts.extend(v.sequence.steps.iter().map(|s| s.label.clone()));
+            texts.extend(v.waterfall.bars.iter().map(|b| b.name.clone()));
+            texts.extend(v.waterfall.bars.iter().filter_map(|b| b.note.clone()));
+            texts.extend(v.failure.map(|f| f.headline));
+            texts.push(ListRow::of(&j).label());
+        }
+        for cache in ["HIT", "MISS", "EXPIRED", "REVALIDATED", "BYPASS"] {
+            let mut j = fixtures::miss();
+            if let Some(s) = j
+                .spans
+                .iter_mut()
+                .find(|s| s.phase == crate::trace::Phase::Cache)
+            {
+                s.attrs[0].value = cache.into();
+            }
+            let v = JourneyViews::build(&j, None);
+            texts.extend(v.sequence.steps.iter().map(|s| s.label.clone()));
+        }
+        let font = egui::FontId::proportional(14.0);
+        for text in texts {
+            for c in text.chars().filter(|c| !c.is_whitespace()) {
+                let ok = ctx.fonts_mut(|f| f.has_glyph(&font, c));
+                assert!(ok, "no glyph for {c:?} in {text:?}");
+            }
+        }
+    }
+}

@@ -2,4 +2,5 @@
 //! commands. No engine logic lives here.
 
 pub mod inspector;
+pub mod plots;
 pub mod theme;

@@ -254,7 +254,7 @@ fn filters_ui(ui: &mut Ui, f: &mut ListFilter, snapshot: &Snapshot, theme: &Them
             Some(StatusFilter::InFlight) => "in flight".into(),
             Some(StatusFilter::Class(c)) => c.label().into(),
         };
-        ComboBox::from_id_salt("inspector-status")
+        ComboBox::new("inspector-status", "status")
             .width(combo_w)
             .selected_text(status_text)
             .show_ui(ui, |ui| {
@@ -264,7 +264,7 @@ fn filters_ui(ui: &mut Ui, f: &mut ListFilter, snapshot: &Snapshot, theme: &Them
                 }
                 ui.selectable_value(&mut f.status, Some(StatusFilter::InFlight), "in flight");
             });
-        ComboBox::from_id_salt("inspector-profile")
+        ComboBox::new("inspector-profile", "client")
             .width(combo_w)
             .selected_text(f.profile.clone().unwrap_or_else(|| "any client".into()))
             .show_ui(ui, |ui| {
@@ -273,7 +273,7 @@ fn filters_ui(ui: &mut Ui, f: &mut ListFilter, snapshot: &Snapshot, theme: &Them
                     ui.selectable_value(&mut f.profile, Some(p.clone()), p);
                 }
             });
-        ComboBox::from_id_salt("inspector-server")
+        ComboBox::new("inspector-server", "server")
             .width(combo_w)
             .selected_text(f.server.clone().unwrap_or_else(|| "any server".into()))
             .show_ui(ui, |ui| {
@@ -288,7 +288,7 @@ fn filters_ui(ui: &mut Ui, f: &mut ListFilter, snapshot: &Snapshot, theme: &Them
             Some(CacheFilter::None) => "no CDN".into(),
             Some(CacheFilter::Status(s)) => s.as_str().into(),
         };
-        ComboBox::from_id_salt("inspector-cache")
+        ComboBox::new("inspector-cache", "cache")
             .width(combo_w)
             .selected_text(cache_text)
             .show_ui(ui, |ui| {

@@ -171,7 +171,7 @@ fn nested_name(s: &Span) -> (String, Option<String>) {
                 _ => server_attr(s).map_or("server".into(), lane_title),
             };
             (
-                format!("{at} → {to}"),
+                format!("{at} to {to}"),
                 s.attr("error").map(|e| format!("error: {e}")),
             )
         }
@@ -368,9 +368,9 @@ mod tests {
             inside,
             [
                 ("cache lookup MISS", 1),
-                ("CDN → LB", 1),
+                ("CDN to LB", 1),
                 ("pick server-2", 2),
-                ("LB → server-2", 2),
+                ("LB to server-2", 2),
                 ("queue (server-2)", 3),
                 ("handler (server-2)", 3),
                 ("db SELECT * FROM users WHERE…", 4),
