@@ -173,6 +173,14 @@ pub fn scenario_for(base: &Scenario, servers: usize, rate: Option<f64>) -> Scena
     s
 }
 
+/// Roughly how many requests per second one server of `scenario` can answer: its workers
+/// divided by the mean service time (database time not counted, so a little optimistic).
+/// `None` when the service time is zero (no limit worth showing).
+pub fn server_capacity_rps(scenario: &Scenario) -> Option<f64> {
+    let mean = scenario.servers.service.mean.get().as_secs_f64();
+    (mean > 0.0).then(|| scenario.servers.workers.max(1) as f64 / mean)
+}
+
 /// Runs the whole sweep, reporting progress and each row through `on_event`. Checks
 /// `cancel` several times a second.
 pub fn run(
@@ -464,6 +472,10 @@ mod tests {
         assert_eq!(s.traffic.rate, 300.0);
         assert_eq!(s.seed, base.seed);
         assert_eq!(scenario_for(&base, 2, None).traffic.rate, base.traffic.rate);
+        // The default: 4 workers at 5 ms each.
+        assert_eq!(server_capacity_rps(&base), Some(800.0));
+        base.servers.service.mean = crate::scenario::Dur::ZERO;
+        assert_eq!(server_capacity_rps(&base), None);
     }
 
     #[test]

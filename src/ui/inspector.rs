@@ -97,6 +97,16 @@ impl InspectorPanel {
     ) {
         ui.scope(|ui| {
             theme.apply_text_sizes(ui.style_mut());
+            // Side by side when there is room; in a narrow panel, the list until a request
+            // is picked, then its views (Close goes back to the list).
+            if ui.available_width() < theme.body_size * 60.0 {
+                if selected.is_some() {
+                    self.detail_ui(ui, snapshot, theme, selected);
+                } else {
+                    list::list_ui(ui, &mut self.filter, snapshot, theme, selected);
+                }
+                return;
+            }
             Panel::left("inspector-list-panel")
                 .resizable(true)
                 .default_size(theme.body_size * 26.0)
@@ -167,7 +177,8 @@ impl InspectorPanel {
                     hovered,
                 ));
                 ui.add_space(theme.body_size * 0.5);
-                let wide = ui.available_width() > theme.body_size * 80.0;
+                // Side by side only on very wide screens: the diagram needs its width.
+                let wide = ui.available_width() > theme.body_size * 105.0;
                 let sequence = |ui: &mut Ui| {
                     ui.label(RichText::new("Sequence diagram").heading());
                     ScrollArea::horizontal()

@@ -3,4 +3,5 @@
 
 pub mod inspector;
 pub mod plots;
+pub mod sweep_panel;
 pub mod theme;

@@ -242,56 +242,60 @@ fn row_ui(ui: &mut Ui, row: &ListRow, theme: &Theme, row_h: f32, selected: &mut 
 
 fn filters_ui(ui: &mut Ui, f: &mut ListFilter, snapshot: &Snapshot, theme: &Theme) {
     let (profiles, servers) = choices(snapshot);
-    let combo_w = theme.body_size * 8.0;
-    ui.horizontal_wrapped(|ui| {
-        ui.add(
-            TextEdit::singleline(&mut f.search)
-                .hint_text("search URL")
-                .desired_width(theme.body_size * 12.0),
-        );
-        let status_text = match f.status {
-            None => "any status".to_string(),
-            Some(StatusFilter::InFlight) => "in flight".into(),
-            Some(StatusFilter::Class(c)) => c.label().into(),
+    let combo_w = theme.body_size * 7.0;
+    ui.add(
+        TextEdit::singleline(&mut f.search)
+            .hint_text("search URL")
+            .desired_width(f32::INFINITY),
+    );
+    let status_text = match f.status {
+        None => "any status".to_string(),
+        Some(StatusFilter::InFlight) => "in flight".into(),
+        Some(StatusFilter::Class(c)) => c.label().into(),
+    };
+    let cache_text = match f.cache {
+        None => "any cache".to_string(),
+        Some(CacheFilter::AnyHit) => "HIT or 304".into(),
+        Some(CacheFilter::None) => "no CDN".into(),
+        Some(CacheFilter::Status(s)) => s.as_str().into(),
+    };
+    // A labelled menu: the label before it also names it for screen readers and tests.
+    let labelled =
+        |ui: &mut Ui, label: &str, id: &str, text: String, add: &mut dyn FnMut(&mut Ui)| {
+            let label = ui.label(label);
+            ComboBox::from_id_salt(id)
+                .width(combo_w)
+                .selected_text(text)
+                .show_ui(ui, |ui| add(ui))
+                .response
+                .labelled_by(label.id);
         };
-        ComboBox::new("inspector-status", "status")
-            .width(combo_w)
-            .selected_text(status_text)
-            .show_ui(ui, |ui| {
+    egui::Grid::new("inspector-filters")
+        .num_columns(4)
+        .show(ui, |ui| {
+            labelled(ui, "status", "inspector-status", status_text, &mut |ui| {
                 ui.selectable_value(&mut f.status, None, "any status");
                 for c in OutcomeClass::ALL {
                     ui.selectable_value(&mut f.status, Some(StatusFilter::Class(c)), c.label());
                 }
                 ui.selectable_value(&mut f.status, Some(StatusFilter::InFlight), "in flight");
             });
-        ComboBox::new("inspector-profile", "client")
-            .width(combo_w)
-            .selected_text(f.profile.clone().unwrap_or_else(|| "any client".into()))
-            .show_ui(ui, |ui| {
+            let client_text = f.profile.clone().unwrap_or_else(|| "any client".into());
+            labelled(ui, "client", "inspector-profile", client_text, &mut |ui| {
                 ui.selectable_value(&mut f.profile, None, "any client");
-                for p in profiles {
+                for p in &profiles {
                     ui.selectable_value(&mut f.profile, Some(p.clone()), p);
                 }
             });
-        ComboBox::new("inspector-server", "server")
-            .width(combo_w)
-            .selected_text(f.server.clone().unwrap_or_else(|| "any server".into()))
-            .show_ui(ui, |ui| {
+            ui.end_row();
+            let server_text = f.server.clone().unwrap_or_else(|| "any server".into());
+            labelled(ui, "server", "inspector-server", server_text, &mut |ui| {
                 ui.selectable_value(&mut f.server, None, "any server");
-                for s in servers {
+                for s in &servers {
                     ui.selectable_value(&mut f.server, Some(s.clone()), s);
                 }
             });
-        let cache_text = match f.cache {
-            None => "any cache".to_string(),
-            Some(CacheFilter::AnyHit) => "HIT or 304".into(),
-            Some(CacheFilter::None) => "no CDN".into(),
-            Some(CacheFilter::Status(s)) => s.as_str().into(),
-        };
-        ComboBox::new("inspector-cache", "cache")
-            .width(combo_w)
-            .selected_text(cache_text)
-            .show_ui(ui, |ui| {
+            labelled(ui, "cache", "inspector-cache", cache_text, &mut |ui| {
                 ui.selectable_value(&mut f.cache, None, "any cache");
                 ui.selectable_value(&mut f.cache, Some(CacheFilter::AnyHit), "HIT or 304");
                 for s in [
@@ -305,9 +309,13 @@ fn filters_ui(ui: &mut Ui, f: &mut ListFilter, snapshot: &Snapshot, theme: &Them
                 }
                 ui.selectable_value(&mut f.cache, Some(CacheFilter::None), "no CDN");
             });
-        ui.selectable_value(&mut f.sort, SortOrder::Newest, "newest first");
-        ui.selectable_value(&mut f.sort, SortOrder::Slowest, "slowest first");
-    });
+            ui.end_row();
+            ui.label("order");
+            ui.selectable_value(&mut f.sort, SortOrder::Newest, "newest first");
+            ui.label("");
+            ui.selectable_value(&mut f.sort, SortOrder::Slowest, "slowest first");
+            ui.end_row();
+        });
 }
 
 #[cfg(test)]

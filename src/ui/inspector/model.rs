@@ -265,9 +265,8 @@ fn status_failure(journey: &Journey, status: u16, edge: Component) -> FailureNot
     let body = journey
         .exchange
         .as_ref()
-        .map(|x| x.response_body.trim().to_string())
-        .filter(|b| !b.is_empty())
-        .map(|b| b.chars().take(300).collect::<String>());
+        .map(|x| error_text(&x.response_body))
+        .filter(|b| !b.is_empty());
     for span in journey.spans.iter().rev() {
         if let Some(why) = span.attr("rejected") {
             return FailureNote {
@@ -329,6 +328,15 @@ fn status_failure(journey: &Journey, status: u16, edge: Component) -> FailureNot
     }
 }
 
+/// What an error body says: the `error` field of a JSON body, else the start of the body.
+pub fn error_text(body: &str) -> String {
+    let from_json = serde_json::from_str::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string));
+    let text = from_json.unwrap_or_else(|| body.trim().to_string());
+    shorten(&text, 300)
+}
+
 /// The journey's length so far: its latency when ended, else up to its latest report.
 pub fn total_ms(journey: &Journey) -> f64 {
     let end = journey.end_micros.unwrap_or_else(|| {
@@ -384,6 +392,11 @@ mod tests {
             "/users/2?a=1"
         );
         assert_eq!(path_of("weird"), "weird");
+        assert_eq!(
+            error_text(r#"{"error":"server-2 refused the connection","status":502}"#),
+            "server-2 refused the connection"
+        );
+        assert_eq!(error_text(" plain words "), "plain words");
     }
 
     #[test]

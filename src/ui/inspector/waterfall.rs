@@ -4,7 +4,10 @@
 //! lookup and forward, the LB's pick and forward, the server's queue and handler, each
 //! database query), indented by how deeply they nest. Bars are to scale, labelled in ms.
 
-use egui::{Align2, Label, Rect, RichText, Sense, Stroke, StrokeKind, Ui, pos2, vec2};
+use egui::{
+    Align, Align2, Label, Layout, Rect, RichText, Sense, Stroke, StrokeKind, Ui, UiBuilder, pos2,
+    vec2,
+};
 
 use super::model::{PhaseKey, fmt_ms, lane_title, offset_ms, server_attr, shorten, total_ms};
 use crate::trace::{Component, Journey, Phase, Span};
@@ -199,7 +202,7 @@ pub fn waterfall_ui(
     hovered: Option<PhaseKey>,
 ) -> Option<PhaseKey> {
     let row_h = theme.row_height();
-    let name_w = theme.body_size * 13.0;
+    let name_w = theme.body_size * 15.0;
     let ms_w = theme.body_size * 5.5;
     let indent = theme.body_size;
     let width = ui.available_width().max(name_w + ms_w + 200.0);
@@ -230,7 +233,12 @@ pub fn waterfall_ui(
                 } else {
                     theme.weak_text
                 });
-        ui.put(name_rect, Label::new(text).selectable(false).truncate());
+        ui.scope_builder(
+            UiBuilder::new()
+                .max_rect(name_rect)
+                .layout(Layout::left_to_right(Align::Center)),
+            |ui| ui.add(Label::new(text).selectable(false).truncate()),
+        );
         let bar_left = row.left() + name_w;
         let track = Rect::from_min_size(pos2(bar_left, row.top()), vec2(bar_w, row_h));
         let row_response =

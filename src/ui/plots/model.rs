@@ -132,6 +132,28 @@ pub fn build(
     }
 }
 
+/// Which of `series` get a name label at their last point: a label that would sit on top
+/// of an earlier one (closer than `min_gap` of the value range, a label's height over the
+/// plot's) is left out; the legend still names it.
+pub fn end_labels(series: &[&Series], min_gap: f64) -> Vec<bool> {
+    let values = series.iter().flat_map(|s| s.points.iter().map(|p| p[1]));
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    let mut placed: Vec<f64> = Vec::new();
+    series
+        .iter()
+        .map(|s| match s.last() {
+            Some([_, y]) if placed.iter().all(|p| (p - y).abs() > span * min_gap) => {
+                placed.push(y);
+                true
+            }
+            _ => false,
+        })
+        .collect()
+}
+
 /// Sort key for `server-N` names: by N, then by name.
 fn server_key(name: &str) -> (u32, String) {
     let n = name
@@ -207,6 +229,24 @@ mod tests {
         assert_eq!(m.x_range, (40.0, 100.0));
         let all = build(&seconds, &markers, 100.0, None);
         assert_eq!(all.changes.len(), 2);
+    }
+
+    #[test]
+    fn end_labels_do_not_pile_up() {
+        let at = |name: &str, y: f64| Series {
+            name: name.into(),
+            points: vec![[0.0, 0.0], [1.0, y]],
+        };
+        let (a, b, c, d) = (
+            at("a", 10.0),
+            at("b", 10.2),
+            at("c", 50.0),
+            Series::default(),
+        );
+        assert_eq!(
+            end_labels(&[&a, &b, &c, &d], 0.06),
+            [true, false, true, false]
+        );
     }
 
     #[test]
