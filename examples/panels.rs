@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use hopscope::engine::{Engine, EngineOptions};
 use hopscope::scenario::{self, Distribution, Dur, Event, Scenario, ServiceTime};
-use hopscope::trace::{CacheStatus, Journey, OutcomeClass, Snapshot, TraceId};
+use hopscope::trace::{CacheStatus, Journey, OutcomeClass, Phase, Snapshot, TraceId};
 use hopscope::ui::inspector::InspectorPanel;
 use hopscope::ui::plots::PlotsPanel;
 use hopscope::ui::sweep_panel::SweepPanel;
@@ -88,18 +88,18 @@ fn demo_scenario() -> Scenario {
     s
 }
 
-/// One worker per server at a constant 20 ms: about 50 requests/s each, so a sweep shows
-/// the effect of every added server up to three.
+/// One worker per server at a constant 50 ms: about 20 requests/s each, so at 80 requests/s
+/// a sweep shows the effect of every added server up to four.
 fn scaling_scenario() -> Scenario {
     let mut s = demo_scenario();
     s.name = "default, 1 worker per server".into();
     s.servers.workers = 1;
     s.servers.service = ServiceTime {
         distribution: Distribution::Constant,
-        mean: Dur::from_millis(20),
+        mean: Dur::from_millis(50),
         sigma: 0.0,
     };
-    s.traffic.rate = 130.0;
+    s.traffic.rate = 80.0;
     s
 }
 
@@ -117,25 +117,28 @@ struct App {
     picked: bool,
 }
 
+/// The most telling recent request of a kind: for `miss`, one that looked the name up,
+/// connected and queried the database.
 fn pick(snapshot: &Snapshot, kind: &str) -> Option<TraceId> {
-    let wanted = |j: &Journey| match kind {
-        "failure" => j.outcome.is_some_and(|o| {
-            matches!(o.class(), OutcomeClass::ServerError | OutcomeClass::Failure)
-        }),
-        "hit" => j.cache == Some(CacheStatus::Hit),
-        _ => {
-            j.cache == Some(CacheStatus::Miss)
-                && j.spans
-                    .iter()
-                    .any(|s| s.phase == hopscope::trace::Phase::Connect)
-        }
+    let has = |j: &Journey, phase: Phase| j.spans.iter().any(|s| s.phase == phase);
+    let failed = |j: &Journey| {
+        j.outcome
+            .is_some_and(|o| matches!(o.class(), OutcomeClass::ServerError | OutcomeClass::Failure))
     };
-    snapshot
-        .recent
-        .iter()
-        .rev()
-        .find(|j| wanted(j))
-        .map(|j| j.id)
+    let recent = || snapshot.recent.iter().rev();
+    let found = match kind {
+        "failure" => recent().find(|j| failed(j)),
+        "hit" => recent().find(|j| j.cache == Some(CacheStatus::Hit)),
+        _ => recent()
+            .find(|j| {
+                j.cache == Some(CacheStatus::Miss)
+                    && has(j, Phase::Dns)
+                    && has(j, Phase::Db)
+                    && has(j, Phase::Connect)
+            })
+            .or_else(|| recent().find(|j| j.cache == Some(CacheStatus::Miss) && has(j, Phase::Db))),
+    };
+    found.map(|j| j.id)
 }
 
 impl eframe::App for App {

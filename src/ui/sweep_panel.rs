@@ -8,12 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use egui::{Grid, ProgressBar, RichText, Ui};
-use egui_plot::{Corner, Legend, Line, LineStyle, MarkerShape, Plot, PlotPoints, Points};
+use egui_plot::{Line, LineStyle, MarkerShape, Plot, PlotPoints, Points};
 
 use crate::scenario::Scenario;
 use crate::sweep::{
     self, MAX_SERVERS, SweepConfig, SweepEvent, SweepHandle, SweepMessage, SweepRow,
 };
+use crate::ui::plots::{LegendEntry, legend_row};
 use crate::ui::theme::Theme;
 
 /// Where the sweep stands.
@@ -193,17 +194,20 @@ impl SweepPanel {
         let running = self.is_running();
         ui.horizontal_wrapped(|ui| {
             ui.add_enabled_ui(!running, |ui| {
-                ui.label("servers from 1 to");
-                ui.add(egui::DragValue::new(&mut self.max_servers).range(1..=MAX_SERVERS));
-                ui.label("seconds per run");
-                ui.add(egui::DragValue::new(&mut self.seconds_each).range(1..=120));
-                ui.checkbox(&mut self.override_rate, "own rate");
+                let label = ui.label("servers from 1 to");
+                ui.add(egui::DragValue::new(&mut self.max_servers).range(1..=MAX_SERVERS))
+                    .labelled_by(label.id);
+                let label = ui.label("seconds per run");
+                ui.add(egui::DragValue::new(&mut self.seconds_each).range(1..=120))
+                    .labelled_by(label.id);
+                let label = ui.checkbox(&mut self.override_rate, "own rate");
                 ui.add_enabled(
                     self.override_rate,
                     egui::DragValue::new(&mut self.rate)
                         .range(1.0..=5000.0)
                         .suffix(" req/s"),
-                );
+                )
+                .labelled_by(label.id);
             });
             if running {
                 if ui.button("Cancel").clicked() {
@@ -264,129 +268,175 @@ impl SweepPanel {
     }
 }
 
-fn results_ui(ui: &mut Ui, rows: &[SweepRow], theme: &Theme) {
-    let series = |f: fn(&SweepRow) -> f64| -> Vec<[f64; 2]> {
-        rows.iter().map(|r| [r.servers as f64, f(r)]).collect()
+/// One line of a sweep chart.
+struct SweepLine {
+    name: &'static str,
+    value: fn(&SweepRow) -> f64,
+    color: usize,
+    style: LineStyle,
+    shape: MarkerShape,
+}
+
+/// One chart: a title, a y label, its lines and, for percentages, a fixed top.
+struct SweepChart {
+    id: &'static str,
+    title: &'static str,
+    y_label: &'static str,
+    lines: Vec<SweepLine>,
+    y_top: Option<f64>,
+}
+
+fn charts() -> [SweepChart; 3] {
+    let line = |name, value, color, style, shape| SweepLine {
+        name,
+        value,
+        color,
+        style,
+        shape,
     };
-    let max_x = rows.iter().map(|r| r.servers).max().unwrap_or(1) as f64;
-    let height = (ui.available_height() - theme.row_height() * (rows.len() as f32 + 4.0))
-        .clamp(theme.body_size * 10.0, theme.body_size * 24.0);
-    let plot = |id: &str, y_label: &str| {
-        Plot::new(id.to_string())
-            .height(height)
-            .legend(
-                Legend::default()
-                    .position(Corner::LeftTop)
-                    .background_alpha(0.85),
-            )
-            .allow_zoom(false)
-            .allow_drag(false)
-            .allow_scroll(false)
-            .allow_boxed_zoom(false)
-            .include_x(0.5)
-            .include_x(max_x + 0.5)
-            .include_y(0.0)
-            .x_axis_label("servers")
-            .y_axis_label(y_label.to_string())
-            .x_grid_spacer(egui_plot::uniform_grid_spacer(|_| [1.0, 1.0, 1.0]))
-            .x_axis_formatter(|mark, _| {
-                if mark.value.fract() == 0.0 && mark.value >= 1.0 {
-                    format!("{:.0}", mark.value)
-                } else {
-                    String::new()
-                }
-            })
-    };
-    let width = theme.line_width();
-    let line = |p: &mut egui_plot::PlotUi<'_>,
-                name: &str,
-                pts: Vec<[f64; 2]>,
-                i: usize,
-                style: LineStyle,
-                shape: MarkerShape| {
-        let color = theme.series_color(i);
-        p.line(
-            Line::new(name.to_string(), PlotPoints::from(pts.clone()))
-                .color(color)
-                .width(width)
-                .style(style),
-        );
-        p.points(
-            Points::new(name.to_string(), PlotPoints::from(pts))
-                .id((name.to_string(), "points"))
-                .shape(shape)
-                .radius(theme.dot_radius * 1.2)
-                .filled(true)
-                .color(color),
-        );
-    };
-    let latency = |ui: &mut Ui| {
-        ui.label(RichText::new("Latency").heading());
-        plot("sweep-latency", "ms").show(ui, |p| {
-            line(
-                p,
-                "p50",
-                series(|r| r.p50_ms),
-                0,
-                LineStyle::Solid,
-                MarkerShape::Circle,
-            );
-            line(
-                p,
-                "p99",
-                series(|r| r.p99_ms),
-                1,
-                LineStyle::dashed_dense(),
-                MarkerShape::Square,
-            );
-        });
-    };
-    let throughput = |ui: &mut Ui| {
-        ui.label(RichText::new("Throughput").heading());
-        plot("sweep-throughput", "non-5xx answers per second").show(ui, |p| {
-            line(
-                p,
+    [
+        SweepChart {
+            id: "sweep-latency",
+            title: "Latency",
+            y_label: "ms",
+            lines: vec![
+                line(
+                    "p50",
+                    |r| r.p50_ms,
+                    0,
+                    LineStyle::Solid,
+                    MarkerShape::Circle,
+                ),
+                line(
+                    "p99",
+                    |r| r.p99_ms,
+                    1,
+                    LineStyle::dashed_dense(),
+                    MarkerShape::Square,
+                ),
+            ],
+            y_top: None,
+        },
+        SweepChart {
+            id: "sweep-throughput",
+            title: "Throughput",
+            y_label: "non-5xx answers per second",
+            lines: vec![line(
                 "ok/s",
-                series(|r| r.throughput_rps),
+                |r| r.throughput_rps,
                 2,
                 LineStyle::Solid,
                 MarkerShape::Diamond,
-            );
-        });
-    };
-    let shares = |ui: &mut Ui| {
-        ui.label(RichText::new("Hit ratio and 503s").heading());
-        plot("sweep-shares", "% of requests")
-            .include_y(100.0)
-            .show(ui, |p| {
+            )],
+            y_top: None,
+        },
+        SweepChart {
+            id: "sweep-shares",
+            title: "Hit ratio and 503s",
+            y_label: "% of requests",
+            lines: vec![
                 line(
-                    p,
                     "hit ratio",
-                    series(|r| r.hit_ratio * 100.0),
+                    |r| r.hit_ratio * 100.0,
                     3,
                     LineStyle::Solid,
                     MarkerShape::Circle,
-                );
+                ),
                 line(
-                    p,
                     "503 share",
-                    series(|r| r.share_503 * 100.0),
+                    |r| r.share_503 * 100.0,
                     4,
                     LineStyle::dashed_dense(),
                     MarkerShape::Square,
+                ),
+            ],
+            y_top: Some(105.0),
+        },
+    ]
+}
+
+fn chart_ui(ui: &mut Ui, chart: &SweepChart, rows: &[SweepRow], theme: &Theme, height: f32) {
+    ui.label(RichText::new(chart.title).heading());
+    let entries: Vec<LegendEntry> = chart
+        .lines
+        .iter()
+        .map(|l| LegendEntry {
+            name: l.name.to_string(),
+            color: theme.series_color(l.color),
+            style: l.style,
+            shape: Some(l.shape),
+        })
+        .collect();
+    legend_row(ui, &entries, false, theme);
+    let max_x = rows.iter().map(|r| r.servers).max().unwrap_or(1) as f64;
+    let max_y = chart
+        .lines
+        .iter()
+        .flat_map(|l| rows.iter().map(|r| (l.value)(r)))
+        .fold(0.0_f64, f64::max);
+    let y_top = chart.y_top.unwrap_or((max_y * 1.1).max(1.0));
+    Plot::new(chart.id)
+        .height(height)
+        .allow_zoom(false)
+        .allow_drag(false)
+        .allow_scroll(false)
+        .allow_boxed_zoom(false)
+        .set_margin_fraction(egui::vec2(0.0, 0.0))
+        .include_x(0.5)
+        .include_x(max_x + 0.5)
+        .include_y(-y_top * 0.04)
+        .include_y(y_top)
+        .show_crosshair(false)
+        .x_axis_label("servers")
+        .y_axis_label(chart.y_label)
+        .x_grid_spacer(egui_plot::uniform_grid_spacer(|_| [1.0, 1.0, 1.0]))
+        .x_axis_formatter(|mark, _| {
+            if mark.value.fract() == 0.0 && mark.value >= 1.0 {
+                format!("{:.0}", mark.value)
+            } else {
+                String::new()
+            }
+        })
+        .show(ui, |p| {
+            for l in &chart.lines {
+                let points: Vec<[f64; 2]> = rows
+                    .iter()
+                    .map(|r| [r.servers as f64, (l.value)(r)])
+                    .collect();
+                let color = theme.series_color(l.color);
+                p.line(
+                    Line::new(l.name, PlotPoints::from(points.clone()))
+                        .color(color)
+                        .width(theme.line_width())
+                        .style(l.style),
                 );
-            });
-    };
+                p.points(
+                    Points::new(l.name, PlotPoints::from(points))
+                        .id((l.name, "points"))
+                        .shape(l.shape)
+                        .radius(theme.dot_radius * 1.2)
+                        .filled(true)
+                        .color(color),
+                );
+            }
+        });
+}
+
+fn results_ui(ui: &mut Ui, rows: &[SweepRow], theme: &Theme) {
+    let table_h = theme.row_height() * (rows.len() as f32 + 3.0);
+    let legend_h = theme.row_height() * 3.0;
+    let charts = charts();
     if ui.available_width() > theme.body_size * 70.0 {
+        let height = (ui.available_height() - table_h - legend_h).max(theme.body_size * 10.0);
         ui.columns(3, |cols| {
-            latency(&mut cols[0]);
-            throughput(&mut cols[1]);
-            shares(&mut cols[2]);
+            for (col, chart) in cols.iter_mut().zip(&charts) {
+                chart_ui(col, chart, rows, theme, height);
+            }
         });
     } else {
-        latency(ui);
-        throughput(ui);
-        shares(ui);
+        for chart in &charts {
+            chart_ui(ui, chart, rows, theme, theme.body_size * 14.0);
+        }
     }
     ui.add_space(theme.body_size * 0.5);
     table_ui(ui, rows, theme);

@@ -13,6 +13,8 @@ use hopscope::scenario::{Distribution, Dur, Profile, Scenario, ServiceTime, Temp
 use hopscope::sweep::{self, SweepConfig};
 use hopscope::trace::{OutcomeClass, Snapshot, TraceId};
 use hopscope::ui::inspector::{HAR_PHASES, InspectorPanel, ListFilter, list_rows};
+use hopscope::ui::plots::PlotsPanel;
+use hopscope::ui::sweep_panel::SweepPanel;
 use hopscope::ui::theme::Theme;
 
 /// One kind of client with a millisecond link, asking for users and restaurants.
@@ -60,7 +62,7 @@ struct State {
 }
 
 #[test]
-fn clicking_a_request_in_the_list_opens_its_journey() {
+fn clicking_a_request_in_the_list_opens_its_journey_and_the_plots_draw_the_run() {
     let mut engine = Engine::start(
         small_scenario(),
         EngineOptions {
@@ -70,7 +72,8 @@ fn clicking_a_request_in_the_list_opens_its_journey() {
         },
     )
     .expect("the engine starts on loopback");
-    std::thread::sleep(Duration::from_millis(1200));
+    // Long enough for the recorder to close a second of metrics for the plots.
+    std::thread::sleep(Duration::from_millis(2800));
     let snapshot = engine.snapshot();
     engine.stop();
     let rows = list_rows(&snapshot, &ListFilter::default());
@@ -126,10 +129,31 @@ fn clicking_a_request_in_the_list_opens_its_journey() {
     harness.get_by_label("Close").click();
     harness.run_steps(2);
     assert_eq!(harness.state().selected, None);
+
+    // The plots draw the same run; the sweep panel waits for a click.
+    let snapshot = harness.state().snapshot.clone();
+    assert!(!snapshot.seconds.is_empty(), "a second of metrics closed");
+    let mut plots = PlotsPanel::new();
+    let mut sweep = SweepPanel::new();
+    let scenario = small_scenario();
+    let theme = Theme::presentation();
+    let mut harness = Harness::builder()
+        .with_size([1500.0, 1000.0])
+        .build_ui(|ui| {
+            plots.ui(ui, &snapshot, &theme);
+            sweep.ui(ui, &scenario, &theme);
+        });
+    harness.run_steps(2);
+    harness.get_by_label("Latency p50 / p95 / p99");
+    harness.get_by_label("Throughput by status class");
+    harness.get_by_label("Per-server load");
+    harness.get_by_label("p99");
+    harness.get_by_label("Run sweep");
 }
 
-/// One worker per server and a constant 20 ms per request: each server answers at most 50
-/// requests per second, so 120 per second overloads one server and two, but not three.
+/// One worker per server and a constant 50 ms per request: each server answers at most 20
+/// requests per second, so 80 per second keeps one, two and three servers busy and their
+/// throughput steps from about 20 to 40 to 60 per second, far apart even on a busy machine.
 fn scaling_scenario() -> Scenario {
     let mut s = Scenario {
         name: "sweep-test".into(),
@@ -143,11 +167,11 @@ fn scaling_scenario() -> Scenario {
     s.servers.queue = 64;
     s.servers.service = ServiceTime {
         distribution: Distribution::Constant,
-        mean: Dur::from_millis(20),
+        mean: Dur::from_millis(50),
         sigma: 0.0,
     };
     s.database.latency = Dur::from_millis(0);
-    s.traffic.rate = 120.0;
+    s.traffic.rate = 80.0;
     s.trace.capture_headers = false;
     s
 }
@@ -180,4 +204,5 @@ fn more_servers_give_more_throughput_and_a_lower_p99() {
         "p99 with 3 servers is not below p99 with 1:\n{table}"
     );
     assert!(rows.iter().all(|r| r.requests > 0), "{table}");
+    println!("{table}");
 }

@@ -22,7 +22,7 @@ pub fn sequence_ui(
     hovered: Option<PhaseKey>,
 ) -> Option<PhaseKey> {
     let font = theme.body_font();
-    let row_h = theme.row_height() * 1.15;
+    let row_h = theme.body_size * 1.95;
     let time_w = theme.body_size * 6.0;
     let lanes = model.lanes.len().max(1);
     let width = ui
@@ -35,6 +35,8 @@ pub fn sequence_ui(
     let lane_w = (width - time_w) / lanes as f32;
     let lane_x = |i: usize| rect.left() + time_w + lane_w * (i as f32 + 0.5);
     let line = theme.line_width();
+    // Boxes and labels stay right of the time column.
+    let lanes_rect = Rect::from_min_max(pos2(rect.left() + time_w, rect.top()), rect.max);
 
     // Lane titles and lines.
     for (i, lane) in model.lanes.iter().enumerate() {
@@ -111,7 +113,7 @@ pub fn sequence_ui(
                     Align2::CENTER_BOTTOM,
                     &step.label,
                     theme,
-                    rect,
+                    lanes_rect,
                 );
             }
             StepKind::Note { lane } | StepKind::Failure { lane } => {
@@ -120,7 +122,7 @@ pub fn sequence_ui(
                 let size = galley.size() + vec2(12.0, 6.0);
                 let center = pos2(lane_x(lane), top + row_h * 0.5);
                 let mut boxed = Rect::from_center_size(center, size);
-                boxed = keep_inside(boxed, rect);
+                boxed = keep_inside(boxed, lanes_rect);
                 let fill = if failure {
                     theme.failure_fill()
                 } else {

@@ -201,7 +201,7 @@ pub fn waterfall_ui(
     theme: &Theme,
     hovered: Option<PhaseKey>,
 ) -> Option<PhaseKey> {
-    let row_h = theme.row_height();
+    let row_h = theme.body_size * 1.6;
     let name_w = theme.body_size * 15.0;
     let ms_w = theme.body_size * 5.5;
     let indent = theme.body_size;

@@ -132,26 +132,37 @@ pub fn build(
     }
 }
 
-/// Which of `series` get a name label at their last point: a label that would sit on top
-/// of an earlier one (closer than `min_gap` of the value range, a label's height over the
-/// plot's) is left out; the legend still names it.
-pub fn end_labels(series: &[&Series], min_gap: f64) -> Vec<bool> {
-    let values = series.iter().flat_map(|s| s.points.iter().map(|p| p[1]));
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-        (lo.min(v), hi.max(v))
-    });
-    let span = if hi > lo { hi - lo } else { 1.0 };
-    let mut placed: Vec<f64> = Vec::new();
-    series
+/// Where each series' name label goes: at its last point, nudged up or down so no two
+/// labels sit closer than `gap` (in the plot's units: a label's height). `None` for a
+/// series with no points.
+pub fn end_labels(series: &[&Series], gap: f64) -> Vec<Option<f64>> {
+    let mut order: Vec<(usize, f64)> = series
         .iter()
-        .map(|s| match s.last() {
-            Some([_, y]) if placed.iter().all(|p| (p - y).abs() > span * min_gap) => {
-                placed.push(y);
-                true
-            }
-            _ => false,
-        })
-        .collect()
+        .enumerate()
+        .filter_map(|(i, s)| s.last().map(|[_, y]| (i, y)))
+        .collect();
+    order.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    // Push each label up until it clears the one below, then centre the group on the data.
+    let mut placed: Vec<(usize, f64)> = Vec::with_capacity(order.len());
+    for (i, y) in order {
+        let y = match placed.last() {
+            Some((_, below)) if y - below < gap => below + gap,
+            _ => y,
+        };
+        placed.push((i, y));
+    }
+    let shift = if placed.is_empty() {
+        0.0
+    } else {
+        let wanted: f64 = series.iter().filter_map(|s| s.last()).map(|p| p[1]).sum();
+        let got: f64 = placed.iter().map(|(_, y)| y).sum();
+        (wanted - got) / placed.len() as f64
+    };
+    let mut out = vec![None; series.len()];
+    for (i, y) in placed {
+        out[i] = Some(y + shift);
+    }
+    out
 }
 
 /// Sort key for `server-N` names: by N, then by name.
@@ -239,14 +250,24 @@ mod tests {
         };
         let (a, b, c, d) = (
             at("a", 10.0),
-            at("b", 10.2),
+            at("b", 10.0),
             at("c", 50.0),
             Series::default(),
         );
-        assert_eq!(
-            end_labels(&[&a, &b, &c, &d], 0.06),
-            [true, false, true, false]
+        let ys = end_labels(&[&a, &b, &c, &d], 5.0);
+        assert_eq!(ys[3], None);
+        let (ya, yb, yc) = (
+            ys[0].unwrap_or(0.0),
+            ys[1].unwrap_or(0.0),
+            ys[2].unwrap_or(0.0),
         );
+        assert!(
+            (yb - ya - 5.0).abs() < 1e-9,
+            "a and b apart by the gap: {ys:?}"
+        );
+        assert!(yc > yb + 5.0, "c stays clear: {ys:?}");
+        let far = end_labels(&[&a, &c], 5.0);
+        assert_eq!(far, [Some(10.0), Some(50.0)], "labels far apart stay put");
     }
 
     #[test]
