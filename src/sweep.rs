@@ -350,8 +350,8 @@ pub struct SweepHandle {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-/// Room for messages; progress is dropped when full, rows and the end never are (a sweep
-/// has at most [`MAX_SERVERS`] rows).
+/// Room for messages. Progress is dropped once only room for the rows and the end is left,
+/// so a window that stops reading (the panel is hidden) never stalls the sweep.
 const MESSAGES: usize = 4 * MAX_SERVERS;
 
 impl SweepHandle {
@@ -413,6 +413,8 @@ fn sweep_thread(
     let result = run(base, config, cancel, |event| {
         let sent = match event {
             // Progress may be dropped while the window is not reading; rows never are.
+            // Progress leaves room for every row and the end, so those never wait.
+            SweepEvent::Progress { .. } if tx.len() + MAX_SERVERS + 1 >= MESSAGES => false,
             SweepEvent::Progress { .. } => match tx.try_send(SweepMessage::Event(event)) {
                 Ok(()) => true,
                 Err(crossbeam_channel::TrySendError::Full(_)) => false,

@@ -152,19 +152,22 @@ pub fn rows(snapshot: &Snapshot, filter: &ListFilter) -> Vec<ListRow> {
 
 /// The profiles and servers present, for the filter menus (sorted).
 pub fn choices(snapshot: &Snapshot) -> (Vec<String>, Vec<String>) {
-    let mut profiles = BTreeSet::new();
-    let mut servers = BTreeSet::new();
+    // Borrowed while scanning: thousands of journeys, a handful of distinct names.
+    let mut profiles: BTreeSet<&str> = BTreeSet::new();
+    let mut servers: BTreeSet<&str> = BTreeSet::new();
     for j in snapshot.recent.iter().chain(snapshot.in_flight.iter()) {
-        profiles.insert(j.profile.clone());
+        profiles.insert(&j.profile);
         if let Some(s) = &j.served_by {
-            servers.insert(server_sort_key(s));
+            servers.insert(s);
         }
     }
     for g in &snapshot.servers {
-        servers.insert(server_sort_key(&g.name));
+        servers.insert(&g.name);
     }
+    let mut servers: Vec<(u32, String)> = servers.into_iter().map(server_sort_key).collect();
+    servers.sort();
     (
-        profiles.into_iter().collect(),
+        profiles.into_iter().map(str::to_string).collect(),
         servers.into_iter().map(|(_, name)| name).collect(),
     )
 }
