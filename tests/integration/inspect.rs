@@ -11,8 +11,8 @@ use egui_kittest::kittest::Queryable;
 use hopscope::engine::{Engine, EngineOptions};
 use hopscope::scenario::{Distribution, Dur, Profile, Scenario, ServiceTime, Template};
 use hopscope::sweep::{self, SweepConfig};
-use hopscope::trace::{OutcomeClass, Snapshot, TraceId};
-use hopscope::ui::inspector::{HAR_PHASES, InspectorPanel, ListFilter, list_rows};
+use hopscope::trace::{OutcomeClass, Phase, Snapshot, TraceId};
+use hopscope::ui::inspector::{HAR_PHASES, InspectorPanel, ListFilter, PhaseKey, list_rows};
 use hopscope::ui::plots::PlotsPanel;
 use hopscope::ui::sweep_panel::SweepPanel;
 use hopscope::ui::theme::Theme;
@@ -125,6 +125,14 @@ fn clicking_a_request_in_the_list_opens_its_journey_and_the_plots_draw_the_run()
         harness.get_by_label(phase.name());
     }
     harness.get_by_label("Response");
+
+    // Hovering a phase in the waterfall links it in the other views.
+    harness.get_by_label("wait").hover();
+    harness.run_steps(2);
+    assert_eq!(
+        harness.state().panel.hovered(),
+        Some(PhaseKey::client(Phase::Wait))
+    );
 
     harness.get_by_label("Close").click();
     harness.run_steps(2);
