@@ -4,10 +4,12 @@
 //! - [`trace`]: trace events, journeys, the recorder, metrics and the summary.
 //! - [`engine`]: the live components on loopback sockets (DNS, CDN, LB, servers, database,
 //!   clients), their links and faults, driven by `Control` commands.
+//! - [`sweep`]: the scaling sweep: the same scenario with 1..N servers, measured per run.
 //! - [`cli`]: the command line (`run`, `serve`, `validate`, `scenarios`, …).
 
 pub mod cli;
 pub mod engine;
 pub mod scenario;
+pub mod sweep;
 pub mod trace;
 pub mod ui;

@@ -3,6 +3,7 @@
 
 mod run;
 mod serve;
+mod sweep;
 mod table;
 
 use std::path::PathBuf;
@@ -26,6 +27,8 @@ enum Cmd {
     Run(RunArgs),
     /// Start the topology for outside tools (dig, curl, wrk) and read commands on stdin.
     Serve(ServeArgs),
+    /// Run the scenario with 1..N servers and measure each run (table and CSV).
+    Sweep(sweep::SweepArgs),
     /// Check scenario files: every problem, with file:line:column.
     Validate {
         /// Scenario files to check.
@@ -141,6 +144,7 @@ pub fn main() -> ExitCode {
         }),
         Some(Cmd::Run(args)) => run::run(args),
         Some(Cmd::Serve(args)) => serve::serve(args),
+        Some(Cmd::Sweep(args)) => sweep::sweep(args),
         Some(Cmd::Validate { files }) => validate(&files),
         Some(Cmd::Scenarios) => {
             for b in BUILTINS {

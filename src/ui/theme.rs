@@ -134,3 +134,106 @@ impl Default for Theme {
         Theme::normal()
     }
 }
+
+/// Sizes and colours of the request inspector, the plots and the sweep (additive helpers).
+impl Theme {
+    /// Makes every text style at least the body size, headings the heading size, so nothing
+    /// on screen is smaller than the body font (presentation mode stays legible).
+    pub fn apply_text_sizes(&self, style: &mut egui::Style) {
+        use egui::{FontFamily, FontId, TextStyle};
+        let body = self.body_size;
+        style.text_styles = [
+            (
+                TextStyle::Small,
+                FontId::new(body, FontFamily::Proportional),
+            ),
+            (TextStyle::Body, FontId::new(body, FontFamily::Proportional)),
+            (
+                TextStyle::Button,
+                FontId::new(body, FontFamily::Proportional),
+            ),
+            (
+                TextStyle::Monospace,
+                FontId::new(body, FontFamily::Monospace),
+            ),
+            (
+                TextStyle::Heading,
+                FontId::new(self.heading_size, FontFamily::Proportional),
+            ),
+        ]
+        .into();
+    }
+
+    /// The body font.
+    pub fn body_font(&self) -> egui::FontId {
+        egui::FontId::proportional(self.body_size)
+    }
+
+    /// The body size in monospace (headers, SQL).
+    pub fn mono_font(&self) -> egui::FontId {
+        egui::FontId::monospace(self.body_size)
+    }
+
+    /// Width of plot lines, diagram arrows and bar outlines.
+    pub fn line_width(&self) -> f32 {
+        if self.presentation { 3.0 } else { 1.8 }
+    }
+
+    /// Height of one row of the request list, the waterfall and the sequence diagram.
+    pub fn row_height(&self) -> f32 {
+        (self.body_size * 1.9).round()
+    }
+
+    /// The colour of a timing phase: a bar in the waterfall, an arrow in the sequence
+    /// diagram. Every phase is also named in words, so colour is only a second cue.
+    pub fn phase_color(&self, phase: crate::trace::Phase) -> Color32 {
+        use crate::trace::Phase;
+        match phase {
+            Phase::Blocked => Color32::from_rgb(0x99, 0x99, 0x99),
+            Phase::Dns => Color32::from_rgb(0x00, 0x9e, 0x73),
+            Phase::Connect => Color32::from_rgb(0xe6, 0x9f, 0x00),
+            Phase::Ssl => Color32::from_rgb(0xcc, 0x79, 0xa7),
+            Phase::Send => Color32::from_rgb(0x56, 0xb4, 0xe9),
+            Phase::Wait => Color32::from_rgb(0x00, 0x72, 0xb2),
+            Phase::Receive => Color32::from_rgb(0x44, 0xaa, 0x99),
+            Phase::Cache => Color32::from_rgb(0x88, 0xcc, 0xee),
+            Phase::Pick | Phase::Forward => Color32::from_rgb(0x88, 0x88, 0xbb),
+            Phase::Queue => Color32::from_rgb(0xd5, 0x5e, 0x00),
+            Phase::Handler => Color32::from_rgb(0x11, 0x77, 0x33),
+            Phase::Db => Color32::from_rgb(0xaa, 0x44, 0x99),
+        }
+    }
+
+    /// Colours for a series of lines told apart by name (servers, percentiles): a
+    /// colour-blind-safe cycle that reads on both backgrounds.
+    pub fn series_color(&self, index: usize) -> Color32 {
+        const CYCLE: [Color32; 7] = [
+            Color32::from_rgb(0x00, 0x72, 0xb2),
+            Color32::from_rgb(0xe6, 0x9f, 0x00),
+            Color32::from_rgb(0x00, 0x9e, 0x73),
+            Color32::from_rgb(0xcc, 0x79, 0xa7),
+            Color32::from_rgb(0xd5, 0x5e, 0x00),
+            Color32::from_rgb(0x56, 0xb4, 0xe9),
+            Color32::from_rgb(0x99, 0x99, 0x99),
+        ];
+        CYCLE[index % CYCLE.len()]
+    }
+
+    /// Vertical markers where the topology or a setting changed.
+    pub fn change_marker(&self) -> Color32 {
+        if self.presentation {
+            Color32::from_rgb(0x55, 0x55, 0x55)
+        } else {
+            Color32::from_rgb(0xc8, 0xc8, 0xc8)
+        }
+    }
+
+    /// Background of the failure banner in the inspector.
+    pub fn failure_fill(&self) -> Color32 {
+        if self.presentation {
+            Color32::from_rgb(0xfd, 0xe6, 0xd8)
+        } else {
+            Color32::from_rgb(0x4a, 0x2c, 0x22)
+        }
+    }
+}

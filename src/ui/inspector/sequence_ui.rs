@@ -1,0 +1,195 @@
+//! Draws a [`SequenceModel`]: lane titles across the top, a vertical line per lane, one row
+//! per step top to bottom with its time on the left. Requests are solid arrows, answers
+//! dashed, decisions boxed on their lane, the failure boxed in the failure colour. Every
+//! label is text, so nothing depends on colour; hovering a row links its phase.
+
+use egui::{Align2, Pos2, Rect, Sense, Shape, Stroke, StrokeKind, Ui, Vec2, pos2, vec2};
+
+use super::model::{PhaseKey, fmt_ms};
+use super::sequence::{SequenceModel, StepKind};
+use crate::ui::theme::Theme;
+
+/// Narrowest a lane may be before the diagram scrolls sideways.
+fn min_lane_width(theme: &Theme) -> f32 {
+    theme.body_size * 9.0
+}
+
+/// Draws the diagram; returns the phase under the pointer, if any.
+pub fn sequence_ui(
+    ui: &mut Ui,
+    model: &SequenceModel,
+    theme: &Theme,
+    hovered: Option<PhaseKey>,
+) -> Option<PhaseKey> {
+    let font = theme.body_font();
+    let row_h = theme.body_size * 1.95;
+    let time_w = theme.body_size * 6.0;
+    let lanes = model.lanes.len().max(1);
+    let width = ui
+        .available_width()
+        .max(time_w + lanes as f32 * min_lane_width(theme));
+    let header_h = theme.row_height() * 1.2;
+    let height = header_h + row_h * model.steps.len() as f32 + row_h * 0.5;
+    let (response, painter) = ui.allocate_painter(vec2(width, height), Sense::hover());
+    let rect = response.rect;
+    let lane_w = (width - time_w) / lanes as f32;
+    let lane_x = |i: usize| rect.left() + time_w + lane_w * (i as f32 + 0.5);
+    let line = theme.line_width();
+    // Boxes and labels stay right of the time column.
+    let lanes_rect = Rect::from_min_max(pos2(rect.left() + time_w, rect.top()), rect.max);
+
+    // Lane titles and lines.
+    for (i, lane) in model.lanes.iter().enumerate() {
+        let x = lane_x(i);
+        let title = Rect::from_center_size(
+            pos2(x, rect.top() + header_h * 0.45),
+            vec2(lane_w * 0.9, header_h * 0.8),
+        );
+        painter.rect_filled(title, 4.0, theme.node_fill);
+        painter.rect_stroke(
+            title,
+            4.0,
+            Stroke::new(1.0, theme.node_stroke),
+            StrokeKind::Inside,
+        );
+        painter.text(
+            title.center(),
+            Align2::CENTER_CENTER,
+            &lane.title,
+            font.clone(),
+            theme.text,
+        );
+        painter.vline(
+            x,
+            title.bottom()..=rect.bottom(),
+            Stroke::new(1.0, theme.edge),
+        );
+    }
+
+    let mut new_hover = None;
+    for (i, step) in model.steps.iter().enumerate() {
+        let top = rect.top() + header_h + row_h * i as f32;
+        let row = Rect::from_min_size(pos2(rect.left(), top), vec2(width, row_h));
+        let lit = step.key.is_some_and(|k| k.lit_by(hovered));
+        if lit {
+            painter.rect_filled(row, 2.0, theme.highlight.gamma_multiply(0.25));
+        }
+        let row_response = ui.interact(row, response.id.with(i), Sense::hover());
+        if row_response.hovered() {
+            new_hover = step.key;
+            let tip = step.detail.clone().unwrap_or_else(|| step.label.clone());
+            row_response.on_hover_text(format!("{}  at +{}", tip, fmt_ms(step.at_ms)));
+        }
+        painter.text(
+            pos2(rect.left() + 4.0, top + row_h * 0.5),
+            Align2::LEFT_CENTER,
+            format!("+{}", fmt_ms(step.at_ms)),
+            font.clone(),
+            theme.weak_text,
+        );
+        let color = step.key.map_or(theme.text, |k| theme.phase_color(k.phase));
+        let stroke = Stroke::new(if lit { line * 1.8 } else { line }, color);
+        match step.kind {
+            StepKind::Message { from, to } => {
+                let y = top + row_h * 0.78;
+                let (a, z) = (lane_x(from), lane_x(to));
+                let (a, z) = if from == to {
+                    (a, a + lane_w * 0.4)
+                } else {
+                    (a, z)
+                };
+                arrow(
+                    &painter,
+                    pos2(a, y),
+                    pos2(z, y),
+                    stroke,
+                    step.is_reply,
+                    theme,
+                );
+                let label_x = (a + z) / 2.0;
+                label_with_backdrop(
+                    &painter,
+                    pos2(label_x, y - line - 2.0),
+                    Align2::CENTER_BOTTOM,
+                    &step.label,
+                    theme,
+                    lanes_rect,
+                );
+            }
+            StepKind::Note { lane } | StepKind::Failure { lane } => {
+                let failure = matches!(step.kind, StepKind::Failure { .. });
+                let galley = painter.layout_no_wrap(step.label.clone(), font.clone(), theme.text);
+                let size = galley.size() + vec2(12.0, 6.0);
+                let center = pos2(lane_x(lane), top + row_h * 0.5);
+                let mut boxed = Rect::from_center_size(center, size);
+                boxed = keep_inside(boxed, lanes_rect);
+                let fill = if failure {
+                    theme.failure_fill()
+                } else {
+                    theme.panel
+                };
+                let outline = if failure {
+                    Stroke::new(
+                        line,
+                        theme.outcome_color(crate::trace::OutcomeClass::ServerError),
+                    )
+                } else {
+                    stroke
+                };
+                painter.rect_filled(boxed, 4.0, fill);
+                painter.rect_stroke(boxed, 4.0, outline, StrokeKind::Inside);
+                painter.galley(boxed.min + vec2(6.0, 3.0), galley, theme.text);
+            }
+        }
+    }
+    new_hover
+}
+
+/// Moves `r` sideways so it lies inside `bounds` where it fits.
+fn keep_inside(r: Rect, bounds: Rect) -> Rect {
+    let dx = if r.left() < bounds.left() {
+        bounds.left() - r.left()
+    } else if r.right() > bounds.right() {
+        bounds.right() - r.right()
+    } else {
+        0.0
+    };
+    r.translate(vec2(dx, 0.0))
+}
+
+/// Text over a small panel-coloured backdrop, so it reads across lane lines.
+fn label_with_backdrop(
+    painter: &egui::Painter,
+    pos: Pos2,
+    anchor: Align2,
+    text: &str,
+    theme: &Theme,
+    bounds: Rect,
+) {
+    let galley = painter.layout_no_wrap(text.to_string(), theme.body_font(), theme.text);
+    let r = keep_inside(anchor.anchor_size(pos, galley.size()), bounds);
+    painter.rect_filled(r.expand(1.0), 2.0, theme.background.gamma_multiply(0.85));
+    painter.galley(r.min, galley, theme.text);
+}
+
+/// A solid (request) or dashed (answer) arrow from `a` to `z`.
+fn arrow(painter: &egui::Painter, a: Pos2, z: Pos2, stroke: Stroke, dashed: bool, theme: &Theme) {
+    if dashed {
+        let dash = theme.body_size * 0.5;
+        painter.extend(Shape::dashed_line(&[a, z], stroke, dash, dash * 0.6));
+    } else {
+        painter.line_segment([a, z], stroke);
+    }
+    let dir = (z - a).normalized();
+    if dir == Vec2::ZERO {
+        return;
+    }
+    let head = theme.body_size * 0.55;
+    let back = z - dir * head;
+    let side = dir.rot90() * head * 0.5;
+    painter.add(Shape::convex_polygon(
+        vec![z, back + side, back - side],
+        stroke.color,
+        Stroke::NONE,
+    ));
+}

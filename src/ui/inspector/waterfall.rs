@@ -1,0 +1,449 @@
+//! The timing waterfall of one request, as a browser's network panel and HAR show it: the
+//! client's phases in HAR's names and order (blocked, dns, connect, ssl, send, wait,
+//! receive; ssl inside connect), and inside `wait` what the hops did meanwhile (the CDN's
+//! lookup and forward, the LB's pick and forward, the server's queue and handler, each
+//! database query), indented by how deeply they nest. Bars are to scale, labelled in ms.
+
+use egui::{
+    Align, Align2, Label, Layout, Rect, RichText, Sense, Stroke, StrokeKind, Ui, UiBuilder, pos2,
+    vec2,
+};
+
+use super::model::{PhaseKey, fmt_ms, lane_title, offset_ms, server_attr, shorten, total_ms};
+use crate::trace::{Component, Journey, Phase, Span};
+use crate::ui::theme::Theme;
+
+/// The client's phases in HAR order.
+pub const HAR_PHASES: [Phase; 7] = [
+    Phase::Blocked,
+    Phase::Dns,
+    Phase::Connect,
+    Phase::Ssl,
+    Phase::Send,
+    Phase::Wait,
+    Phase::Receive,
+];
+
+/// One row of the waterfall.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bar {
+    pub key: PhaseKey,
+    /// `dns`, `wait`, `queue (server-2)`, `db SELECT …`.
+    pub name: String,
+    /// 0 for the client's phases (ssl is 1, inside connect); 1 and more inside wait.
+    pub depth: u8,
+    /// Milliseconds from the request's start.
+    pub start_ms: f64,
+    /// `None` when the phase did not happen (then `note` says why).
+    pub duration_ms: Option<f64>,
+    /// Why a phase is missing (`connection reused`), or a detail (the full SQL text).
+    pub note: Option<String>,
+}
+
+impl Bar {
+    /// Where the bar ends (its start when the phase did not happen).
+    pub fn end_ms(&self) -> f64 {
+        self.start_ms + self.duration_ms.unwrap_or(0.0)
+    }
+}
+
+/// The whole waterfall.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WaterfallModel {
+    /// The request's total time (so far, when in flight).
+    pub total_ms: f64,
+    pub bars: Vec<Bar>,
+}
+
+impl WaterfallModel {
+    /// The sum of the top-level phases (the HAR `time`), which is at most `total_ms`.
+    pub fn top_level_ms(&self) -> f64 {
+        self.bars
+            .iter()
+            .filter(|b| b.depth == 0)
+            .filter_map(|b| b.duration_ms)
+            .sum()
+    }
+}
+
+/// Builds the waterfall of `journey`.
+pub fn build(journey: &Journey) -> WaterfallModel {
+    let mut bars = Vec::new();
+    let plain_http = journey.url.starts_with("http://");
+    for phase in HAR_PHASES {
+        let span = journey
+            .spans
+            .iter()
+            .find(|s| s.component == Component::Client && s.phase == phase);
+        let depth = u8::from(phase == Phase::Ssl);
+        let key = PhaseKey::client(phase);
+        bars.push(match span {
+            Some(s) => Bar {
+                key,
+                name: phase.name().to_string(),
+                depth,
+                start_ms: offset_ms(journey, s.start_micros),
+                duration_ms: Some(s.micros() as f64 / 1000.0),
+                note: None,
+            },
+            None => Bar {
+                key,
+                name: phase.name().to_string(),
+                depth,
+                start_ms: 0.0,
+                duration_ms: None,
+                note: Some(missing_reason(journey, phase, plain_http).into()),
+            },
+        });
+        if phase == Phase::Wait {
+            bars.extend(nested(journey));
+        }
+    }
+    WaterfallModel {
+        total_ms: total_ms(journey),
+        bars,
+    }
+}
+
+/// Why a client phase has no span.
+fn missing_reason(journey: &Journey, phase: Phase, plain_http: bool) -> &'static str {
+    let ended_early = journey.outcome.is_some_and(|o| o.status().is_none());
+    match phase {
+        Phase::Blocked => "no wait for a connection",
+        Phase::Dns if journey.reused => "connection reused: no lookup",
+        Phase::Dns => "answer cached by the client's resolver",
+        Phase::Connect | Phase::Ssl if journey.reused => "connection reused (keep-alive)",
+        Phase::Ssl if plain_http => "plain HTTP: no TLS",
+        _ if ended_early => "not reached: the request failed before",
+        _ if journey.outcome.is_none() => "not yet",
+        _ => "not recorded",
+    }
+}
+
+/// The hops' phases inside `wait`, in time order, indented by containment.
+fn nested(journey: &Journey) -> Vec<Bar> {
+    let inner: Vec<&Span> = journey
+        .spans
+        .iter()
+        .filter(|s| PhaseKey::of(s).is_inside_wait())
+        .collect();
+    let contains = |outer: &Span, s: &Span| {
+        !std::ptr::eq(outer, s)
+            && matches!(outer.phase, Phase::Forward | Phase::Handler)
+            && outer.start_micros <= s.start_micros
+            && s.end_micros.max(s.start_micros) <= outer.end_micros.max(outer.start_micros)
+            && (outer.micros(), outer.component.lane()) > (s.micros(), s.component.lane())
+    };
+    inner
+        .iter()
+        .map(|s| {
+            let parents = inner.iter().filter(|o| contains(o, s)).count();
+            let (name, note) = nested_name(s);
+            Bar {
+                key: PhaseKey::of(s),
+                name,
+                depth: u8::try_from(1 + parents).unwrap_or(u8::MAX).min(5),
+                start_ms: offset_ms(journey, s.start_micros),
+                duration_ms: Some(s.micros() as f64 / 1000.0),
+                note,
+            }
+        })
+        .collect()
+}
+
+fn nested_name(s: &Span) -> (String, Option<String>) {
+    let at = lane_title(s.component);
+    match s.phase {
+        Phase::Cache => (
+            format!("cache lookup {}", s.attr("result").unwrap_or("")),
+            s.attr("why").map(str::to_string),
+        ),
+        Phase::Pick => match s.attr("server") {
+            Some(server) => (
+                format!("pick {server}"),
+                s.attr("reason").map(str::to_string),
+            ),
+            None => (
+                "pick: none healthy".into(),
+                s.attr("reason").map(str::to_string),
+            ),
+        },
+        Phase::Forward => {
+            let to = match s.component {
+                Component::Cdn => "LB".to_string(),
+                _ => server_attr(s).map_or("server".into(), lane_title),
+            };
+            (
+                format!("{at} to {to}"),
+                s.attr("error").map(|e| format!("error: {e}")),
+            )
+        }
+        Phase::Queue => (
+            format!("queue ({at})"),
+            s.attr("rejected").map(str::to_string),
+        ),
+        Phase::Handler => (
+            format!("handler ({at})"),
+            s.attr("route").map(str::to_string),
+        ),
+        Phase::Db => {
+            let sql = s.attr("sql").unwrap_or("query");
+            (format!("db {}", shorten(sql, 26)), Some(sql.to_string()))
+        }
+        other => (format!("{other} ({at})"), None),
+    }
+}
+
+/// Draws the waterfall; returns the phase under the pointer, if any.
+pub fn waterfall_ui(
+    ui: &mut Ui,
+    model: &WaterfallModel,
+    theme: &Theme,
+    hovered: Option<PhaseKey>,
+) -> Option<PhaseKey> {
+    let row_h = theme.body_size * 1.6;
+    let name_w = theme.body_size * 15.0;
+    let ms_w = theme.body_size * 5.5;
+    let indent = theme.body_size;
+    let width = ui.available_width().max(name_w + ms_w + 200.0);
+    let bar_w = width - name_w - ms_w - 12.0;
+    let scale = if model.total_ms > 0.0 {
+        bar_w as f64 / model.total_ms
+    } else {
+        0.0
+    };
+    let mut new_hover = None;
+    axis_ui(ui, model.total_ms, name_w, bar_w, theme);
+    for (i, bar) in model.bars.iter().enumerate() {
+        let (row, _) = ui.allocate_exact_size(vec2(width, row_h), Sense::hover());
+        let painter = ui.painter_at(row);
+        let lit = bar.key.lit_by(hovered);
+        if lit {
+            painter.rect_filled(row, 2.0, theme.highlight.gamma_multiply(0.25));
+        }
+        let name_rect = Rect::from_min_size(
+            row.min + vec2(f32::from(bar.depth) * indent, 0.0),
+            vec2(name_w - f32::from(bar.depth) * indent, row_h),
+        );
+        let text =
+            RichText::new(&bar.name)
+                .size(theme.body_size)
+                .color(if bar.duration_ms.is_some() {
+                    theme.text
+                } else {
+                    theme.weak_text
+                });
+        ui.scope_builder(
+            UiBuilder::new()
+                .max_rect(name_rect)
+                .layout(Layout::left_to_right(Align::Center)),
+            |ui| ui.add(Label::new(text).selectable(false).truncate()),
+        );
+        let bar_left = row.left() + name_w;
+        let track = Rect::from_min_size(pos2(bar_left, row.top()), vec2(bar_w, row_h));
+        let row_response =
+            ui.interact(row, ui.make_persistent_id(("waterfall", i)), Sense::hover());
+        match bar.duration_ms {
+            Some(ms) => {
+                let x0 = bar_left + (bar.start_ms * scale) as f32;
+                let x1 = (x0 + (ms * scale) as f32).max(x0 + 2.0);
+                let h = row_h * if bar.depth == 0 { 0.6 } else { 0.45 };
+                let r = Rect::from_min_max(
+                    pos2(x0, row.center().y - h / 2.0),
+                    pos2(x1, row.center().y + h / 2.0),
+                );
+                let color = theme.phase_color(bar.key.phase);
+                painter.rect_filled(r, 2.0, color);
+                if lit {
+                    painter.rect_stroke(
+                        r,
+                        2.0,
+                        Stroke::new(theme.line_width(), theme.highlight),
+                        StrokeKind::Outside,
+                    );
+                }
+                let label = fmt_ms(ms);
+                let label_w = theme.body_size * 4.5;
+                let (pos, anchor) = if x1 + label_w < track.right() + ms_w {
+                    (pos2(x1 + 6.0, row.center().y), Align2::LEFT_CENTER)
+                } else {
+                    (pos2(x0 - 6.0, row.center().y), Align2::RIGHT_CENTER)
+                };
+                painter.text(pos, anchor, label, theme.body_font(), theme.text);
+            }
+            None => {
+                let note = bar.note.as_deref().unwrap_or("");
+                painter.text(
+                    pos2(bar_left + 4.0, row.center().y),
+                    Align2::LEFT_CENTER,
+                    format!("– {note}"),
+                    theme.body_font(),
+                    theme.weak_text,
+                );
+            }
+        }
+        if row_response.hovered() {
+            new_hover = Some(bar.key);
+            let mut tip = match bar.duration_ms {
+                Some(ms) => format!(
+                    "{}: {} from +{}",
+                    bar.name,
+                    fmt_ms(ms),
+                    fmt_ms(bar.start_ms)
+                ),
+                None => bar.name.clone(),
+            };
+            if let Some(n) = &bar.note {
+                tip.push('\n');
+                tip.push_str(n);
+            }
+            row_response.on_hover_text(tip);
+        }
+    }
+    new_hover
+}
+
+/// A scale above the bars: 0, a few ticks, the total.
+fn axis_ui(ui: &mut Ui, total_ms: f64, name_w: f32, bar_w: f32, theme: &Theme) {
+    let (row, _) = ui.allocate_exact_size(vec2(name_w + bar_w, theme.row_height()), Sense::hover());
+    let painter = ui.painter_at(row.expand2(vec2(theme.body_size * 3.0, 0.0)));
+    painter.text(
+        pos2(row.left(), row.center().y),
+        Align2::LEFT_CENTER,
+        format!("total {}", fmt_ms(total_ms)),
+        theme.body_font(),
+        theme.text,
+    );
+    if total_ms <= 0.0 {
+        return;
+    }
+    let left = row.left() + name_w;
+    for i in 0..=4 {
+        let f = i as f32 / 4.0;
+        let x = left + bar_w * f;
+        painter.vline(
+            x,
+            row.bottom() - 6.0..=row.bottom(),
+            Stroke::new(1.0, theme.weak_text),
+        );
+        let anchor = match i {
+            0 => Align2::LEFT_BOTTOM,
+            4 => Align2::RIGHT_BOTTOM,
+            _ => Align2::CENTER_BOTTOM,
+        };
+        painter.text(
+            pos2(x, row.bottom() - 7.0),
+            anchor,
+            fmt_ms(total_ms * f64::from(f)),
+            theme.body_font(),
+            theme.weak_text,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ui::inspector::fixtures;
+
+    fn names(m: &WaterfallModel) -> Vec<(String, u8)> {
+        m.bars.iter().map(|b| (b.name.clone(), b.depth)).collect()
+    }
+
+    #[test]
+    fn har_phases_in_order_with_the_hops_nested_inside_wait() {
+        let m = build(&fixtures::miss());
+        let rows = names(&m);
+        let top: Vec<&str> = rows
+            .iter()
+            .filter(|(_, d)| *d == 0)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        assert_eq!(
+            top,
+            ["blocked", "dns", "connect", "send", "wait", "receive"]
+        );
+        let wait = rows.iter().position(|(n, _)| n == "wait").expect("wait");
+        let receive = rows
+            .iter()
+            .position(|(n, _)| n == "receive")
+            .expect("receive");
+        let inside: Vec<(&str, u8)> = rows[wait + 1..receive]
+            .iter()
+            .map(|(n, d)| (n.as_str(), *d))
+            .collect();
+        assert_eq!(
+            inside,
+            [
+                ("cache lookup MISS", 1),
+                ("CDN to LB", 1),
+                ("pick server-2", 2),
+                ("LB to server-2", 2),
+                ("queue (server-2)", 3),
+                ("handler (server-2)", 3),
+                ("db SELECT * FROM users WHERE…", 4),
+            ]
+        );
+        assert_eq!(rows[3], ("ssl".to_string(), 1), "ssl sits inside connect");
+    }
+
+    #[test]
+    fn top_level_bars_add_up_to_the_total_and_nested_bars_lie_inside_wait() {
+        let m = build(&fixtures::miss());
+        assert!((m.total_ms - 60.0).abs() < 1e-9, "total {}", m.total_ms);
+        assert!(
+            (m.top_level_ms() - 60.0).abs() < 1e-9,
+            "sum {}",
+            m.top_level_ms()
+        );
+        let wait = m.bars.iter().find(|b| b.name == "wait").expect("wait");
+        for b in m.bars.iter().filter(|b| b.key.is_inside_wait()) {
+            assert!(
+                b.start_ms >= wait.start_ms && b.end_ms() <= wait.end_ms(),
+                "{b:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_phases_say_why() {
+        let m = build(&fixtures::hit());
+        let dns = m.bars.iter().find(|b| b.name == "dns").expect("dns row");
+        assert_eq!(dns.duration_ms, None);
+        assert_eq!(dns.note.as_deref(), Some("connection reused: no lookup"));
+        let refused = build(&fixtures::refused());
+        let send = refused
+            .bars
+            .iter()
+            .find(|b| b.name == "send")
+            .expect("send");
+        assert_eq!(
+            send.note.as_deref(),
+            Some("not reached: the request failed before")
+        );
+    }
+
+    #[test]
+    fn any_journey_builds() {
+        let empty = build(&Journey::default());
+        assert_eq!(empty.bars.len(), HAR_PHASES.len());
+        assert_eq!(empty.total_ms, 0.0);
+        let mut odd = fixtures::miss();
+        odd.spans.push(fixtures::span(
+            Component::Server(99),
+            Phase::Db,
+            9_000,
+            10,
+            &[],
+        ));
+        odd.spans
+            .push(fixtures::span(Component::Lb, Phase::Forward, 5, 5, &[]));
+        odd.end_micros = None;
+        let m = build(&odd);
+        assert!(
+            m.bars
+                .iter()
+                .all(|b| b.duration_ms.is_none_or(|d| d >= 0.0))
+        );
+    }
+}

@@ -1,0 +1,398 @@
+//! Live plots with egui_plot: cache hit ratio, latency p50/p95/p99, throughput by status
+//! class and per-server load (served per second, queue depth), over time, with a dashed
+//! vertical line wherever the topology or a setting changed (hover it to read what).
+//!
+//! Shown all four at once or one at a time. Every line is named in the legend and at its
+//! end, and lines differ by dash or marker shape as well as colour, so nothing is told by
+//! colour alone; text uses the theme's sizes, so presentation mode stays legible.
+
+mod chart;
+mod legend;
+mod model;
+
+use chart::{ChartOpts, Styled, chart_ui};
+pub(crate) use legend::{LegendEntry, legend_row};
+
+use std::sync::Arc;
+
+use egui::{RichText, Ui};
+use egui_plot::{LineStyle, MarkerShape};
+
+pub use model::{ChangeLine, PlotsModel, Series};
+
+use crate::trace::metrics::SecondMetrics;
+use crate::trace::{Marker, Snapshot};
+use crate::ui::theme::{DotShape, Theme};
+
+/// Which plots are on screen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PlotView {
+    /// All four in a grid.
+    #[default]
+    All,
+    HitRatio,
+    Latency,
+    Throughput,
+    ServerLoad,
+}
+
+impl PlotView {
+    const ALL: [PlotView; 5] = [
+        PlotView::All,
+        PlotView::HitRatio,
+        PlotView::Latency,
+        PlotView::Throughput,
+        PlotView::ServerLoad,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            PlotView::All => "All",
+            PlotView::HitRatio => "Cache hit ratio",
+            PlotView::Latency => "Latency",
+            PlotView::Throughput => "Throughput",
+            PlotView::ServerLoad => "Server load",
+        }
+    }
+}
+
+/// How much history the plots show.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TimeWindow {
+    /// The last minute.
+    #[default]
+    Minute,
+    /// The last five minutes.
+    FiveMinutes,
+    /// Since the start.
+    Whole,
+}
+
+impl TimeWindow {
+    fn secs(self) -> Option<f64> {
+        match self {
+            TimeWindow::Minute => Some(60.0),
+            TimeWindow::FiveMinutes => Some(300.0),
+            TimeWindow::Whole => None,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            TimeWindow::Minute => "last minute",
+            TimeWindow::FiveMinutes => "last 5 minutes",
+            TimeWindow::Whole => "whole run",
+        }
+    }
+}
+
+/// The plots panel.
+#[derive(Default)]
+pub struct PlotsPanel {
+    /// Which plots are shown.
+    pub view: PlotView,
+    /// How much history.
+    pub window: TimeWindow,
+    cache: Option<Cached>,
+}
+
+struct Cached {
+    seconds: Arc<Vec<SecondMetrics>>,
+    markers: Arc<Vec<Marker>>,
+    window: TimeWindow,
+    model: PlotsModel,
+}
+
+impl PlotsPanel {
+    /// All four plots, the last minute.
+    pub fn new() -> PlotsPanel {
+        PlotsPanel::default()
+    }
+
+    /// The data the plots show for `snapshot` (rebuilt only when a second closes, a marker
+    /// arrives or the window changes).
+    pub fn model(&mut self, snapshot: &Snapshot) -> &PlotsModel {
+        let fresh = self.cache.as_ref().is_some_and(|c| {
+            Arc::ptr_eq(&c.seconds, &snapshot.seconds)
+                && Arc::ptr_eq(&c.markers, &snapshot.markers)
+                && c.window == self.window
+        });
+        if !fresh {
+            self.cache = None;
+        }
+        let window = self.window;
+        let cached = self.cache.get_or_insert_with(|| {
+            let now_secs = snapshot
+                .seconds
+                .last()
+                .map_or(0.0, |m| m.second as f64 + 1.0);
+            Cached {
+                seconds: snapshot.seconds.clone(),
+                markers: snapshot.markers.clone(),
+                window,
+                model: model::build(
+                    &snapshot.seconds,
+                    &snapshot.markers,
+                    now_secs,
+                    window.secs(),
+                ),
+            }
+        });
+        &cached.model
+    }
+
+    /// Draws the chosen plots.
+    pub fn ui(&mut self, ui: &mut Ui, snapshot: &Snapshot, theme: &Theme) {
+        ui.scope(|ui| {
+            theme.apply_text_sizes(ui.style_mut());
+            ui.horizontal_wrapped(|ui| {
+                for v in PlotView::ALL {
+                    ui.selectable_value(&mut self.view, v, v.label());
+                }
+                ui.separator();
+                for w in [
+                    TimeWindow::Minute,
+                    TimeWindow::FiveMinutes,
+                    TimeWindow::Whole,
+                ] {
+                    ui.selectable_value(&mut self.window, w, w.label());
+                }
+            });
+            let view = self.view;
+            let model = self.model(snapshot).clone();
+            changes_ui(ui, &model, theme);
+            let gap = ui.spacing().item_spacing.y;
+            match view {
+                PlotView::All => {
+                    let h = ((ui.available_height() - gap * 3.0) / 2.0).max(theme.body_size * 12.0);
+                    ui.columns(2, |cols| {
+                        hit_ratio_ui(&mut cols[0], &model, theme, h);
+                        latency_ui(&mut cols[1], &model, theme, h);
+                    });
+                    ui.columns(2, |cols| {
+                        throughput_ui(&mut cols[0], &model, theme, h);
+                        server_load_ui(&mut cols[1], &model, theme, h, true);
+                    });
+                }
+                _ => {
+                    let h = (ui.available_height() - gap).max(theme.body_size * 12.0);
+                    match view {
+                        PlotView::HitRatio => hit_ratio_ui(ui, &model, theme, h),
+                        PlotView::Latency => latency_ui(ui, &model, theme, h),
+                        PlotView::Throughput => throughput_ui(ui, &model, theme, h),
+                        _ => server_load_ui(ui, &model, theme, h, false),
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// The latest changes in words, so the markers read without hovering.
+fn changes_ui(ui: &mut Ui, model: &PlotsModel, theme: &Theme) {
+    if model.changes.is_empty() {
+        return;
+    }
+    let latest: Vec<String> = model
+        .changes
+        .iter()
+        .rev()
+        .take(4)
+        .map(|c| format!("{:.1} s {}", c.at_secs, shorten(&c.text, 40)))
+        .collect();
+    ui.label(
+        RichText::new(format!("Changes (dashed lines): {}", latest.join(" · ")))
+            .color(theme.weak_text),
+    );
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
+
+fn hit_ratio_ui(ui: &mut Ui, model: &PlotsModel, theme: &Theme, h: f32) {
+    let lines = [Styled {
+        series: &model.hit_ratio,
+        color: theme.hit,
+        style: LineStyle::Solid,
+        shape: None,
+        named: true,
+    }];
+    chart_ui(
+        ui,
+        "plot-hit-ratio",
+        "Cache hit ratio",
+        "% of cacheable lookups",
+        &lines,
+        ChartOpts {
+            y_top: Some(105.0),
+            note: None,
+        },
+        model,
+        theme,
+        h,
+    );
+}
+
+fn latency_ui(ui: &mut Ui, model: &PlotsModel, theme: &Theme, h: f32) {
+    let styles = [
+        LineStyle::Solid,
+        LineStyle::dashed_dense(),
+        LineStyle::Dotted {
+            spacing: theme.line_width() * 3.0,
+        },
+    ];
+    let lines: Vec<Styled<'_>> = model
+        .latency
+        .iter()
+        .zip(styles)
+        .enumerate()
+        .map(|(i, (series, style))| Styled {
+            series,
+            color: theme.series_color(i),
+            style,
+            shape: None,
+            named: true,
+        })
+        .collect();
+    chart_ui(
+        ui,
+        "plot-latency",
+        "Latency p50 / p95 / p99",
+        "ms",
+        &lines,
+        ChartOpts::default(),
+        model,
+        theme,
+        h,
+    );
+}
+
+fn marker_shape(shape: DotShape) -> MarkerShape {
+    match shape {
+        DotShape::Circle => MarkerShape::Circle,
+        DotShape::Diamond => MarkerShape::Diamond,
+        DotShape::Triangle => MarkerShape::Up,
+        DotShape::Square => MarkerShape::Square,
+        DotShape::Cross => MarkerShape::Cross,
+    }
+}
+
+fn throughput_ui(ui: &mut Ui, model: &PlotsModel, theme: &Theme, h: f32) {
+    // Classes that never happened are left out, so the legend lists what did.
+    let lines: Vec<Styled<'_>> = model
+        .throughput
+        .iter()
+        .filter(|(_, s)| s.points.iter().any(|[_, y]| *y != 0.0))
+        .map(|(class, series)| Styled {
+            series,
+            color: theme.outcome_color(*class),
+            style: LineStyle::Solid,
+            shape: Some(marker_shape(theme.outcome_shape(*class))),
+            named: true,
+        })
+        .collect();
+    chart_ui(
+        ui,
+        "plot-throughput",
+        "Throughput by status class",
+        "requests per second",
+        &lines,
+        ChartOpts::default(),
+        model,
+        theme,
+        h,
+    );
+}
+
+/// Markers that tell servers apart besides colour.
+const SERVER_SHAPES: [MarkerShape; 7] = [
+    MarkerShape::Circle,
+    MarkerShape::Square,
+    MarkerShape::Diamond,
+    MarkerShape::Up,
+    MarkerShape::Cross,
+    MarkerShape::Down,
+    MarkerShape::Asterisk,
+];
+
+/// Per-server load: in the grid one chart (served per second solid with markers, queue
+/// depth dashed in the same colour); on its own tab, one chart each.
+fn server_load_ui(ui: &mut Ui, model: &PlotsModel, theme: &Theme, h: f32, combined: bool) {
+    fn styled<'a>(
+        list: &'a [Series],
+        style: LineStyle,
+        marked: bool,
+        theme: &Theme,
+    ) -> Vec<Styled<'a>> {
+        list.iter()
+            .enumerate()
+            .map(|(i, series)| Styled {
+                series,
+                color: theme.series_color(i),
+                style,
+                shape: marked.then_some(SERVER_SHAPES[i % SERVER_SHAPES.len()]),
+                named: marked,
+            })
+            .collect()
+    }
+    let served = styled(&model.served, LineStyle::Solid, true, theme);
+    if combined {
+        let mut lines = served;
+        lines.extend(styled(
+            &model.queued,
+            LineStyle::dashed_dense(),
+            false,
+            theme,
+        ));
+        let opts = ChartOpts {
+            y_top: None,
+            note: Some("dashed: waiting in its queue"),
+        };
+        let title = "Per-server load";
+        chart_ui(
+            ui,
+            "plot-load",
+            title,
+            "requests",
+            &lines,
+            opts,
+            model,
+            theme,
+            h,
+        );
+        return;
+    }
+    let mut queued = styled(&model.queued, LineStyle::dashed_dense(), true, theme);
+    for q in &mut queued {
+        q.shape = None;
+    }
+    let half = h / 2.0;
+    let opts = ChartOpts::default;
+    let (served_title, queued_title) = ("Per-server load: served", "Per-server load: queue depth");
+    chart_ui(
+        ui,
+        "plot-served",
+        served_title,
+        "per second",
+        &served,
+        opts(),
+        model,
+        theme,
+        half,
+    );
+    chart_ui(
+        ui,
+        "plot-queued",
+        queued_title,
+        "waiting",
+        &queued,
+        opts(),
+        model,
+        theme,
+        half,
+    );
+}

@@ -1,0 +1,115 @@
+//! A legend drawn above a plot rather than over it, so it never hides data: for each line
+//! a short sample of its dash and point marker in its colour, then its name in the text
+//! colour (readable on both themes). Lines thus differ by more than colour.
+
+use egui::{Color32, Ui};
+use egui_plot::{LineStyle, MarkerShape};
+
+use crate::ui::theme::Theme;
+
+/// One legend entry.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct LegendEntry {
+    pub name: String,
+    pub color: Color32,
+    pub style: LineStyle,
+    pub shape: Option<MarkerShape>,
+}
+
+/// The legend row; `changes` adds the entry for change markers.
+pub(crate) fn legend_row(ui: &mut Ui, entries: &[LegendEntry], changes: bool, theme: &Theme) {
+    ui.horizontal_wrapped(|ui| {
+        for e in entries {
+            sample_ui(ui, e.color, e.style, e.shape, theme);
+            ui.label(&e.name);
+            ui.add_space(theme.body_size * 0.6);
+        }
+        if changes {
+            sample_ui(
+                ui,
+                theme.change_marker(),
+                LineStyle::dashed_loose(),
+                None,
+                theme,
+            );
+            ui.label("change (hover it)");
+        }
+    });
+}
+
+fn sample_ui(
+    ui: &mut Ui,
+    color: Color32,
+    style: LineStyle,
+    shape: Option<MarkerShape>,
+    theme: &Theme,
+) {
+    let size = egui::vec2(theme.body_size * 2.4, theme.body_size);
+    let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+    let painter = ui.painter();
+    let (a, z) = (rect.left_center(), rect.right_center());
+    let stroke = egui::Stroke::new(theme.line_width(), color);
+    match style {
+        LineStyle::Solid => {
+            painter.line_segment([a, z], stroke);
+        }
+        LineStyle::Dashed { length } => {
+            painter.extend(egui::Shape::dashed_line(
+                &[a, z],
+                stroke,
+                length,
+                length * 0.6,
+            ));
+        }
+        LineStyle::Dotted { spacing } => {
+            painter.extend(egui::Shape::dotted_line(
+                &[a, z],
+                color,
+                spacing,
+                theme.line_width() * 0.6,
+            ));
+        }
+    }
+    if let Some(shape) = shape {
+        paint_marker(painter, rect.center(), theme.dot_radius, shape, color);
+    }
+}
+
+/// Paints a plot marker shape (as egui_plot draws it) for the legend.
+fn paint_marker(
+    painter: &egui::Painter,
+    c: egui::Pos2,
+    r: f32,
+    shape: MarkerShape,
+    color: Color32,
+) {
+    let v = egui::vec2;
+    let poly = |pts: Vec<egui::Pos2>| {
+        painter.add(egui::Shape::convex_polygon(pts, color, egui::Stroke::NONE));
+    };
+    match shape {
+        MarkerShape::Square => {
+            painter.rect_filled(
+                egui::Rect::from_center_size(c, v(r * 1.8, r * 1.8)),
+                0.0,
+                color,
+            );
+        }
+        MarkerShape::Diamond => poly(vec![
+            c + v(0.0, -r),
+            c + v(r, 0.0),
+            c + v(0.0, r),
+            c + v(-r, 0.0),
+        ]),
+        MarkerShape::Up => poly(vec![c + v(0.0, -r), c + v(r, r * 0.8), c + v(-r, r * 0.8)]),
+        MarkerShape::Down => poly(vec![c + v(0.0, r), c + v(-r, -r * 0.8), c + v(r, -r * 0.8)]),
+        MarkerShape::Cross | MarkerShape::Asterisk | MarkerShape::Plus => {
+            let s = egui::Stroke::new(r * 0.5, color);
+            painter.line_segment([c + v(-r, -r), c + v(r, r)], s);
+            painter.line_segment([c + v(-r, r), c + v(r, -r)], s);
+        }
+        _ => {
+            painter.circle_filled(c, r, color);
+        }
+    }
+}
