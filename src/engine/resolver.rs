@@ -193,11 +193,14 @@ impl Resolver {
                 Ok(r) => r.addr.to_string(),
                 Err(e) => e.label(),
             };
-            let attrs = vec![
+            let mut attrs = vec![
                 Attr::new("name", name),
                 Attr::new("answer", answer),
                 Attr::new("attempts", attempts.to_string()),
             ];
+            if let Ok(r) = &resolution {
+                attrs.push(Attr::new("ttl", r.ttl_secs.to_string()));
+            }
             self.env
                 .span(id, Component::Client, Phase::Dns, start_micros, attrs);
         }
