@@ -8,6 +8,7 @@
 //! a [`Journey`] outside drawing code and tested as data; the panel rebuilds them only when
 //! the selected journey changes.
 
+pub mod curl;
 mod headers;
 mod list;
 mod model;
@@ -73,6 +74,8 @@ pub struct InspectorPanel {
     /// The selected journey as last seen (kept when it leaves the snapshot's window).
     last: Option<Arc<Journey>>,
     views: Option<JourneyViews>,
+    /// Where the running edge listens, for "Copy as cURL" (none when replaying a file).
+    pub addresses: Option<crate::engine::Addresses>,
 }
 
 impl InspectorPanel {
@@ -162,7 +165,14 @@ impl InspectorPanel {
             ui.label(RichText::new(text).color(theme.weak_text));
             return;
         };
-        header_ui(ui, &journey, views, theme, selected);
+        header_ui(
+            ui,
+            &journey,
+            views,
+            theme,
+            selected,
+            self.addresses.as_ref(),
+        );
         let hovered = self.hovered;
         let mut next = None;
         ScrollArea::vertical()
@@ -218,7 +228,9 @@ fn header_ui(
     views: &JourneyViews,
     theme: &Theme,
     selected: &mut Option<TraceId>,
+    addresses: Option<&crate::engine::Addresses>,
 ) {
+    let command = addresses.and_then(|a| curl::curl_command(j, a));
     ui.horizontal(|ui| {
         let (rect, _) = ui.allocate_exact_size(
             egui::vec2(theme.heading_size, theme.heading_size),
@@ -244,8 +256,25 @@ fn header_ui(
             {
                 *selected = None;
             }
+            if let Some(cmd) = &command
+                && ui
+                    .button("Copy as cURL")
+                    .on_hover_text(
+                        "A curl command that sends this same request to the running edge",
+                    )
+                    .clicked()
+            {
+                ui.ctx().copy_text(cmd.clone());
+            }
         });
     });
+    if let Some(cmd) = &command {
+        egui::CollapsingHeader::new("Reproduce with curl")
+            .id_salt("inspector-curl")
+            .show(ui, |ui| {
+                ui.add(egui::Label::new(RichText::new(cmd).font(theme.mono_font())).wrap());
+            });
+    }
     let mut facts = vec![
         model::outcome_text(j.outcome),
         model::fmt_ms(model::total_ms(j)),

@@ -297,6 +297,12 @@ pub fn waterfall_ui(
                 tip.push('\n');
                 tip.push_str(n);
             }
+            // The phase's first word is its name ("cache lookup MISS" -> "cache"...).
+            let term = bar.name.split_whitespace().next().unwrap_or("");
+            if let Some(meaning) = crate::ui::glossary::explain(term) {
+                tip.push('\n');
+                tip.push_str(meaning);
+            }
             row_response.on_hover_text(tip);
         }
     }
