@@ -59,7 +59,9 @@ pub fn curl_command(journey: &Journey, addresses: &Addresses) -> Option<String> 
         .as_ref()
         .map(|x| x.request_body.as_str())
         .unwrap_or("");
-    if journey.method != "GET" && !(journey.method == "POST" && !body.is_empty()) {
+    // curl sends GET, or POST when there is a body; any other method is named.
+    let implied = journey.method == "GET" || (journey.method == "POST" && !body.is_empty());
+    if !implied {
         parts.push("-X".into());
         parts.push(journey.method.clone());
     }
