@@ -396,3 +396,34 @@ impl Topology {
         self.dns.kill();
     }
 }
+
+impl Topology {
+    /// The running topology's settings as a scenario: what `hopscope` would need to start
+    /// this same setup again. Timed events are left out (their effects are already in the
+    /// settings); faults on single servers (hang, slow, errors) are not settings and are
+    /// left out too.
+    pub fn current_scenario(&self) -> Scenario {
+        let mut s = self.scenario.clone();
+        s.events.clear();
+        s.time_scale = self.env.scale.get();
+        s.servers.count = self.servers().len().max(1);
+        s.balancer.policy = self.lb.policy();
+        s.balancer.latency = self.lb.link().latency().into();
+        s.balancer.jitter = self.lb.link().jitter().into();
+        if let Some(cdn) = &self.cdn {
+            let view = cdn.view();
+            s.cdn.cache_enabled = view.enabled;
+            s.cdn.capacity = view.capacity;
+            s.cdn.eviction = view.eviction;
+            s.cdn.ttl = view.ttl_override.map(Into::into);
+            s.cdn.latency = cdn.link().latency().into();
+            s.cdn.jitter = cdn.link().jitter().into();
+        }
+        s.database.latency = self.db.latency().into();
+        s.traffic.rate = self.clients.rate();
+        s.traffic.enabled = !self.clients.is_paused();
+        s.profiles = self.clients.profiles_now();
+        s.tls.enabled = self.edge.tls.lock().expect("edge lock").is_some();
+        s
+    }
+}

@@ -16,3 +16,11 @@ pub use command::{COMMAND_WORDS, CacheCommand, Command, DnsMode, Link, Target};
 pub use duration::{Dur, DurError};
 pub use types::*;
 pub use validate::{Problem, ScenarioError, load, load_str, resolve};
+
+/// A scenario as TOML text that `load_str` reads back to the same scenario.
+pub fn to_toml(scenario: &Scenario) -> Result<String, toml::ser::Error> {
+    let body = toml::to_string_pretty(scenario)?;
+    Ok(format!(
+        "# Saved by hopscope: the settings of a running topology.\n# docs/scenarios.md explains every field.\n{body}"
+    ))
+}

@@ -135,6 +135,9 @@ pub struct CdnConfig {
     pub jitter: Dur,
     /// Whether responses are cached at all (`cache off` turns this off live).
     pub cache_enabled: bool,
+    /// Keep cacheable answers this long whatever their max-age (`cache ttl 5s`); unset: the
+    /// origin's max-age decides.
+    pub ttl: Option<Dur>,
 }
 
 impl Default for CdnConfig {
@@ -146,6 +149,7 @@ impl Default for CdnConfig {
             latency: Dur::from_millis(1),
             jitter: Dur::ZERO,
             cache_enabled: true,
+            ttl: None,
         }
     }
 }

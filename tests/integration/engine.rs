@@ -696,3 +696,51 @@ fn every_request_is_accounted_for_when_a_server_dies_under_load() {
         "what the CDN kept to itself were its hits"
     );
 }
+
+#[test]
+fn the_running_settings_save_as_a_scenario_that_loads_back_and_starts() {
+    let engine = start(quiet(), false);
+    for text in [
+        "policy least_connections",
+        "add server",
+        "cache capacity 7",
+        "cache ttl 3s",
+        "rate 42",
+        "weight mobile 9",
+        "latency lb 3ms",
+        "time_scale 2",
+        "keepalive off",
+        "tls on",
+    ] {
+        engine
+            .apply(&text.parse::<Command>().expect("command"))
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+    }
+    let saved = engine.topology().current_scenario();
+    assert_eq!(saved.balancer.policy, Policy::LeastConnections);
+    assert_eq!(saved.servers.count, 4);
+    assert_eq!(
+        (saved.cdn.capacity, saved.cdn.ttl),
+        (7, Some(Dur::from_secs(3)))
+    );
+    assert_eq!(saved.traffic.rate, 42.0);
+    assert_eq!(saved.balancer.latency, Dur::from_millis(3));
+    assert_eq!(saved.time_scale, 2.0);
+    assert!(saved.tls.enabled);
+    let mobile = saved
+        .profiles
+        .iter()
+        .find(|p| p.name == "mobile")
+        .expect("mobile profile");
+    assert_eq!(mobile.weight, 9.0);
+    assert!(saved.profiles.iter().all(|p| !p.keep_alive));
+    let text = hopscope::scenario::to_toml(&saved).expect("serialises");
+    let back = load_str("saved.toml", &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(
+        back, saved,
+        "the saved file reads back to the same settings"
+    );
+    let again = start(back, false);
+    assert_eq!(again.topology().servers().len(), 4);
+    assert_eq!(again.topology().lb.policy(), Policy::LeastConnections);
+}

@@ -64,7 +64,7 @@ impl Cdn {
             upstream: Upstream::new(env.clone(), lb, link, 256, timeout),
             store: Mutex::new(CacheStore::new(config.capacity.max(1), config.eviction)),
             enabled: AtomicBool::new(config.cache_enabled),
-            ttl_override: Mutex::new(None),
+            ttl_override: Mutex::new(config.ttl.map(|d| d.get())),
             counters: HopCounters::default(),
             timeout,
             env,

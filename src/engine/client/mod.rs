@@ -439,6 +439,36 @@ impl Clients {
             .set_weight(profile, weight)
     }
 
+    /// The profiles as they are now: their current share, link and connection habits.
+    pub fn profiles_now(&self) -> Vec<Profile> {
+        let weights = self
+            .state
+            .planner
+            .lock()
+            .expect("planner lock")
+            .weights()
+            .to_vec();
+        self.shared
+            .profiles
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut profile = p.profile.clone();
+                profile.weight = weights.get(i).copied().unwrap_or(profile.weight);
+                profile.latency = p.link.latency().into();
+                profile.jitter = p.link.jitter().into();
+                profile.loss = p.link.loss().min(0.99);
+                profile.keep_alive = self.shared.keeps_alive(i);
+                match self.shared.tls_wanted.load(Ordering::Relaxed) {
+                    ON => profile.tls = true,
+                    OFF => profile.tls = false,
+                    _ => {}
+                }
+                profile
+            })
+            .collect()
+    }
+
     /// Forces keep-alive on or off for every client.
     pub fn set_keep_alive(&self, on: bool) {
         self.shared

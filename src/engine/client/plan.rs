@@ -85,6 +85,11 @@ impl Planner {
         &self.profiles
     }
 
+    /// Each profile's share of the traffic now.
+    pub fn weights(&self) -> &[f64] {
+        &self.weights
+    }
+
     /// Changes a profile's share of the traffic; false if there is no such profile.
     pub fn set_weight(&mut self, profile: &str, weight: f64) -> bool {
         match self.profiles.iter().position(|p| p.name == profile) {
