@@ -4,10 +4,12 @@
 //! - [`trace`]: trace events, journeys, the recorder, metrics and the summary.
 //! - [`engine`]: the live components on loopback sockets (DNS, CDN, LB, servers, database,
 //!   clients), their links and faults, driven by `Control` commands.
+//! - [`lesson`]: guided lessons: checkpoints judged from the trace, narration, progress.
 //! - [`cli`]: the command line (`run`, `serve`, `validate`, `scenarios`, …).
 
 pub mod cli;
 pub mod engine;
+pub mod lesson;
 pub mod scenario;
 pub mod trace;
 pub mod ui;

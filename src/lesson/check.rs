@@ -1,0 +1,685 @@
+//! Evaluating a checkpoint against a recorder snapshot: pure functions of the check, the
+//! snapshot and the step's context, with no clock and no I/O, so the command line, the
+//! window and the tests judge alike.
+//!
+//! A check looks at a window of the run: from the moment its step began or, when it has an
+//! anchor (`after`, or the step's expected action), from the latest trace marker that
+//! matches the anchor — whoever performed the action, the learner or the scenario's own
+//! events. Requests belong to the window when they began in it. Measuring kinds (ratios,
+//! shares, percentiles) look at the latest `within` of the window, and count requests still
+//! in flight at the age they have reached, so a stuck request is not mistaken for a fast one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::scenario::{Check, CheckKind};
+use crate::trace::{CacheStatus, Journey, Outcome, OutcomeClass, Phase, Snapshot};
+
+/// Requests that began this long before the anchor still count: a scripted request is
+/// begun by its own task, a moment before the marker that announces it.
+const ANCHOR_SLACK_MICROS: u64 = 50_000;
+/// The default sliding window of measuring kinds.
+const DEFAULT_WITHIN: Duration = Duration::from_secs(3);
+/// The default least sample of measuring kinds.
+const DEFAULT_SAMPLE: u64 = 20;
+
+/// Where a step stands, for evaluating its checkpoint.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Context {
+    /// When the step began, in microseconds since the run started.
+    pub since_micros: u64,
+    /// The anchor when the check has no `after`: the step's last expected action.
+    pub default_after: Option<String>,
+    /// The scenario's time scale (windows are stretched by it).
+    pub scale: f64,
+    /// When the learner performed the step's action from the guide, if they did (a
+    /// button sends a command whose marker may not say so, such as `send`).
+    pub acted_micros: Option<u64>,
+}
+
+impl Context {
+    /// The context of `step`, begun at `since_micros`.
+    pub fn for_step(step: &crate::scenario::Step, since_micros: u64, scale: f64) -> Context {
+        Context {
+            since_micros,
+            default_after: step.expects.last().map(|a| super::canonical_action(a)),
+            scale,
+            acted_micros: None,
+        }
+    }
+}
+
+/// The judgement on a checkpoint.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    /// It holds; what was seen.
+    Passed(String),
+    /// Not yet; what is missing.
+    Waiting(String),
+}
+
+impl Verdict {
+    /// Whether it holds.
+    pub fn passed(&self) -> bool {
+        matches!(self, Verdict::Passed(_))
+    }
+
+    /// What was seen or what is missing.
+    pub fn detail(&self) -> &str {
+        match self {
+            Verdict::Passed(s) | Verdict::Waiting(s) => s,
+        }
+    }
+}
+
+/// The part of the run a check looks at.
+struct Window {
+    start: u64,
+    now: u64,
+    within: u64,
+    /// When the anchor happened, and its text.
+    anchor: Option<(u64, String)>,
+    /// Why the window starts where it does, for messages.
+    label: String,
+}
+
+/// Judges `check` against `snap`.
+pub fn evaluate(check: &Check, snap: &Snapshot, ctx: &Context) -> Verdict {
+    let Some(kind) = check.kind else {
+        return Verdict::Waiting("this check has no kind".into());
+    };
+    let window = match window(check, snap, ctx) {
+        Ok(w) => w,
+        Err(waiting) => return Verdict::Waiting(waiting),
+    };
+    let ended = || {
+        snap.recent
+            .iter()
+            .filter(|j| began_in(j, &window) && matches(check, kind, j))
+    };
+    let need = |default: u64| check.count.unwrap_or(default).max(1);
+    let expect = check.expect.as_deref().unwrap_or("");
+    let value = check.value.unwrap_or(0.0);
+    let w = &window.label;
+    match kind {
+        CheckKind::Requests => {
+            let n = ended().count() as u64;
+            counted(n, need(1), || format!("{n} requests ended {w}"))
+        }
+        CheckKind::Outcome => {
+            let hits: Vec<&Arc<Journey>> = ended()
+                .filter(|j| j.outcome.is_some_and(|o| outcome_is(o, expect)))
+                .collect();
+            let n = hits.len() as u64;
+            if n >= need(1) {
+                let first = hits[0];
+                Verdict::Passed(format!(
+                    "{n} request{} ended with {} {w}; the first: {} {} at {:.1} s",
+                    plural(n),
+                    outcome_words(expect),
+                    first.method,
+                    path_of(&first.url),
+                    secs(first.end_micros.unwrap_or(first.start_micros)),
+                ))
+            } else {
+                Verdict::Waiting(format!(
+                    "{n} of {} requests ended with {} {w} (seen: {})",
+                    need(1),
+                    outcome_words(expect),
+                    tally(ended())
+                ))
+            }
+        }
+        CheckKind::Cache => {
+            let last = ended()
+                .filter(|j| j.cache.is_some())
+                .max_by_key(|j| j.end_micros);
+            let Some(j) = last else {
+                return Verdict::Waiting(format!("no request passed the cache {w} yet"));
+            };
+            let got = j.cache.map_or("none", CacheStatus::as_str);
+            let said = format!(
+                "the last request for {} got X-Cache: {got}",
+                path_of(&j.url)
+            );
+            if got.eq_ignore_ascii_case(expect) {
+                Verdict::Passed(said)
+            } else {
+                Verdict::Waiting(format!("{said}, not {expect}"))
+            }
+        }
+        CheckKind::ServedByCount => {
+            let servers: std::collections::BTreeSet<&str> =
+                ended().filter_map(|j| j.served_by.as_deref()).collect();
+            let names: Vec<&str> = servers.iter().copied().collect();
+            let said = format!(
+                "{} server{} answered {w} ({})",
+                names.len(),
+                plural(names.len() as u64),
+                names.join(", ")
+            );
+            if names.len() as f64 >= value {
+                Verdict::Passed(said)
+            } else {
+                Verdict::Waiting(format!("{said}; need {value}"))
+            }
+        }
+        CheckKind::ShareBelow | CheckKind::ShareAbove => {
+            let server = check.server.as_deref().unwrap_or("");
+            let recent: Vec<&Arc<Journey>> = ended()
+                .filter(|j| latest(j, &window) && j.served_by.is_some())
+                .collect();
+            let total = recent.len() as u64;
+            if total < need(DEFAULT_SAMPLE) {
+                return too_few(total, need(DEFAULT_SAMPLE), w);
+            }
+            let mine = recent
+                .iter()
+                .filter(|j| j.served_by.as_deref() == Some(server))
+                .count();
+            let share = mine as f64 / total as f64;
+            let said = format!(
+                "{server} answered {:.0}% of the last {total} requests",
+                share * 100.0
+            );
+            let holds = if kind == CheckKind::ShareBelow {
+                share < value
+            } else {
+                share > value
+            };
+            judge(
+                holds,
+                said,
+                &format!(
+                    "need {} {:.0}%",
+                    if kind == CheckKind::ShareBelow {
+                        "below"
+                    } else {
+                        "above"
+                    },
+                    value * 100.0
+                ),
+            )
+        }
+        CheckKind::HitRatioAbove | CheckKind::HitRatioBelow => {
+            let lookups: Vec<CacheStatus> = ended()
+                .filter(|j| latest(j, &window))
+                .filter_map(|j| j.cache)
+                .filter(|c| *c != CacheStatus::Bypass)
+                .collect();
+            let total = lookups.len() as u64;
+            if total < need(DEFAULT_SAMPLE) {
+                return too_few(total, need(DEFAULT_SAMPLE), w);
+            }
+            let hits = lookups.iter().filter(|c| c.is_hit()).count();
+            let ratio = hits as f64 / total as f64;
+            let said = format!(
+                "hit ratio {:.0}% over the last {total} cache lookups",
+                ratio * 100.0
+            );
+            let (holds, want) = if kind == CheckKind::HitRatioAbove {
+                (ratio >= value, "at least")
+            } else {
+                (ratio < value, "below")
+            };
+            judge(holds, said, &format!("need {want} {:.0}%", value * 100.0))
+        }
+        CheckKind::P99Drop | CheckKind::P99Rise => {
+            let Some((anchor_at, anchor_text)) = window.anchor.clone() else {
+                return Verdict::Waiting("this check needs a change to compare with".into());
+            };
+            let before: Vec<u64> = snap
+                .recent
+                .iter()
+                .filter(|j| matches(check, kind, j))
+                .filter(|j| {
+                    j.end_micros
+                        .is_some_and(|e| e < anchor_at && e + window.within >= anchor_at)
+                })
+                .filter_map(|j| j.latency_micros())
+                .collect();
+            let after = latest_latencies(check, kind, snap, &window);
+            let n = need(DEFAULT_SAMPLE);
+            if (before.len() as u64) < n {
+                return Verdict::Waiting(format!(
+                    "only {} requests ended in the {} before “{}”; need {n} to compare",
+                    before.len(),
+                    fmt_dur(window.within),
+                    anchor_text
+                ));
+            }
+            if (after.len() as u64) < n {
+                return too_few(after.len() as u64, n, w);
+            }
+            let (b, a) = (p99(before), p99(after));
+            let change = if b > 0.0 { (a - b) / b * 100.0 } else { 0.0 };
+            let said = format!("p99 latency {a:.0} ms now, {b:.0} ms before “{anchor_text}”");
+            if kind == CheckKind::P99Drop {
+                judge(
+                    -change >= value,
+                    format!("{said}: {:.0}% lower", -change),
+                    &format!("need {value:.0}% lower"),
+                )
+            } else {
+                judge(
+                    change >= value,
+                    format!("{said}: {change:.0}% higher"),
+                    &format!("need {value:.0}% higher"),
+                )
+            }
+        }
+        CheckKind::P99Above | CheckKind::P99Below => {
+            let after = latest_latencies(check, kind, snap, &window);
+            let n = need(DEFAULT_SAMPLE);
+            if (after.len() as u64) < n {
+                return too_few(after.len() as u64, n, w);
+            }
+            let a = p99(after);
+            let said = format!(
+                "p99 latency {a:.0} ms over the last {}",
+                fmt_dur(window.within)
+            );
+            if kind == CheckKind::P99Above {
+                judge(a > value, said, &format!("need above {value:.0} ms"))
+            } else {
+                judge(a < value, said, &format!("need below {value:.0} ms"))
+            }
+        }
+        CheckKind::QueueAbove => queue_above(check, snap, &window, value),
+        CheckKind::Marker => {
+            let found = snap
+                .markers
+                .iter()
+                .rev()
+                .filter(|m| m.at_micros >= window.start)
+                .find(|m| mentions(&m.text, expect));
+            match found {
+                Some(m) => Verdict::Passed(format!("at {:.1} s: {}", secs(m.at_micros), m.text)),
+                None => Verdict::Waiting(format!("no “{expect}” {w} yet")),
+            }
+        }
+        CheckKind::Span | CheckKind::NoSpan => {
+            let phase = check.phase.as_deref().unwrap_or("");
+            let with = |j: &&Arc<Journey>| {
+                j.spans.iter().any(|s| {
+                    s.phase.name() == phase
+                        && match &check.attr {
+                            None => true,
+                            Some(key) => s.attr(key).is_some_and(|v| attr_matches(v, expect)),
+                        }
+                })
+            };
+            let n = if kind == CheckKind::Span {
+                ended().filter(with).count() as u64
+            } else {
+                ended()
+                    .filter(|j| j.outcome.and_then(Outcome::status).is_some())
+                    .filter(|j| !with(j))
+                    .count() as u64
+            };
+            let what = match (&check.attr, kind) {
+                (Some(key), _) if !expect.is_empty() => {
+                    format!("a {phase} span with {key} {expect}")
+                }
+                (Some(key), _) => format!("a {phase} span with {key}"),
+                (None, CheckKind::Span) => format!("a {phase} span"),
+                _ => format!("no {phase} span"),
+            };
+            counted(n, need(1), || {
+                format!("{n} request{} had {what} {w}", plural(n))
+            })
+            .or_waiting(|| format!("{n} of {} requests had {what} {w}", need(1)))
+        }
+        CheckKind::Header => {
+            let key = check.attr.as_deref().unwrap_or("");
+            let last = ended()
+                .filter(|j| j.exchange.is_some())
+                .max_by_key(|j| j.end_micros);
+            let Some(j) = last else {
+                return Verdict::Waiting(format!("no answered request with headers {w} yet"));
+            };
+            let value = j.exchange.as_ref().and_then(|x| {
+                x.response_headers
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                    .map(|(_, v)| v.clone())
+            });
+            match value {
+                Some(v) if v.contains(expect) => Verdict::Passed(format!(
+                    "the answer to {} {} carried {key}: {v}",
+                    j.method,
+                    path_of(&j.url)
+                )),
+                Some(v) => Verdict::Waiting(format!("{key} is `{v}`, not `{expect}`")),
+                None => Verdict::Waiting(format!(
+                    "the last answer ({} {}) had no {key} header",
+                    j.method,
+                    path_of(&j.url)
+                )),
+            }
+        }
+        CheckKind::Body => {
+            let last = ended()
+                .filter(|j| j.exchange.is_some())
+                .max_by_key(|j| j.end_micros);
+            let Some(j) = last else {
+                return Verdict::Waiting(format!("no answered request with a body {w} yet"));
+            };
+            let body = j.exchange.as_ref().map_or("", |x| x.response_body.as_str());
+            let said = format!(
+                "the answer to {} {} said {}",
+                j.method,
+                path_of(&j.url),
+                shorten(body, 120)
+            );
+            judge(
+                body.contains(expect),
+                said,
+                &format!("waiting for `{expect}`"),
+            )
+        }
+        CheckKind::Dns => {
+            let n = snap
+                .recent_dns
+                .iter()
+                .filter(|q| q.received_micros >= window.start && q.rcode == expect)
+                .count() as u64;
+            counted(n, need(1), || {
+                format!(
+                    "{n} DNS quer{} answered {expect} {w}",
+                    if n == 1 { "y" } else { "ies" }
+                )
+            })
+            .or_waiting(|| format!("{n} of {} DNS queries answered {expect} {w}", need(1)))
+        }
+    }
+}
+
+trait OrWaiting {
+    fn or_waiting(self, f: impl FnOnce() -> String) -> Verdict;
+}
+
+impl OrWaiting for Verdict {
+    fn or_waiting(self, f: impl FnOnce() -> String) -> Verdict {
+        match self {
+            Verdict::Passed(_) => self,
+            Verdict::Waiting(_) => Verdict::Waiting(f()),
+        }
+    }
+}
+
+fn counted(n: u64, need: u64, said: impl FnOnce() -> String) -> Verdict {
+    if n >= need {
+        Verdict::Passed(said())
+    } else {
+        Verdict::Waiting(format!("{n} of {need} so far"))
+    }
+}
+
+fn judge(holds: bool, said: String, want: &str) -> Verdict {
+    if holds {
+        Verdict::Passed(said)
+    } else {
+        Verdict::Waiting(format!("{said}; {want}"))
+    }
+}
+
+fn too_few(n: u64, need: u64, w: &str) -> Verdict {
+    Verdict::Waiting(format!("only {n} requests to measure {w}; need {need}"))
+}
+
+fn window(check: &Check, snap: &Snapshot, ctx: &Context) -> Result<Window, String> {
+    let scale = if ctx.scale.is_finite() && ctx.scale >= 1.0 {
+        ctx.scale
+    } else {
+        1.0
+    };
+    let within = (check
+        .within
+        .map_or(DEFAULT_WITHIN, |d| d.get())
+        .as_secs_f64()
+        * scale
+        * 1e6) as u64;
+    let base = Window {
+        start: ctx.since_micros,
+        now: snap.now_micros,
+        within: within.max(1),
+        anchor: None,
+        label: "since this step began".into(),
+    };
+    let Some(after) = check.after.as_deref().or(ctx.default_after.as_deref()) else {
+        return Ok(base);
+    };
+    let marker = snap
+        .markers
+        .iter()
+        .rev()
+        .find(|m| !m.text.starts_with("could not ") && mentions(&m.text, after));
+    let acted = ctx
+        .acted_micros
+        .filter(|t| marker.is_none_or(|m| *t > m.at_micros));
+    match (marker, acted) {
+        (_, Some(t)) => Ok(Window {
+            start: t.saturating_sub(ANCHOR_SLACK_MICROS),
+            anchor: Some((t, after.to_string())),
+            label: format!("since you did “{after}”"),
+            ..base
+        }),
+        (Some(m), None) => Ok(Window {
+            start: m.at_micros.saturating_sub(ANCHOR_SLACK_MICROS),
+            anchor: Some((m.at_micros, m.text.clone())),
+            label: format!("since “{}”", m.text),
+            ..base
+        }),
+        (None, None) => Err(format!("waiting for “{after}” to happen")),
+    }
+}
+
+fn began_in(j: &Journey, w: &Window) -> bool {
+    j.start_micros >= w.start
+}
+
+/// Whether a journey ended in the latest `within` of the window.
+fn latest(j: &Journey, w: &Window) -> bool {
+    j.end_micros
+        .is_some_and(|e| e + w.within >= w.now && j.start_micros >= w.start)
+}
+
+/// Latencies of requests that began in the latest `within` of the window: ended ones with
+/// their latency, ones still in flight with the age they have reached.
+fn latest_latencies(check: &Check, kind: CheckKind, snap: &Snapshot, w: &Window) -> Vec<u64> {
+    let from = w.start.max(w.now.saturating_sub(w.within));
+    let mut out: Vec<u64> = snap
+        .recent
+        .iter()
+        .filter(|j| j.start_micros >= from && matches(check, kind, j))
+        .filter_map(|j| j.latency_micros())
+        .collect();
+    if check.status.is_none() && check.server.is_none() {
+        out.extend(
+            snap.in_flight
+                .iter()
+                .filter(|j| j.start_micros >= from && matches(check, kind, j))
+                .map(|j| w.now.saturating_sub(j.start_micros)),
+        );
+    }
+    out
+}
+
+fn queue_above(check: &Check, snap: &Snapshot, w: &Window, value: f64) -> Verdict {
+    let wanted = |name: &str| check.server.as_deref().is_none_or(|s| s == name);
+    let mut best: Option<(String, u32)> = None;
+    let mut see = |name: &str, queued: u32| {
+        if wanted(name) && best.as_ref().is_none_or(|(_, q)| queued > *q) {
+            best = Some((name.to_string(), queued));
+        }
+    };
+    for g in &snap.servers {
+        see(&g.name, g.queued);
+    }
+    for s in snap
+        .seconds
+        .iter()
+        .filter(|s| s.second * 1_000_000 >= w.start)
+    {
+        for (name, q) in &s.queued {
+            see(name, *q);
+        }
+    }
+    match best {
+        Some((name, q)) if f64::from(q) >= value => {
+            Verdict::Passed(format!("{q} requests waited in {name}'s queue"))
+        }
+        Some((name, q)) => Verdict::Waiting(format!(
+            "the longest queue so far: {q} at {name}; need {value}"
+        )),
+        None => Verdict::Waiting("no server to watch".into()),
+    }
+}
+
+/// Whether a journey passes the check's filters (`server` filters only the kinds for which
+/// it is not the measured server).
+fn matches(check: &Check, kind: CheckKind, j: &Journey) -> bool {
+    let server_filters = !matches!(
+        kind,
+        CheckKind::QueueAbove | CheckKind::ShareBelow | CheckKind::ShareAbove
+    );
+    check.url.as_deref().is_none_or(|u| url_matches(u, &j.url))
+        && check.method.as_deref().is_none_or(|m| m == j.method)
+        && check.profile.as_deref().is_none_or(|p| p == j.profile)
+        && check
+            .status
+            .as_deref()
+            .is_none_or(|s| j.outcome.is_some_and(|o| outcome_is(o, s)))
+        && (!server_filters
+            || check
+                .server
+                .as_deref()
+                .is_none_or(|s| j.served_by.as_deref() == Some(s)))
+}
+
+/// The path and query of a URL (`http://api.example.test:80/users/1?x` → `/users/1?x`).
+pub fn path_of(url: &str) -> &str {
+    match url.find("://") {
+        Some(i) => {
+            let rest = &url[i + 3..];
+            rest.find('/').map_or("/", |p| &rest[p..])
+        }
+        None => url,
+    }
+}
+
+/// Whether a filter (`/users/1`, `/users/*`, `/restaurants?_page=1`) matches a URL.
+pub fn url_matches(filter: &str, url: &str) -> bool {
+    let full = path_of(url);
+    let target = if filter.contains('?') {
+        full
+    } else {
+        full.split('?').next().unwrap_or(full)
+    };
+    match filter.strip_suffix('*') {
+        Some(prefix) => target.starts_with(prefix),
+        None => target == filter,
+    }
+}
+
+/// Whether `outcome` is what `spec` names: a status (`404`), a class (`4xx`, `failed`) or
+/// a failure (`timeout`).
+pub fn outcome_is(outcome: Outcome, spec: &str) -> bool {
+    if let Some(class) = OutcomeClass::ALL.iter().find(|c| c.label() == spec) {
+        return outcome.class() == *class;
+    }
+    spec.parse::<Outcome>().is_ok_and(|o| o == outcome)
+}
+
+fn outcome_words(spec: &str) -> String {
+    match spec.parse::<Outcome>() {
+        Ok(o @ Outcome::Status(_)) => o.describe(),
+        Ok(o) => format!("“{}”", o.describe()),
+        Err(_) => spec.to_string(),
+    }
+}
+
+/// Whether marker text mentions `wanted` (case-insensitively, not as the start of a longer
+/// word: `send GET /users/1` is not mentioned by `send GET /users/10`).
+pub fn mentions(text: &str, wanted: &str) -> bool {
+    let (text, wanted) = (text.to_lowercase(), wanted.trim().to_lowercase());
+    if wanted.is_empty() {
+        return false;
+    }
+    text.match_indices(&wanted).any(|(i, _)| {
+        text[i + wanted.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| !(c.is_alphanumeric() || c == '/' || c == '_'))
+    })
+}
+
+fn attr_matches(value: &str, expect: &str) -> bool {
+    let number = |s: &str| s.trim().parse::<f64>().ok();
+    if let Some(rest) = expect.strip_prefix('>') {
+        return matches!((number(value), number(rest)), (Some(v), Some(e)) if v > e);
+    }
+    if let Some(rest) = expect.strip_prefix('<') {
+        return matches!((number(value), number(rest)), (Some(v), Some(e)) if v < e);
+    }
+    expect.is_empty() || value == expect || value.eq_ignore_ascii_case(expect)
+}
+
+/// The 99th percentile of latencies in microseconds, in milliseconds.
+fn p99(mut micros: Vec<u64>) -> f64 {
+    if micros.is_empty() {
+        return 0.0;
+    }
+    micros.sort_unstable();
+    let rank = ((micros.len() as f64) * 0.99).ceil() as usize;
+    micros[rank.clamp(1, micros.len()) - 1] as f64 / 1000.0
+}
+
+fn tally<'a>(journeys: impl Iterator<Item = &'a Arc<Journey>>) -> String {
+    let mut counts: std::collections::BTreeMap<Outcome, u64> = Default::default();
+    for j in journeys {
+        if let Some(o) = j.outcome {
+            *counts.entry(o).or_default() += 1;
+        }
+    }
+    if counts.is_empty() {
+        return "nothing yet".into();
+    }
+    counts
+        .iter()
+        .map(|(o, n)| format!("{o}×{n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn secs(micros: u64) -> f64 {
+    micros as f64 / 1e6
+}
+
+fn fmt_dur(micros: u64) -> String {
+    format!("{:.1} s", micros as f64 / 1e6)
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    let one_line = text.replace('\n', " ");
+    if one_line.chars().count() <= max {
+        one_line
+    } else {
+        let cut: String = one_line.chars().take(max).collect();
+        format!("{cut}…")
+    }
+}
+
+/// The phase a check names, if the trace knows it.
+pub fn phase_named(name: &str) -> Option<Phase> {
+    Phase::ALL.into_iter().find(|p| p.name() == name)
+}
+
+#[cfg(test)]
+#[path = "check_tests.rs"]
+mod tests;
