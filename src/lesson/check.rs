@@ -2,10 +2,12 @@
 //! snapshot and the step's context, with no clock and no I/O, so the command line, the
 //! window and the tests judge alike.
 //!
-//! A check looks at a window of the run: from the moment its step began or, when it has an
-//! anchor (`after`, or the step's expected action), from the latest trace marker that
-//! matches the anchor — whoever performed the action, the learner or the scenario's own
-//! events. Requests belong to the window when they began in it. Measuring kinds (ratios,
+//! A check looks at a window of the run. With `after`, the window starts at the latest
+//! trace marker that mentions it (whoever performed the action: the learner or the
+//! scenario's own events), and the check waits until there is one. Otherwise it starts when
+//! the step began — or earlier, at the step's expected action, if that was already done
+//! while the learner was on an earlier step (scripted events keep their own clock).
+//! Requests belong to the window when they began in it. Measuring kinds (ratios,
 //! shares, percentiles) look at the latest `within` of the window, and count requests still
 //! in flight at the age they have reached, so a stuck request is not mistaken for a fast one.
 
@@ -104,7 +106,8 @@ pub fn evaluate(check: &Check, snap: &Snapshot, ctx: &Context) -> Verdict {
     match kind {
         CheckKind::Requests => {
             let n = ended().count() as u64;
-            counted(n, need(1), || format!("{n} requests ended {w}"))
+            counted(n, need(1), || format!("{n} request{} ended {w}", plural(n)))
+                .or_waiting(|| format!("{n} of {} requests ended {w}", need(1)))
         }
         CheckKind::Outcome => {
             let hits: Vec<&Arc<Journey>> = ended()
@@ -319,10 +322,10 @@ pub fn evaluate(check: &Check, snap: &Snapshot, ctx: &Context) -> Verdict {
             };
             let what = match (&check.attr, kind) {
                 (Some(key), _) if !expect.is_empty() => {
-                    format!("a {phase} span with {key} {expect}")
+                    format!("{} {phase} span with {key} {expect}", article(phase))
                 }
-                (Some(key), _) => format!("a {phase} span with {key}"),
-                (None, CheckKind::Span) => format!("a {phase} span"),
+                (Some(key), _) => format!("{} {phase} span with {key}", article(phase)),
+                (None, CheckKind::Span) => format!("{} {phase} span", article(phase)),
                 _ => format!("no {phase} span"),
             };
             counted(n, need(1), || {
@@ -447,32 +450,47 @@ fn window(check: &Check, snap: &Snapshot, ctx: &Context) -> Result<Window, Strin
         anchor: None,
         label: "since this step began".into(),
     };
-    let Some(after) = check.after.as_deref().or(ctx.default_after.as_deref()) else {
-        return Ok(base);
+    let (after, strict) = match (check.after.as_deref(), ctx.default_after.as_deref()) {
+        (Some(after), _) => (after, true),
+        (None, Some(action)) => (action, kind_needs_anchor(check)),
+        (None, None) => return Ok(base),
     };
     let marker = snap
         .markers
         .iter()
         .rev()
-        .find(|m| !m.text.starts_with("could not ") && mentions(&m.text, after));
+        .find(|m| !m.text.starts_with("could not ") && mentions(&m.text, after))
+        .map(|m| (m.at_micros, m.text.clone()));
     let acted = ctx
         .acted_micros
-        .filter(|t| marker.is_none_or(|m| *t > m.at_micros));
-    match (marker, acted) {
-        (_, Some(t)) => Ok(Window {
-            start: t.saturating_sub(ANCHOR_SLACK_MICROS),
-            anchor: Some((t, after.to_string())),
-            label: format!("since you did “{after}”"),
+        .filter(|t| marker.as_ref().is_none_or(|(at, _)| t > at))
+        .map(|t| (t, after.to_string()));
+    let Some((at, text)) = acted.or(marker) else {
+        return if strict {
+            Err(format!("waiting for “{after}” to happen"))
+        } else {
+            Ok(base)
+        };
+    };
+    let start = at.saturating_sub(ANCHOR_SLACK_MICROS);
+    if !strict && start >= base.start {
+        // The action came after the step began: the step's own window already covers it.
+        return Ok(Window {
+            anchor: Some((at, text)),
             ..base
-        }),
-        (Some(m), None) => Ok(Window {
-            start: m.at_micros.saturating_sub(ANCHOR_SLACK_MICROS),
-            anchor: Some((m.at_micros, m.text.clone())),
-            label: format!("since “{}”", m.text),
-            ..base
-        }),
-        (None, None) => Err(format!("waiting for “{after}” to happen")),
+        });
     }
+    Ok(Window {
+        start,
+        label: format!("since “{text}”"),
+        anchor: Some((at, text)),
+        ..base
+    })
+}
+
+/// Whether a check cannot be judged without a change to compare with.
+fn kind_needs_anchor(check: &Check) -> bool {
+    check.kind.is_some_and(CheckKind::compares_with_before)
 }
 
 fn began_in(j: &Journey, w: &Window) -> bool {
@@ -623,7 +641,7 @@ fn attr_matches(value: &str, expect: &str) -> bool {
     if let Some(rest) = expect.strip_prefix('<') {
         return matches!((number(value), number(rest)), (Some(v), Some(e)) if v < e);
     }
-    expect.is_empty() || value == expect || value.eq_ignore_ascii_case(expect)
+    expect.is_empty() || value.to_lowercase().contains(&expect.to_lowercase())
 }
 
 /// The 99th percentile of latencies in microseconds, in milliseconds.
@@ -651,6 +669,15 @@ fn tally<'a>(journeys: impl Iterator<Item = &'a Arc<Journey>>) -> String {
         .map(|(o, n)| format!("{o}×{n}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// "a" or "an" before a phase name (as it is read aloud: an ssl span, a dns span).
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) || word == "ssl" {
+        "an"
+    } else {
+        "a"
+    }
 }
 
 fn plural(n: u64) -> &'static str {

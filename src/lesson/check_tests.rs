@@ -400,16 +400,46 @@ fn marker_mentions_respect_word_ends() {
 }
 
 #[test]
-fn the_steps_expected_action_is_the_default_anchor() {
+fn the_steps_expected_action_reaches_back_but_is_not_waited_for() {
     let step = Step {
         expects: vec!["slow server-1   200ms".into()],
         ..Step::default()
     };
-    let ctx = Context::for_step(&step, 0, 1.0);
+    let ctx = Context::for_step(&step, 2_000_000, 1.0);
     assert_eq!(ctx.default_after.as_deref(), Some("slow server-1 200ms"));
-    let s = snap(1000, vec![journey(1, 10, 5, "200")], vec![]);
-    let v = evaluate(&check(CheckKind::Requests), &s, &ctx);
-    assert!(v.detail().contains("slow server-1 200ms"), "{v:?}");
+    let requests = check(CheckKind::Requests);
+    // Not done yet: the window is the step's own.
+    let s = snap(
+        3000,
+        vec![journey(1, 1500, 5, "200"), journey(2, 2500, 5, "200")],
+        vec![],
+    );
+    let v = evaluate(&requests, &s, &ctx);
+    assert_eq!(
+        v,
+        Verdict::Passed("1 request ended since this step began".into())
+    );
+    // Done by the scenario before the step began: the window reaches back to it.
+    let s = snap(
+        3000,
+        vec![journey(1, 1500, 5, "200"), journey(2, 2500, 5, "200")],
+        vec![(1400, "slow server-1 200ms")],
+    );
+    let v = evaluate(&requests, &s, &ctx);
+    assert_eq!(
+        v,
+        Verdict::Passed("2 requests ended since “slow server-1 200ms”".into())
+    );
+    // A comparison cannot go without it.
+    let drop = Check {
+        value: Some(10.0),
+        ..check(CheckKind::P99Drop)
+    };
+    let s = snap(3000, vec![], vec![]);
+    assert_eq!(
+        evaluate(&drop, &s, &ctx),
+        Verdict::Waiting("waiting for “slow server-1 200ms” to happen".into())
+    );
 }
 
 #[test]

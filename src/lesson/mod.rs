@@ -97,7 +97,7 @@ pub fn scripted_time(scenario: &Scenario, action: &str) -> Option<String> {
             return None;
         }
         match (e.at, e.after_requests) {
-            (Some(at), _) => Some(format!("at {at}")),
+            (Some(at), _) => Some(format!("at {:.1} s", at.get().as_secs_f64())),
             (None, Some(n)) => Some(format!("after {n} requests")),
             _ => None,
         }

@@ -130,7 +130,7 @@ fn narration_prints_each_step_judges_it_and_reports() {
         "{text}"
     );
     assert!(
-        text.contains("press: kill server-1 (the scenario does it at 3s if nobody does)"),
+        text.contains("press: kill server-1 (the scenario does it at 3.0 s if nobody does)"),
         "{text}"
     );
     assert!(

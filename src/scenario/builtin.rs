@@ -26,7 +26,15 @@ macro_rules! builtins {
     };
 }
 
-builtins!["default", "bench"];
+builtins![
+    "default",
+    "bench",
+    "journey",
+    "clients",
+    "rest",
+    "scaling",
+    "troubleshooting",
+];
 
 /// The built-in named `name`.
 pub fn builtin(name: &str) -> Option<&'static Builtin> {
