@@ -133,6 +133,33 @@ pub fn evaluate(check: &Check, snap: &Snapshot, ctx: &Context) -> Verdict {
                 ))
             }
         }
+        CheckKind::NoOutcome => {
+            let total = ended().count() as u64;
+            let bad: Vec<&Arc<Journey>> = ended()
+                .filter(|j| j.outcome.is_some_and(|o| outcome_is(o, expect)))
+                .collect();
+            if let Some(first) = bad.first() {
+                Verdict::Waiting(format!(
+                    "{} of {total} requests ended with {} {w}; the first: {} {} at {:.1} s",
+                    bad.len(),
+                    outcome_words(expect),
+                    first.method,
+                    path_of(&first.url),
+                    secs(first.end_micros.unwrap_or(first.start_micros)),
+                ))
+            } else if total < need(DEFAULT_SAMPLE) {
+                Verdict::Waiting(format!(
+                    "{total} of {} requests ended {w}, none with {}",
+                    need(DEFAULT_SAMPLE),
+                    outcome_words(expect)
+                ))
+            } else {
+                Verdict::Passed(format!(
+                    "{total} requests ended {w}, not one with {}",
+                    outcome_words(expect)
+                ))
+            }
+        }
         CheckKind::Cache => {
             let last = ended()
                 .filter(|j| j.cache.is_some())
@@ -460,7 +487,13 @@ fn window(check: &Check, snap: &Snapshot, ctx: &Context) -> Result<Window, Strin
         .iter()
         .rev()
         .find(|m| !m.text.starts_with("could not ") && mentions(&m.text, after))
-        .map(|m| (m.at_micros, m.text.clone()));
+        // "server-2 marked unhealthy: 2 health checks failed…" reads as its first part.
+        .map(|m| {
+            (
+                m.at_micros,
+                m.text.split(':').next().unwrap_or(&m.text).to_string(),
+            )
+        });
     let acted = ctx
         .acted_micros
         .filter(|t| marker.as_ref().is_none_or(|(at, _)| t > at))

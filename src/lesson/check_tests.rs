@@ -117,6 +117,31 @@ fn an_anchored_check_waits_for_its_marker_and_then_looks_after_it() {
 }
 
 #[test]
+fn no_outcome_needs_a_sample_and_no_bad_one() {
+    let c = Check {
+        expect: Some("5xx".into()),
+        count: Some(3),
+        ..check(CheckKind::NoOutcome)
+    };
+    let ok: Vec<Journey> = (0..3)
+        .map(|i| journey(i, 1000 + i as u64, 5, "200"))
+        .collect();
+    let v = evaluate(&c, &snap(2000, ok[..2].to_vec(), vec![]), &ctx(0));
+    assert_eq!(
+        v,
+        Verdict::Waiting("2 of 3 requests ended since this step began, none with 5xx".into())
+    );
+    assert!(evaluate(&c, &snap(2000, ok.clone(), vec![]), &ctx(0)).passed());
+    let mut bad = ok;
+    bad.push(journey(9, 1500, 5, "502"));
+    let v = evaluate(&c, &snap(2000, bad, vec![]), &ctx(0));
+    assert!(
+        v.detail().starts_with("1 of 4 requests ended with 5xx"),
+        "{v:?}"
+    );
+}
+
+#[test]
 fn filters_narrow_the_requests() {
     let mut post = journey(2, 1000, 5, "201");
     post.method = "POST".into();

@@ -33,6 +33,10 @@ builtins![
     "clients",
     "rest",
     "scaling",
+    "lb_policies",
+    "health",
+    "sessions",
+    "stateless",
     "troubleshooting",
 ];
 

@@ -154,6 +154,8 @@ pub enum CheckKind {
     /// At least `count` requests ended with `expect`: a status (`404`), a class (`5xx`) or
     /// a failure (`dns_failure`, `connection_refused`, `timeout`, …).
     Outcome,
+    /// At least `count` requests ended (default 20), none of them with `expect`.
+    NoOutcome,
     /// The last request got `X-Cache: expect` (`HIT`, `MISS`, `EXPIRED`, `REVALIDATED`,
     /// `BYPASS`).
     Cache,
@@ -198,9 +200,10 @@ pub enum CheckKind {
 
 impl CheckKind {
     /// Every kind, in documentation order.
-    pub const ALL: [CheckKind; 19] = [
+    pub const ALL: [CheckKind; 20] = [
         CheckKind::Requests,
         CheckKind::Outcome,
+        CheckKind::NoOutcome,
         CheckKind::Cache,
         CheckKind::ServedByCount,
         CheckKind::ShareBelow,
@@ -225,6 +228,7 @@ impl CheckKind {
         match self {
             CheckKind::Requests => "requests",
             CheckKind::Outcome => "outcome",
+            CheckKind::NoOutcome => "no_outcome",
             CheckKind::Cache => "cache",
             CheckKind::ServedByCount => "served_by_count",
             CheckKind::ShareBelow => "share_below",
@@ -250,6 +254,7 @@ impl CheckKind {
         matches!(
             self,
             CheckKind::Outcome
+                | CheckKind::NoOutcome
                 | CheckKind::Cache
                 | CheckKind::Marker
                 | CheckKind::Body

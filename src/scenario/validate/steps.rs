@@ -164,7 +164,7 @@ fn check_check(step: &Step, c: &Check, at: &dyn Fn(&str) -> String, fail: Fail<'
     }
     if let Some(expect) = &c.expect {
         let ok = match kind {
-            CheckKind::Outcome => is_outcome(expect),
+            CheckKind::Outcome | CheckKind::NoOutcome => is_outcome(expect),
             CheckKind::Cache => CACHE.contains(&expect.as_str()),
             CheckKind::Dns => RCODES.contains(&expect.as_str()),
             _ => true,
@@ -273,7 +273,7 @@ fn check_check(step: &Step, c: &Check, at: &dyn Fn(&str) -> String, fail: Fail<'
 
 fn expect_hint(kind: CheckKind) -> &'static str {
     match kind {
-        CheckKind::Outcome => {
+        CheckKind::Outcome | CheckKind::NoOutcome => {
             "a status code (404), a class (2xx, 5xx, failed) or a failure: dns_failure, connection_refused, connection_reset, timeout, tls_error"
         }
         CheckKind::Cache => "HIT, MISS, EXPIRED, REVALIDATED or BYPASS",
