@@ -102,6 +102,8 @@ pub fn evaluate(check: &Check, snap: &Snapshot, ctx: &Context) -> Verdict {
     let need = |default: u64| check.count.unwrap_or(default).max(1);
     let expect = check.expect.as_deref().unwrap_or("");
     let value = check.value.unwrap_or(0.0);
+    let q = check.percentile.unwrap_or(99.0).clamp(0.1, 99.9) / 100.0;
+    let pname = format!("p{}", (q * 1000.0).round() / 10.0);
     let w = &window.label;
     match kind {
         CheckKind::Requests => {
@@ -281,9 +283,9 @@ pub fn evaluate(check: &Check, snap: &Snapshot, ctx: &Context) -> Verdict {
             if (after.len() as u64) < n {
                 return too_few(after.len() as u64, n, w);
             }
-            let (b, a) = (p99(before), p99(after));
+            let (b, a) = (quantile(before, q), quantile(after, q));
             let change = if b > 0.0 { (a - b) / b * 100.0 } else { 0.0 };
-            let said = format!("p99 latency {a:.0} ms now, {b:.0} ms before “{anchor_text}”");
+            let said = format!("{pname} latency {a:.0} ms now, {b:.0} ms before “{anchor_text}”");
             if kind == CheckKind::P99Drop {
                 judge(
                     -change >= value,
@@ -304,9 +306,9 @@ pub fn evaluate(check: &Check, snap: &Snapshot, ctx: &Context) -> Verdict {
             if (after.len() as u64) < n {
                 return too_few(after.len() as u64, n, w);
             }
-            let a = p99(after);
+            let a = quantile(after, q);
             let said = format!(
-                "p99 latency {a:.0} ms over the last {}",
+                "{pname} latency {a:.0} ms over the last {}",
                 fmt_dur(window.within)
             );
             if kind == CheckKind::P99Above {
@@ -677,13 +679,13 @@ fn attr_matches(value: &str, expect: &str) -> bool {
     expect.is_empty() || value.to_lowercase().contains(&expect.to_lowercase())
 }
 
-/// The 99th percentile of latencies in microseconds, in milliseconds.
-fn p99(mut micros: Vec<u64>) -> f64 {
+/// The `q` quantile (0.99 for p99) of latencies in microseconds, in milliseconds.
+fn quantile(mut micros: Vec<u64>, q: f64) -> f64 {
     if micros.is_empty() {
         return 0.0;
     }
     micros.sort_unstable();
-    let rank = ((micros.len() as f64) * 0.99).ceil() as usize;
+    let rank = ((micros.len() as f64) * q).ceil() as usize;
     micros[rank.clamp(1, micros.len()) - 1] as f64 / 1000.0
 }
 

@@ -37,6 +37,11 @@ builtins![
     "health",
     "sessions",
     "stateless",
+    "caching",
+    "keepalive",
+    "tcp_udp",
+    "overload",
+    "dns_ttl",
     "troubleshooting",
 ];
 

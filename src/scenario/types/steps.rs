@@ -121,6 +121,8 @@ pub struct Check {
     pub after: Option<String>,
     /// The length of the sliding windows that measuring kinds compare (default 3s).
     pub within: Option<Dur>,
+    /// The percentile the `p99_*` kinds measure, when not the 99th (50 for the median).
+    pub percentile: Option<f64>,
     /// Only requests whose path is this (`/users/1`; a trailing `*` matches a prefix; the
     /// query string counts only if given here).
     pub url: Option<String>,

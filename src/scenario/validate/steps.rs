@@ -263,6 +263,15 @@ fn check_check(step: &Step, c: &Check, at: &dyn Fn(&str) -> String, fail: Fail<'
             "a path, like /users/1 or /users/*",
         );
     }
+    if let Some(p) = c.percentile
+        && !(p.is_finite() && p > 0.0 && p < 100.0)
+    {
+        fail(
+            &at("percentile"),
+            format!("percentile {p}"),
+            "a number between 0 and 100, like 50 for the median",
+        );
+    }
     if c.count == Some(0) {
         fail(&at("count"), "a count of zero".into(), "at least 1");
     }
