@@ -1,1 +1,240 @@
-//! Integration tests: lessons.
+//! Integration tests: lessons. Every built-in scenario validates and runs headless; every
+//! lesson's checkpoints pass when it is played without a learner (the scenario's own events
+//! do the actions, narration judges each checkpoint from the live trace, as
+//! `hopscope run --narrate` does); and each troubleshooting symptom is produced for real,
+//! after the fault the narration names as its cause.
+//!
+//! Lessons run a few at a time (they are real traffic on a shared machine), each step
+//! within a capped time limit.
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use hopscope::engine::{Engine, EngineOptions};
+use hopscope::lesson::{NarrateOptions, Report, narrate};
+use hopscope::scenario::{BUILTINS, Dur, Scenario, load_str, resolve};
+use hopscope::trace::{Outcome, Snapshot};
+
+/// Lessons played at once at most.
+const AT_ONCE: usize = 5;
+/// The longest any one checkpoint may take here.
+const STEP_CAP: Duration = Duration::from_secs(15);
+
+static SLOTS: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
+
+/// A turn to run a lesson; the next one may start when it is dropped.
+struct Turn;
+
+impl Turn {
+    fn take() -> Turn {
+        let (lock, cv) = &SLOTS;
+        let mut running = lock.lock().unwrap_or_else(|e| e.into_inner());
+        while *running >= AT_ONCE {
+            running = cv.wait(running).unwrap_or_else(|e| e.into_inner());
+        }
+        *running += 1;
+        Turn
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        let (lock, cv) = &SLOTS;
+        let mut running = lock.lock().unwrap_or_else(|e| e.into_inner());
+        *running -= 1;
+        cv.notify_one();
+    }
+}
+
+fn lesson(name: &str) -> Scenario {
+    match resolve(name) {
+        Ok((s, _)) => s,
+        Err(e) => panic!("built-in {name} does not load:\n{e}"),
+    }
+}
+
+/// Plays `name` unattended; returns the report, the printed narration and the last snapshot.
+fn play(name: &str) -> (Report, String, Arc<Snapshot>) {
+    let scenario = lesson(name);
+    assert!(!scenario.steps.is_empty(), "{name} has no steps");
+    let _turn = Turn::take();
+    let started = Instant::now();
+    let mut engine = Engine::start(
+        scenario.clone(),
+        EngineOptions {
+            traffic: true,
+            play_events: true,
+            ..EngineOptions::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{name} does not start: {e}"));
+    let options = NarrateOptions {
+        step_cap: Some(STEP_CAP),
+        ..NarrateOptions::default()
+    };
+    let mut out = Vec::new();
+    let report = narrate(&scenario, &engine, &options, &mut out)
+        .unwrap_or_else(|e| panic!("{name}: narration failed to print: {e}"));
+    let last = engine.stop();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    eprintln!(
+        "{name}: {} in {:.1} s",
+        report.verdict(),
+        started.elapsed().as_secs_f64()
+    );
+    (report, text, last)
+}
+
+fn assert_lesson_passes(name: &str) -> Arc<Snapshot> {
+    let (report, text, last) = play(name);
+    assert!(
+        report.all_passed(),
+        "{name}: {}\n\n{text}",
+        report.verdict()
+    );
+    let (passed, total) = report.checkpoints();
+    assert!(total > 0 && passed == total, "{name}: {passed}/{total}");
+    assert!(last.totals.ended > 0, "{name}: no request ended");
+    last
+}
+
+#[test]
+fn every_builtin_validates_and_says_what_it_shows() {
+    for b in BUILTINS {
+        match load_str(b.name, b.text) {
+            Ok(s) => {
+                assert!(!s.summary.is_empty(), "{} has no summary", b.name);
+                assert!(
+                    s.summary.chars().count() <= 110,
+                    "{}'s summary is longer than a line",
+                    b.name
+                );
+                assert_eq!(s.name, b.name, "a built-in's name is its file name");
+            }
+            Err(e) => panic!("built-in {} is invalid:\n{e}", b.name),
+        }
+    }
+    let lessons = BUILTINS
+        .iter()
+        .filter(|b| !lesson(b.name).steps.is_empty())
+        .count();
+    assert!(lessons >= 13, "only {lessons} lessons");
+}
+
+#[test]
+fn scenarios_without_steps_run_headless() {
+    for name in ["default", "bench"] {
+        let mut scenario = lesson(name);
+        scenario.duration = Dur::from_secs(2);
+        let _turn = Turn::take();
+        let mut engine = Engine::start(
+            scenario,
+            EngineOptions {
+                traffic: true,
+                play_events: true,
+                ..EngineOptions::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{name} does not start: {e}"));
+        std::thread::sleep(Duration::from_secs(2));
+        let last = engine.stop();
+        assert!(
+            last.totals.ended > 10,
+            "{name}: {} ended",
+            last.totals.ended
+        );
+    }
+}
+
+/// Every lesson but troubleshooting (tested on its own below), played a few at a time in
+/// threads of this one test: the test harness alone would run only as many tests at once as
+/// there are cores, and a lesson mostly waits for its scripted events.
+#[test]
+fn every_lesson_passes_unattended() {
+    let names: Vec<&'static str> = BUILTINS
+        .iter()
+        .map(|b| b.name)
+        .filter(|n| *n != "troubleshooting" && !lesson(n).steps.is_empty())
+        .collect();
+    let players: Vec<_> = names
+        .iter()
+        .map(|&name| {
+            std::thread::Builder::new()
+                .name(format!("lesson-{name}"))
+                .spawn(move || {
+                    let (report, text, last) = play(name);
+                    (name, report, text, last.totals.ended)
+                })
+                .unwrap_or_else(|e| panic!("cannot start a thread for {name}: {e}"))
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for player in players {
+        match player.join() {
+            Ok((name, report, text, ended)) => {
+                if !report.all_passed() || ended == 0 {
+                    failures.push(format!("{name}: {}\n{text}", report.verdict()));
+                }
+            }
+            Err(_) => failures.push("a lesson's thread panicked".to_string()),
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    assert!(names.len() >= 12, "only {} lessons", names.len());
+}
+
+/// Each troubleshooting symptom, the marker of the fault that causes it, as the narration
+/// tells it.
+const SYMPTOMS: &[(&str, &str)] = &[
+    ("dns_failure", "dns nxdomain"),
+    ("connection_refused", "kill cdn"),
+    ("timeout", "drop client 1"),
+    ("400", "send POST /users"),
+    ("401", "send GET /orders"),
+    ("404", "send GET /restaurants/424242"),
+    ("500", "error server-1 1"),
+    ("502", "kill server-2"),
+    ("503", "rate 150"),
+];
+
+#[test]
+fn troubleshooting_produces_each_symptom_after_its_cause() {
+    let last = assert_lesson_passes("troubleshooting");
+    let narration = lesson("troubleshooting");
+    for (symptom, cause) in SYMPTOMS {
+        let outcome: Outcome = symptom.parse().unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            narration.steps.iter().any(|s| s
+                .check
+                .as_ref()
+                .is_some_and(|c| c.expect.as_deref() == Some(*symptom))
+                && s.expects.iter().any(|e| e == cause)),
+            "no step explains {symptom} by “{cause}”"
+        );
+        let marker = last
+            .markers
+            .iter()
+            .find(|m| m.text.starts_with(cause))
+            .unwrap_or_else(|| panic!("the cause of {symptom}, “{cause}”, never happened"));
+        let failing: Vec<_> = last
+            .recent
+            .iter()
+            .filter(|j| j.outcome == Some(outcome))
+            .collect();
+        let first = failing
+            .iter()
+            .min_by_key(|j| j.start_micros)
+            .unwrap_or_else(|| panic!("no request ended with {symptom}"));
+        assert!(
+            first.start_micros + 50_000 >= marker.at_micros,
+            "a {symptom} began at {} µs, before its cause “{}” at {} µs",
+            first.start_micros,
+            marker.text,
+            marker.at_micros
+        );
+        assert!(
+            first.end_micros.is_some_and(|e| e > marker.at_micros),
+            "{symptom} ended before its cause"
+        );
+    }
+}
