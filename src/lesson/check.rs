@@ -11,11 +11,20 @@
 //! shares, percentiles) look at the latest `within` of the window, and count requests still
 //! in flight at the age they have reached, so a stuck request is not mistaken for a fast one.
 
+mod window;
+mod words;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+use self::window::{Window, began_in, latest, latest_latencies, window};
+use self::words::{
+    OrWaiting, article, attr_matches, counted, fmt_dur, judge, matches, outcome_words, plural,
+    quantile, secs, shorten, tally, too_few,
+};
+pub use self::words::{mentions, outcome_is, path_of, phase_named, url_matches};
 use crate::scenario::{Check, CheckKind};
-use crate::trace::{CacheStatus, Journey, Outcome, OutcomeClass, Phase, Snapshot};
+use crate::trace::{CacheStatus, Journey, Outcome, Snapshot};
 
 /// Requests that began this long before the anchor still count: a scripted request is
 /// begun by its own task, a moment before the marker that announces it.
@@ -75,16 +84,6 @@ impl Verdict {
 }
 
 /// The part of the run a check looks at.
-struct Window {
-    start: u64,
-    now: u64,
-    within: u64,
-    /// When the anchor happened, and its text.
-    anchor: Option<(u64, String)>,
-    /// Why the window starts where it does, for messages.
-    label: String,
-}
-
 /// Judges `check` against `snap`.
 pub fn evaluate(check: &Check, snap: &Snapshot, ctx: &Context) -> Verdict {
     let Some(kind) = check.kind else {
@@ -427,138 +426,6 @@ pub fn evaluate(check: &Check, snap: &Snapshot, ctx: &Context) -> Verdict {
     }
 }
 
-trait OrWaiting {
-    fn or_waiting(self, f: impl FnOnce() -> String) -> Verdict;
-}
-
-impl OrWaiting for Verdict {
-    fn or_waiting(self, f: impl FnOnce() -> String) -> Verdict {
-        match self {
-            Verdict::Passed(_) => self,
-            Verdict::Waiting(_) => Verdict::Waiting(f()),
-        }
-    }
-}
-
-fn counted(n: u64, need: u64, said: impl FnOnce() -> String) -> Verdict {
-    if n >= need {
-        Verdict::Passed(said())
-    } else {
-        Verdict::Waiting(format!("{n} of {need} so far"))
-    }
-}
-
-fn judge(holds: bool, said: String, want: &str) -> Verdict {
-    if holds {
-        Verdict::Passed(said)
-    } else {
-        Verdict::Waiting(format!("{said}; {want}"))
-    }
-}
-
-fn too_few(n: u64, need: u64, w: &str) -> Verdict {
-    Verdict::Waiting(format!("only {n} requests to measure {w}; need {need}"))
-}
-
-fn window(check: &Check, snap: &Snapshot, ctx: &Context) -> Result<Window, String> {
-    let scale = if ctx.scale.is_finite() && ctx.scale >= 1.0 {
-        ctx.scale
-    } else {
-        1.0
-    };
-    let within = (check
-        .within
-        .map_or(DEFAULT_WITHIN, |d| d.get())
-        .as_secs_f64()
-        * scale
-        * 1e6) as u64;
-    let base = Window {
-        start: ctx.since_micros,
-        now: snap.now_micros,
-        within: within.max(1),
-        anchor: None,
-        label: "since this step began".into(),
-    };
-    let (after, strict) = match (check.after.as_deref(), ctx.default_after.as_deref()) {
-        (Some(after), _) => (after, true),
-        (None, Some(action)) => (action, kind_needs_anchor(check)),
-        (None, None) => return Ok(base),
-    };
-    let marker = snap
-        .markers
-        .iter()
-        .rev()
-        .find(|m| !m.text.starts_with("could not ") && mentions(&m.text, after))
-        // "server-2 marked unhealthy: 2 health checks failed…" reads as its first part.
-        .map(|m| {
-            (
-                m.at_micros,
-                m.text.split(':').next().unwrap_or(&m.text).to_string(),
-            )
-        });
-    let acted = ctx
-        .acted_micros
-        .filter(|t| marker.as_ref().is_none_or(|(at, _)| t > at))
-        .map(|t| (t, after.to_string()));
-    let Some((at, text)) = acted.or(marker) else {
-        return if strict {
-            Err(format!("waiting for “{after}” to happen"))
-        } else {
-            Ok(base)
-        };
-    };
-    let start = at.saturating_sub(ANCHOR_SLACK_MICROS);
-    if !strict && start >= base.start {
-        // The action came after the step began: the step's own window already covers it.
-        return Ok(Window {
-            anchor: Some((at, text)),
-            ..base
-        });
-    }
-    Ok(Window {
-        start,
-        label: format!("since “{text}”"),
-        anchor: Some((at, text)),
-        ..base
-    })
-}
-
-/// Whether a check cannot be judged without a change to compare with.
-fn kind_needs_anchor(check: &Check) -> bool {
-    check.kind.is_some_and(CheckKind::compares_with_before)
-}
-
-fn began_in(j: &Journey, w: &Window) -> bool {
-    j.start_micros >= w.start
-}
-
-/// Whether a journey ended in the latest `within` of the window.
-fn latest(j: &Journey, w: &Window) -> bool {
-    j.end_micros
-        .is_some_and(|e| e + w.within >= w.now && j.start_micros >= w.start)
-}
-
-/// Latencies of requests that began in the latest `within` of the window: ended ones with
-/// their latency, ones still in flight with the age they have reached.
-fn latest_latencies(check: &Check, kind: CheckKind, snap: &Snapshot, w: &Window) -> Vec<u64> {
-    let from = w.start.max(w.now.saturating_sub(w.within));
-    let mut out: Vec<u64> = snap
-        .recent
-        .iter()
-        .filter(|j| j.start_micros >= from && matches(check, kind, j))
-        .filter_map(|j| j.latency_micros())
-        .collect();
-    if check.status.is_none() && check.server.is_none() {
-        out.extend(
-            snap.in_flight
-                .iter()
-                .filter(|j| j.start_micros >= from && matches(check, kind, j))
-                .map(|j| w.now.saturating_sub(j.start_micros)),
-        );
-    }
-    out
-}
-
 fn queue_above(check: &Check, snap: &Snapshot, w: &Window, value: f64) -> Verdict {
     let wanted = |name: &str| check.server.as_deref().is_none_or(|s| s == name);
     let mut best: Option<(String, u32)> = None;
@@ -591,157 +458,5 @@ fn queue_above(check: &Check, snap: &Snapshot, w: &Window, value: f64) -> Verdic
 }
 
 /// Whether a journey passes the check's filters (`server` filters only the kinds for which
-/// it is not the measured server).
-fn matches(check: &Check, kind: CheckKind, j: &Journey) -> bool {
-    let server_filters = !matches!(
-        kind,
-        CheckKind::QueueAbove | CheckKind::ShareBelow | CheckKind::ShareAbove
-    );
-    check.url.as_deref().is_none_or(|u| url_matches(u, &j.url))
-        && check.method.as_deref().is_none_or(|m| m == j.method)
-        && check.profile.as_deref().is_none_or(|p| p == j.profile)
-        && check
-            .status
-            .as_deref()
-            .is_none_or(|s| j.outcome.is_some_and(|o| outcome_is(o, s)))
-        && (!server_filters
-            || check
-                .server
-                .as_deref()
-                .is_none_or(|s| j.served_by.as_deref() == Some(s)))
-}
-
-/// The path and query of a URL (`http://api.example.test:80/users/1?x` → `/users/1?x`).
-pub fn path_of(url: &str) -> &str {
-    match url.find("://") {
-        Some(i) => {
-            let rest = &url[i + 3..];
-            rest.find('/').map_or("/", |p| &rest[p..])
-        }
-        None => url,
-    }
-}
-
-/// Whether a filter (`/users/1`, `/users/*`, `/restaurants?_page=1`) matches a URL.
-pub fn url_matches(filter: &str, url: &str) -> bool {
-    let full = path_of(url);
-    let target = if filter.contains('?') {
-        full
-    } else {
-        full.split('?').next().unwrap_or(full)
-    };
-    match filter.strip_suffix('*') {
-        Some(prefix) => target.starts_with(prefix),
-        None => target == filter,
-    }
-}
-
-/// Whether `outcome` is what `spec` names: a status (`404`), a class (`4xx`, `failed`) or
-/// a failure (`timeout`).
-pub fn outcome_is(outcome: Outcome, spec: &str) -> bool {
-    if let Some(class) = OutcomeClass::ALL.iter().find(|c| c.label() == spec) {
-        return outcome.class() == *class;
-    }
-    spec.parse::<Outcome>().is_ok_and(|o| o == outcome)
-}
-
-fn outcome_words(spec: &str) -> String {
-    match spec.parse::<Outcome>() {
-        Ok(o @ Outcome::Status(_)) => o.describe(),
-        Ok(o) => format!("“{}”", o.describe()),
-        Err(_) => spec.to_string(),
-    }
-}
-
-/// Whether marker text mentions `wanted` (case-insensitively, not as the start of a longer
-/// word: `send GET /users/1` is not mentioned by `send GET /users/10`).
-pub fn mentions(text: &str, wanted: &str) -> bool {
-    let (text, wanted) = (text.to_lowercase(), wanted.trim().to_lowercase());
-    if wanted.is_empty() {
-        return false;
-    }
-    text.match_indices(&wanted).any(|(i, _)| {
-        text[i + wanted.len()..]
-            .chars()
-            .next()
-            .is_none_or(|c| !(c.is_alphanumeric() || c == '/' || c == '_'))
-    })
-}
-
-fn attr_matches(value: &str, expect: &str) -> bool {
-    let number = |s: &str| s.trim().parse::<f64>().ok();
-    if let Some(rest) = expect.strip_prefix('>') {
-        return matches!((number(value), number(rest)), (Some(v), Some(e)) if v > e);
-    }
-    if let Some(rest) = expect.strip_prefix('<') {
-        return matches!((number(value), number(rest)), (Some(v), Some(e)) if v < e);
-    }
-    expect.is_empty() || value.to_lowercase().contains(&expect.to_lowercase())
-}
-
-/// The `q` quantile (0.99 for p99) of latencies in microseconds, in milliseconds.
-fn quantile(mut micros: Vec<u64>, q: f64) -> f64 {
-    if micros.is_empty() {
-        return 0.0;
-    }
-    micros.sort_unstable();
-    let rank = ((micros.len() as f64) * q).ceil() as usize;
-    micros[rank.clamp(1, micros.len()) - 1] as f64 / 1000.0
-}
-
-fn tally<'a>(journeys: impl Iterator<Item = &'a Arc<Journey>>) -> String {
-    let mut counts: std::collections::BTreeMap<Outcome, u64> = Default::default();
-    for j in journeys {
-        if let Some(o) = j.outcome {
-            *counts.entry(o).or_default() += 1;
-        }
-    }
-    if counts.is_empty() {
-        return "nothing yet".into();
-    }
-    counts
-        .iter()
-        .map(|(o, n)| format!("{o}×{n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// "a" or "an" before a phase name (as it is read aloud: an ssl span, a dns span).
-fn article(word: &str) -> &'static str {
-    if word.starts_with(['a', 'e', 'i', 'o', 'u']) || word == "ssl" {
-        "an"
-    } else {
-        "a"
-    }
-}
-
-fn plural(n: u64) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
-
-fn secs(micros: u64) -> f64 {
-    micros as f64 / 1e6
-}
-
-fn fmt_dur(micros: u64) -> String {
-    format!("{:.1} s", micros as f64 / 1e6)
-}
-
-fn shorten(text: &str, max: usize) -> String {
-    let one_line = text.replace('\n', " ");
-    if one_line.chars().count() <= max {
-        one_line
-    } else {
-        let cut: String = one_line.chars().take(max).collect();
-        format!("{cut}…")
-    }
-}
-
-/// The phase a check names, if the trace knows it.
-pub fn phase_named(name: &str) -> Option<Phase> {
-    Phase::ALL.into_iter().find(|p| p.name() == name)
-}
-
 #[cfg(test)]
-#[path = "check_tests.rs"]
 mod tests;

@@ -3,6 +3,8 @@
 //! - `check`: evaluates a step's checkpoint against a recorder snapshot (pure, no clock).
 //! - `narrate`: plays a lesson headless (`hopscope run --narrate`), step by step.
 //! - `progress`: the learner's place in each lesson, remembered between launches.
+//! - `walk`: a learner's walk through a lesson (current step, passes, answers), as data for
+//!   the window's guide panel.
 //!
 //! The scenario file holds the steps (`crate::scenario::Step`); the window's guide panel
 //! (`crate::ui::guide`) and the command line both build on this module.
@@ -10,10 +12,12 @@
 pub mod check;
 pub mod narrate;
 pub mod progress;
+pub mod walk;
 
 pub use check::{Context, Verdict, evaluate};
 pub use narrate::{Live, NarrateOptions, Report, StepReport, StepResult, narrate};
 pub use progress::{LessonProgress, ProgressStore};
+pub use walk::{ActionView, CheckStatus, GuideCommand, QuestionView, StepView, Walkthrough};
 
 use crate::engine::Addresses;
 use crate::scenario::{Command, Scenario, Step, placeholders};
@@ -105,7 +109,7 @@ pub fn scripted_time(scenario: &Scenario, action: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::engine::topology::Tokens;
 

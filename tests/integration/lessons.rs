@@ -238,3 +238,163 @@ fn troubleshooting_produces_each_symptom_after_its_cause() {
         );
     }
 }
+
+mod guide_panel {
+    //! The guide panel on its own, clicked through with egui_kittest.
+
+    use std::sync::Arc;
+
+    use egui_kittest::Harness;
+    use egui_kittest::kittest::Queryable;
+    use hopscope::engine::Addresses;
+    use hopscope::engine::topology::Tokens;
+    use hopscope::lesson::{GuideCommand, ProgressStore};
+    use hopscope::scenario::load_str;
+    use hopscope::trace::{Journey, Outcome, Snapshot, TraceId};
+    use hopscope::ui::guide::GuidePanel;
+    use hopscope::ui::theme::Theme;
+
+    const LESSON: &str = r#"
+name = "tiny"
+summary = "A tiny lesson for the guide panel"
+
+[[steps]]
+title = "Watch an answer"
+text = "Wait for one request to come back."
+look_at = "cdn"
+command = "curl -H 'Host: {host}' http://{edge}/users/1"
+check = { kind = "outcome", expect = "200", success = "An answer came back." }
+
+[[steps]]
+title = "Break a server"
+text = "Press the button."
+expects = ["kill server-1"]
+
+[[steps]]
+title = "Who answered?"
+[steps.question]
+ask = "Who wrote the 502?"
+choices = ["the dead server", "the load balancer"]
+answer = 1
+explain = "The server was gone, so the balancer answered for it."
+feedback = ["It was not running.", "Yes."]
+"#;
+
+    struct State {
+        panel: GuidePanel,
+        snap: Snapshot,
+        addresses: Addresses,
+        theme: Theme,
+    }
+
+    fn addresses() -> Addresses {
+        Addresses {
+            dns: "127.0.0.1:5300".into(),
+            edge: "127.0.0.1:8080".into(),
+            edge_tls: None,
+            ca_cert: None,
+            cdn: Some("127.0.0.1:8080".into()),
+            lb: "127.0.0.1:8081".into(),
+            servers: vec!["127.0.0.1:9001".into()],
+            zone: "example.test".into(),
+            tokens: Tokens {
+                allowed: "yes".into(),
+                forbidden: "no".into(),
+            },
+        }
+    }
+
+    fn answered(now_micros: u64) -> Snapshot {
+        Snapshot {
+            now_micros,
+            recent: vec![Arc::new(Journey {
+                id: TraceId(1),
+                method: "GET".into(),
+                url: "/users/1".into(),
+                start_micros: now_micros - 1000,
+                end_micros: Some(now_micros),
+                outcome: Some(Outcome::Status(200)),
+                ..Journey::default()
+            })],
+            ..Snapshot::default()
+        }
+    }
+
+    #[test]
+    fn next_back_actions_and_answers_by_label_and_progress_is_remembered() {
+        let dir = std::env::temp_dir().join(format!("hopscope-guide-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = ProgressStore::at(dir.join("progress.json"));
+        let scenario = load_str("tiny.toml", LESSON).expect("valid lesson");
+        let state = State {
+            panel: GuidePanel::new(&scenario, store.clone()),
+            snap: Snapshot {
+                now_micros: 1_000_000,
+                ..Snapshot::default()
+            },
+            addresses: addresses(),
+            theme: Theme::normal(),
+        };
+        let mut harness = Harness::new_ui_state(
+            |ui, s: &mut State| s.panel.ui(ui, &s.snap, &s.addresses, &s.theme),
+            state,
+        );
+        harness.run();
+        harness.get_by_label("Watch an answer");
+        harness.get_by_label("curl -H 'Host: api.example.test' http://127.0.0.1:8080/users/1");
+        harness.get_by_label_contains("watching the trace");
+        assert_eq!(harness.state().panel.look_at(), Some("cdn"));
+
+        // The checkpoint passes live when the trace shows it.
+        harness.state_mut().snap = answered(2_000_000);
+        harness.run();
+        harness.get_by_label_contains("Checkpoint passed: An answer came back.");
+        assert!(harness.state().panel.is_passed(0));
+        harness.get_by_label("Copy").click();
+        harness.run();
+        harness.get_by_label("Copied");
+
+        // Next, then the step's action button.
+        harness.get_by_label("Next").click();
+        harness.run();
+        assert_eq!(harness.state().panel.current(), 1);
+        harness.get_by_label("Break a server");
+        harness.get_by_label("kill server-1").click();
+        harness.run();
+        let commands = harness.state_mut().panel.take_commands();
+        assert_eq!(
+            commands,
+            vec![GuideCommand::Apply(
+                "kill server-1".parse().expect("command")
+            )]
+        );
+
+        // The question: a wrong choice, then the right one.
+        harness.get_by_label("Next").click();
+        harness.run();
+        harness.get_by_label("Who wrote the 502?");
+        harness.get_by_label("the dead server").click();
+        harness.run();
+        harness.get_by_label_contains("Not quite");
+        harness.get_by_label("It was not running.");
+        harness.get_by_label("the load balancer").click();
+        harness.run();
+        harness.get_by_label_contains("Right.");
+        harness.get_by_label("The server was gone, so the balancer answered for it.");
+        harness.get_by_label("Back").click();
+        harness.run();
+        harness.get_by_label("Next").click();
+        harness.run();
+        let progress = harness.state().panel.progress();
+        assert_eq!(progress.step, 2);
+        assert_eq!(progress.answers.get(&2), Some(&1));
+        drop(harness);
+
+        // A new launch resumes where the learner left off.
+        let again = GuidePanel::new(&scenario, store.clone());
+        assert_eq!(again.current(), 2);
+        assert!(again.is_passed(0));
+        assert_eq!(store.lesson("tiny").answers.get(&2), Some(&1));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

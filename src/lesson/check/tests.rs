@@ -5,7 +5,8 @@ use std::sync::Arc;
 use super::*;
 use crate::scenario::Step;
 use crate::trace::{
-    Attr, Component, DnsQuery, Exchange, Marker, ServerGauge, Span, TraceId, metrics::SecondMetrics,
+    Attr, Component, DnsQuery, Exchange, Marker, Outcome, OutcomeClass, Phase, ServerGauge, Span,
+    TraceId, metrics::SecondMetrics,
 };
 
 fn journey(id: u128, start_ms: u64, latency_ms: u64, outcome: &str) -> Journey {
