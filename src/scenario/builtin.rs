@@ -32,17 +32,17 @@ builtins![
     "journey",
     "clients",
     "rest",
+    "troubleshooting",
+    "dns_ttl",
+    "tcp_udp",
+    "keepalive",
+    "caching",
     "scaling",
     "lb_policies",
     "health",
+    "overload",
     "sessions",
     "stateless",
-    "caching",
-    "keepalive",
-    "tcp_udp",
-    "overload",
-    "dns_ttl",
-    "troubleshooting",
 ];
 
 /// The built-in named `name`.

@@ -55,7 +55,13 @@ fn lesson(name: &str) -> Scenario {
 
 /// Plays `name` unattended; returns the report, the printed narration and the last snapshot.
 fn play(name: &str) -> (Report, String, Arc<Snapshot>) {
-    let scenario = lesson(name);
+    play_scenario(lesson(name))
+}
+
+/// Plays `scenario` unattended.
+fn play_scenario(scenario: Scenario) -> (Report, String, Arc<Snapshot>) {
+    let name = scenario.name.clone();
+    let name = name.as_str();
     assert!(!scenario.steps.is_empty(), "{name} has no steps");
     let _turn = Turn::take();
     let started = Instant::now();
@@ -151,21 +157,25 @@ fn scenarios_without_steps_run_headless() {
 /// there are cores, and a lesson mostly waits for its scripted events.
 #[test]
 fn every_lesson_passes_unattended() {
-    let names: Vec<&'static str> = BUILTINS
+    let mut lessons: Vec<Scenario> = BUILTINS
         .iter()
-        .map(|b| b.name)
-        .filter(|n| *n != "troubleshooting" && !lesson(n).steps.is_empty())
+        .map(|b| lesson(b.name))
+        .filter(|s| s.name != "troubleshooting" && !s.steps.is_empty())
         .collect();
-    let players: Vec<_> = names
-        .iter()
-        .map(|&name| {
+    let names: Vec<String> = lessons.iter().map(|s| s.name.clone()).collect();
+    // The annotated example of docs/scenarios.md plays as well as the built-ins.
+    lessons.push(docs_example());
+    let players: Vec<_> = lessons
+        .into_iter()
+        .map(|scenario| {
+            let name = scenario.name.clone();
             std::thread::Builder::new()
                 .name(format!("lesson-{name}"))
                 .spawn(move || {
-                    let (report, text, last) = play(name);
+                    let (report, text, last) = play_scenario(scenario);
                     (name, report, text, last.totals.ended)
                 })
-                .unwrap_or_else(|e| panic!("cannot start a thread for {name}: {e}"))
+                .unwrap_or_else(|e| panic!("cannot start a thread for a lesson: {e}"))
         })
         .collect();
     let mut failures = Vec::new();
@@ -180,7 +190,119 @@ fn every_lesson_passes_unattended() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    assert!(names.len() >= 12, "only {} lessons", names.len());
+    assert!(names.len() >= 12, "only {} lessons: {names:?}", names.len());
+}
+
+fn docs_text() -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scenarios.md");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The first TOML block of docs/scenarios.md: the annotated example lesson.
+fn docs_example() -> Scenario {
+    let text = docs_text();
+    let block = text
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("docs/scenarios.md has a ```toml example");
+    load_str("docs/scenarios.md", block)
+        .unwrap_or_else(|e| panic!("the docs' example is invalid:\n{e}"))
+}
+
+#[test]
+fn the_docs_name_every_field_kind_command_and_placeholder() {
+    use hopscope::scenario::{COMMAND_WORDS, Check, CheckKind, PLACEHOLDERS, Question, Step};
+    let docs = docs_text();
+    let missing = |what: &str, names: Vec<String>| {
+        let absent: Vec<String> = names
+            .into_iter()
+            .filter(|n| {
+                ![
+                    format!("`{n}`"),
+                    format!("`{n} "),
+                    format!("[{n}]"),
+                    format!(".{n}`"),
+                    format!("{n} = "),
+                ]
+                .iter()
+                .any(|form| docs.contains(form.as_str()))
+            })
+            .collect();
+        assert!(
+            absent.is_empty(),
+            "docs/scenarios.md does not document these {what}: {absent:?}"
+        );
+    };
+    // Every key of every section, read from a default scenario and a full step.
+    fn keys(value: &serde_json::Value, out: &mut Vec<String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (k, v) in map {
+                    out.push(k.clone());
+                    keys(v, out);
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| keys(v, out)),
+            _ => {}
+        }
+    }
+    let mut scenario = Scenario::default();
+    scenario.profiles = hopscope::scenario::Profile::standard_set();
+    scenario.events = vec![hopscope::scenario::Event {
+        send: Some(Default::default()),
+        ..Default::default()
+    }];
+    let some = Some(String::new());
+    scenario.steps = vec![Step {
+        look_at: some.clone(),
+        prompt: some.clone(),
+        command: some.clone(),
+        time_limit: Some(Dur::from_secs(1)),
+        check: Some(Check {
+            kind: Some(CheckKind::Requests),
+            expect: some.clone(),
+            value: Some(1.0),
+            count: Some(1),
+            after: some.clone(),
+            within: Some(Dur::from_secs(1)),
+            percentile: Some(50.0),
+            url: some.clone(),
+            method: some.clone(),
+            profile: some.clone(),
+            status: some.clone(),
+            server: some.clone(),
+            phase: some.clone(),
+            attr: some.clone(),
+            success: some.clone(),
+            hint: some.clone(),
+        }),
+        question: Some(Question::default()),
+        ..Step::default()
+    }];
+    let mut fields = Vec::new();
+    keys(
+        &serde_json::to_value(&scenario).expect("serialise"),
+        &mut fields,
+    );
+    fields.sort();
+    fields.dedup();
+    missing("fields", fields);
+    missing(
+        "check kinds",
+        CheckKind::ALL
+            .iter()
+            .map(|k| k.name().to_string())
+            .collect(),
+    );
+    missing(
+        "commands",
+        COMMAND_WORDS.iter().map(|c| c.to_string()).collect(),
+    );
+    missing(
+        "placeholders",
+        PLACEHOLDERS.iter().map(|p| format!("{{{p}}}")).collect(),
+    );
 }
 
 /// Each troubleshooting symptom, the marker of the fault that causes it, as the narration
