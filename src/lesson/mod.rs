@@ -70,6 +70,17 @@ fn value_of(name: &str, a: &Addresses) -> Option<String> {
     })
 }
 
+/// Text as written in a scenario file, reflowed for a window that wraps it: single line
+/// breaks (the author's line wrapping) become spaces, blank lines stay paragraph breaks.
+pub fn reflow(text: &str) -> String {
+    text.trim()
+        .split("\n\n")
+        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
 /// The anchor a step's checkpoint waits for: its `after`, else the last action it expects
 /// (written as the trace marker writes it).
 pub fn anchor_of(step: &Step) -> Option<String> {
@@ -140,6 +151,14 @@ pub(crate) mod tests {
         assert_eq!(
             fill("dig @127.0.0.1 -p {dns_port}", &addresses()),
             "dig @127.0.0.1 -p 5300"
+        );
+    }
+
+    #[test]
+    fn reflow_joins_lines_and_keeps_paragraphs() {
+        assert_eq!(
+            reflow("\nOne line\nwrapped here.\n\n  Next   paragraph.\n"),
+            "One line wrapped here.\n\nNext paragraph."
         );
     }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::check::{Context, Verdict, evaluate};
 use super::progress::LessonProgress;
-use super::{anchor_of, canonical_action, fill, scripted_time};
+use super::{anchor_of, canonical_action, fill, reflow, scripted_time};
 use crate::engine::Addresses;
 use crate::scenario::{Command, Scenario, SendRequest};
 use crate::trace::Snapshot;
@@ -79,7 +79,7 @@ pub struct StepView {
     pub question: Option<QuestionView>,
     pub can_back: bool,
     pub can_next: bool,
-    /// Steps done (checkpoint passed, question answered, or nothing to do and seen).
+    /// Steps done (checkpoint passed, question answered right, or nothing to do and seen).
     pub done: usize,
 }
 
@@ -247,8 +247,8 @@ impl Walkthrough {
                 Some(seen) => CheckStatus::Passed {
                     success: check
                         .success
-                        .clone()
-                        .unwrap_or_else(|| "Checkpoint passed.".into()),
+                        .as_deref()
+                        .map_or_else(|| "Checkpoint passed.".into(), reflow),
                     seen: seen.clone(),
                 },
                 None => CheckStatus::Waiting {
@@ -256,19 +256,19 @@ impl Walkthrough {
                         .verdict
                         .as_ref()
                         .map_or_else(|| "watching…".to_string(), |v| v.detail().to_string()),
-                    hint: check.hint.clone(),
+                    hint: check.hint.as_deref().map(reflow),
                 },
             },
         };
         let question = step.question.as_ref().map(|q| {
             let chosen = self.answers.get(&self.current).copied();
             QuestionView {
-                ask: q.ask.clone(),
+                ask: reflow(&q.ask),
                 choices: q.choices.clone(),
                 chosen,
                 right: chosen.map(|c| c == q.answer),
-                feedback: chosen.and_then(|c| q.feedback.get(c).cloned()),
-                explain: chosen.map(|_| q.explain.clone()),
+                feedback: chosen.and_then(|c| q.feedback.get(c)).map(|f| reflow(f)),
+                explain: chosen.map(|_| reflow(&q.explain)),
             }
         });
         let done = (0..self.scenario.steps.len())
@@ -279,12 +279,12 @@ impl Walkthrough {
             index: self.current,
             total: self.scenario.steps.len(),
             title: step.title.clone(),
-            text: step.text.trim().to_string(),
+            text: reflow(&step.text),
             look_at: step
                 .look_at
                 .as_ref()
                 .map(|l| (super::narrate::describe_look_at(l), l.clone())),
-            prompt: step.prompt.clone(),
+            prompt: step.prompt.as_deref().map(reflow),
             actions: step
                 .expects
                 .iter()
@@ -308,8 +308,8 @@ impl Walkthrough {
         };
         if step.check.is_some() {
             self.passed.contains_key(&index)
-        } else if step.question.is_some() {
-            self.answers.contains_key(&index)
+        } else if let Some(q) = &step.question {
+            self.answers.get(&index) == Some(&q.answer)
         } else {
             index <= self.current
         }

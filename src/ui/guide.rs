@@ -216,6 +216,13 @@ fn step_ui(
                 }
             }
         });
+        if let Some(when) = view.actions.iter().find_map(|a| a.scripted.as_ref()) {
+            ui.label(body(
+                theme,
+                &format!("(or wait: the scenario does it {when})"),
+                theme.weak_text,
+            ));
+        }
     }
     if let Some(command) = &view.command {
         ui.add_space(4.0);
