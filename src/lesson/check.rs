@@ -4,9 +4,10 @@
 //!
 //! A check looks at a window of the run. With `after`, the window starts at the latest
 //! trace marker that mentions it (whoever performed the action: the learner or the
-//! scenario's own events), and the check waits until there is one. Otherwise it starts when
-//! the step began — or earlier, at the step's expected action, if that was already done
-//! while the learner was on an earlier step (scripted events keep their own clock).
+//! scenario's own events), and the check waits until there is one. Without `after`, a step
+//! that expects an action looks at what followed the action once it is done (before that,
+//! at what happened since the step began, without waiting: scripted events keep their own
+//! clock); any other step looks at what happened since it began.
 //! Requests belong to the window when they began in it. Measuring kinds (ratios,
 //! shares, percentiles) look at the latest `within` of the window, and count requests still
 //! in flight at the age they have reached, so a stuck request is not mistaken for a fast one.

@@ -456,6 +456,16 @@ fn the_steps_expected_action_reaches_back_but_is_not_waited_for() {
         v,
         Verdict::Passed("2 requests ended since “slow server-1 200ms”".into())
     );
+    // Done after the step began: only what followed the action counts.
+    let s = snap(
+        3000,
+        vec![journey(1, 2100, 5, "200"), journey(2, 2600, 5, "200")],
+        vec![(2500, "slow server-1 200ms")],
+    );
+    assert_eq!(
+        evaluate(&requests, &s, &ctx),
+        Verdict::Passed("1 request ended since “slow server-1 200ms”".into())
+    );
     // A comparison cannot go without it.
     let drop = Check {
         value: Some(10.0),

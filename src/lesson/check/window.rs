@@ -62,16 +62,9 @@ pub(super) fn window(check: &Check, snap: &Snapshot, ctx: &Context) -> Result<Wi
             Ok(base)
         };
     };
-    let start = at.saturating_sub(ANCHOR_SLACK_MICROS);
-    if !strict && start >= base.start {
-        // The action came after the step began: the step's own window already covers it.
-        return Ok(Window {
-            anchor: Some((at, text)),
-            ..base
-        });
-    }
+    // Once the action is done, only what followed it counts, whenever it was done.
     Ok(Window {
-        start,
+        start: at.saturating_sub(ANCHOR_SLACK_MICROS),
         label: format!("since “{text}”"),
         anchor: Some((at, text)),
         ..base

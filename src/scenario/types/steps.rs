@@ -80,7 +80,7 @@ pub struct Step {
     pub command: Option<String>,
     /// Control commands the learner is asked to perform (shown as buttons), such as
     /// `kill server-2`. Played without a learner, the scenario's own `events` do them.
-    /// When the check has no `after`, it waits for the last of these.
+    /// Once the last of these is done, a check without `after` looks only at what followed.
     pub expects: Vec<String>,
     /// A check of what happened, verified from the trace.
     pub check: Option<Check>,
@@ -116,8 +116,8 @@ pub struct Check {
     pub count: Option<u64>,
     /// Only what happened after the latest trace marker containing this text counts (a
     /// control command such as `kill server-2`, `marked unhealthy`, `send GET /users/1`);
-    /// the check waits for that marker. Default: the step's last `expects`, else the
-    /// moment the step began.
+    /// the check waits for that marker. Without it, the check looks at what happened since
+    /// the step began, or since the step's last `expects` action once that is done.
     pub after: Option<String>,
     /// The length of the sliding windows that measuring kinds compare (default 3s).
     pub within: Option<Dur>,
