@@ -161,7 +161,9 @@ pub fn narrate(
             write!(out, "{}", render_question(q, options.width))?;
             StepResult::Asked
         } else if let Some(check) = &step.check {
-            let mut limit = step.limit().mul_f64(scale);
+            // Stretched by the time scale; a huge scale means "no limit", never a panic.
+            let mut limit = Duration::try_from_secs_f64(step.limit().as_secs_f64() * scale)
+                .unwrap_or(Duration::MAX);
             if let Some(cap) = options.step_cap {
                 limit = limit.min(cap);
             }

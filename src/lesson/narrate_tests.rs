@@ -159,3 +159,19 @@ fn wrapping_keeps_words_whole_and_paragraphs_apart() {
     assert!(wrapped.contains("\n\n  next"), "{wrapped}");
     assert_eq!(describe_look_at("plot:hit_ratio"), "the hit ratio plot");
 }
+
+#[test]
+fn a_huge_time_scale_does_not_panic() {
+    let fake = Fake {
+        calls: Mutex::new(0),
+    };
+    let mut lesson = lesson();
+    lesson.time_scale = 1e300;
+    let options = NarrateOptions {
+        step_cap: Some(Duration::from_millis(50)),
+        poll: Duration::from_millis(1),
+        ..NarrateOptions::default()
+    };
+    let report = narrate(&lesson, &fake, &options, &mut Vec::new()).expect("narrate");
+    assert_eq!(report.steps.len(), 3);
+}

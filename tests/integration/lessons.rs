@@ -128,7 +128,7 @@ fn every_builtin_validates_and_says_what_it_shows() {
 }
 
 #[test]
-fn scenarios_without_steps_run_headless() {
+fn default_and_bench_run_headless_for_two_seconds() {
     for name in ["default", "bench"] {
         let mut scenario = lesson(name);
         scenario.duration = Dur::from_secs(2);
