@@ -5,10 +5,12 @@
 //! - [`engine`]: the live components on loopback sockets (DNS, CDN, LB, servers, database,
 //!   clients), their links and faults, driven by `Control` commands.
 //! - [`sweep`]: the scaling sweep: the same scenario with 1..N servers, measured per run.
+//! - [`lesson`]: guided lessons: checkpoints judged from the trace, narration, progress.
 //! - [`cli`]: the command line (`run`, `serve`, `validate`, `scenarios`, …).
 
 pub mod cli;
 pub mod engine;
+pub mod lesson;
 pub mod scenario;
 pub mod sweep;
 pub mod trace;

@@ -1,6 +1,7 @@
 //! The command line: parses arguments with clap and calls the library. Exit codes: 0 for
 //! success, 1 for a runtime failure, 2 for bad input (arguments, scenario, trace file).
 
+mod narrate;
 mod run;
 mod serve;
 mod sweep;
@@ -65,6 +66,10 @@ pub struct RunArgs {
     /// Measure without detailed tracing (outcomes are still counted).
     #[arg(long, hide = true)]
     pub no_trace: bool,
+    /// Print the lesson's steps as they become current and check each checkpoint from the
+    /// trace; exit 1 if any checkpoint was not seen in time.
+    #[arg(long)]
+    pub narrate: bool,
 }
 
 #[derive(Debug, Args)]
@@ -141,6 +146,7 @@ pub fn main() -> ExitCode {
             duration: None,
             summary_json: None,
             no_trace: false,
+            narrate: false,
         }),
         Some(Cmd::Run(args)) => run::run(args),
         Some(Cmd::Serve(args)) => serve::serve(args),

@@ -11,6 +11,9 @@ use crate::trace::{Summary, write_atomic};
 
 /// Runs the scenario for its duration.
 pub fn run(args: RunArgs) -> Result<(), Failure> {
+    if args.narrate {
+        return super::narrate::run(args);
+    }
     let scenario = load_scenario(&args.common)?;
     let duration = args.duration.unwrap_or(scenario.duration).get();
     let name = scenario.name.clone();

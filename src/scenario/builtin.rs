@@ -26,7 +26,24 @@ macro_rules! builtins {
     };
 }
 
-builtins!["default", "bench"];
+builtins![
+    "default",
+    "bench",
+    "journey",
+    "clients",
+    "rest",
+    "troubleshooting",
+    "dns_ttl",
+    "tcp_udp",
+    "keepalive",
+    "caching",
+    "scaling",
+    "lb_policies",
+    "health",
+    "overload",
+    "sessions",
+    "stateless",
+];
 
 /// The built-in named `name`.
 pub fn builtin(name: &str) -> Option<&'static Builtin> {

@@ -9,6 +9,12 @@ use serde::{Deserialize, Serialize};
 
 use super::Dur;
 
+mod steps;
+pub use steps::{
+    Check, CheckKind, DEFAULT_STEP_LIMIT, PLACEHOLDERS, Question, Step, is_placeholder,
+    placeholders,
+};
+
 /// A whole scenario: what runs, what traffic it sees, what happens when, and what to say.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -710,48 +716,6 @@ impl Default for SendRequest {
             host: None,
         }
     }
-}
-
-/// One narration step of a guided lesson.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Step {
-    pub title: String,
-    /// A short explanation, in plain words.
-    pub text: String,
-    /// What to look at: a component (`cdn`, `server-2`), a plot (`plot:latency`) or `request`.
-    pub look_at: Option<String>,
-    /// Something for the learner to do.
-    pub prompt: Option<String>,
-    /// A command to copy into a terminal (placeholders like `{edge}` are filled in).
-    pub command: Option<String>,
-    /// A check of what happened, verified from the trace.
-    pub check: Option<Check>,
-    /// A multiple-choice question.
-    pub question: Option<Question>,
-}
-
-/// A checkpoint verified from the trace.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Check {
-    /// What is checked, e.g. `outcome`, `cache_hit`, `p99_dropped`, `served_by_count`.
-    pub kind: String,
-    /// Its expected value, where the kind needs one.
-    pub expect: Option<String>,
-    /// What to say when it holds.
-    pub success: Option<String>,
-}
-
-/// A multiple-choice question with feedback.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Question {
-    pub ask: String,
-    pub choices: Vec<String>,
-    /// Index of the right choice (0-based).
-    pub answer: usize,
-    pub explain: String,
 }
 
 /// Resource limits of the network-facing components.

@@ -6,6 +6,8 @@
 use std::fmt;
 use std::path::Path;
 
+mod steps;
+
 use serde::de::DeserializeOwned;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
@@ -151,12 +153,17 @@ pub fn load_str(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
         text,
         root: &root,
         problems: Vec::new(),
+        step_problems: Vec::new(),
     };
     for (key, value) in root.get_ref().iter() {
         reader.section(key, value);
     }
+    // Steps are checked one by one as they are read, so their problems are reported
+    // whatever else is wrong in the file.
+    let step_problems = std::mem::take(&mut reader.step_problems);
     if !reader.problems.is_empty() {
         let mut problems = reader.problems;
+        problems.extend(step_problems);
         problems.sort_by_key(|p| (p.line, p.column));
         return Err(invalid(problems));
     }
@@ -188,6 +195,7 @@ pub fn load_str(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
             }
         })
         .collect();
+    problems.extend(step_problems);
     if problems.is_empty() {
         Ok(scenario)
     } else {
@@ -231,6 +239,8 @@ struct Reader<'a, 'i> {
     text: &'a str,
     root: &'a Spanned<DeTable<'i>>,
     problems: Vec<Problem>,
+    /// Problems in the values of steps that were read (see `steps.rs`).
+    step_problems: Vec<Problem>,
 }
 
 impl<'i> Reader<'_, 'i> {
@@ -252,7 +262,7 @@ impl<'i> Reader<'_, 'i> {
             "trace" => self.read::<TraceConfig>(value),
             "profiles" => self.read_each::<Profile>(value),
             "events" => self.read_each::<Event>(value),
-            "steps" => self.read_each::<Step>(value),
+            "steps" => self.read_steps(value),
             other => {
                 let (line, column) = line_col(self.text, key.span().start);
                 self.problems.push(Problem {
@@ -278,6 +288,33 @@ impl<'i> Reader<'_, 'i> {
                 hint: hint_for(&message),
                 message,
             });
+        }
+    }
+
+    fn read_steps(&mut self, value: &Spanned<DeValue<'i>>) {
+        let Some(items) = value.get_ref().as_array() else {
+            return self.read::<Vec<Step>>(value);
+        };
+        for (i, item) in items.iter().enumerate() {
+            let before = self.problems.len();
+            self.read::<Step>(item);
+            if self.problems.len() > before {
+                continue;
+            }
+            let Ok(step) = Step::deserialize(ValueDeserializer::from(item.clone())) else {
+                continue;
+            };
+            for (path, message, hint) in steps::step_problems(i, &step) {
+                let offset = span_of(self.root, &path).unwrap_or(item.span().start);
+                let (line, column) = line_col(self.text, offset);
+                self.step_problems.push(Problem {
+                    line,
+                    column,
+                    field: path,
+                    message,
+                    hint,
+                });
+            }
         }
     }
 
@@ -740,24 +777,6 @@ fn check_values(s: &Scenario) -> Vec<Check> {
                     );
                 }
             }
-        }
-    }
-    for (i, step) in s.steps.iter().enumerate() {
-        if step.title.is_empty() {
-            fail(
-                &format!("steps[{}].title", i + 1),
-                "a step without a title".into(),
-                "a few words saying what this step is about",
-            );
-        }
-        if let Some(q) = &step.question
-            && q.answer >= q.choices.len()
-        {
-            fail(
-                &format!("steps[{}].question.answer", i + 1),
-                format!("answer {} but {} choices", q.answer, q.choices.len()),
-                "the index of the right choice, from 0",
-            );
         }
     }
     if s.limits.max_header_bytes < 256 {

@@ -2,6 +2,7 @@
 //! commands. No engine logic lives here.
 
 pub mod glossary;
+pub mod guide;
 pub mod inspector;
 pub mod plots;
 pub mod sweep_panel;

@@ -1,0 +1,63 @@
+//! `hopscope run SCENARIO --narrate`: plays a lesson headless. Each step is printed as it
+//! becomes current and its checkpoint is judged from the live trace (the scenario's own
+//! events do the actions a learner would); then the summary table follows. Exit 0 when
+//! every checkpoint passed, 1 (naming the missed steps) when some did not.
+//!
+//! The run lasts as long as the steps take (each within its time limit); `--duration`,
+//! when given, caps the whole narration.
+
+use std::io::Write;
+use std::time::Instant;
+
+use super::{Failure, RunArgs, load_scenario, table};
+use crate::engine::{Engine, EngineOptions};
+use crate::lesson::{NarrateOptions, narrate};
+use crate::trace::{Summary, write_atomic};
+
+/// Runs the scenario with narration.
+pub fn run(args: RunArgs) -> Result<(), Failure> {
+    let scenario = load_scenario(&args.common)?;
+    if scenario.steps.is_empty() {
+        return Err(Failure::input(format!(
+            "scenario `{}` has no narration steps; run it without --narrate, or pick a lesson from `hopscope scenarios`",
+            scenario.name
+        )));
+    }
+    let mut engine = Engine::start(
+        scenario.clone(),
+        EngineOptions {
+            traffic: true,
+            play_events: true,
+            no_detail: args.no_trace,
+            ..EngineOptions::default()
+        },
+    )
+    .map_err(Failure::runtime)?;
+    let options = NarrateOptions {
+        deadline: args.duration.map(|d| d.get()),
+        ..NarrateOptions::default()
+    };
+    let started = Instant::now();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let report = narrate(&scenario, &engine, &options, &mut out)
+        .map_err(|e| Failure::runtime(format!("cannot write the narration: {e}")))?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let last = engine.stop();
+    let summary = Summary::from_snapshot(&scenario.name, scenario.seed, elapsed, &last);
+    let _ = writeln!(out);
+    let _ = write!(out, "{}", table::render(&summary));
+    let _ = out.flush();
+    if let Some(path) = &args.summary_json {
+        write_atomic(path, |w| {
+            serde_json::to_writer_pretty(&mut *w, &summary)?;
+            w.write_all(b"\n")
+        })
+        .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))?;
+    }
+    if report.all_passed() {
+        Ok(())
+    } else {
+        Err(Failure::runtime(report.verdict()))
+    }
+}

@@ -1,0 +1,113 @@
+//! The part of the run a check looks at: where its window starts (the step's start, or
+//! the anchor's marker), and which requests belong to it.
+
+use super::{ANCHOR_SLACK_MICROS, Context, DEFAULT_WITHIN, matches, mentions};
+use crate::scenario::{Check, CheckKind};
+use crate::trace::{Journey, Snapshot};
+
+pub(super) struct Window {
+    pub start: u64,
+    pub now: u64,
+    pub within: u64,
+    /// When the anchor happened, and its text.
+    pub anchor: Option<(u64, String)>,
+    /// Why the window starts where it does, for messages.
+    pub label: String,
+}
+
+pub(super) fn window(check: &Check, snap: &Snapshot, ctx: &Context) -> Result<Window, String> {
+    let scale = if ctx.scale.is_finite() && ctx.scale >= 1.0 {
+        ctx.scale
+    } else {
+        1.0
+    };
+    let within = (check
+        .within
+        .map_or(DEFAULT_WITHIN, |d| d.get())
+        .as_secs_f64()
+        * scale
+        * 1e6) as u64;
+    let base = Window {
+        start: ctx.since_micros,
+        now: snap.now_micros,
+        within: within.max(1),
+        anchor: None,
+        label: "since this step began".into(),
+    };
+    let (after, strict) = match (check.after.as_deref(), ctx.default_after.as_deref()) {
+        (Some(after), _) => (after, true),
+        (None, Some(action)) => (action, kind_needs_anchor(check)),
+        (None, None) => return Ok(base),
+    };
+    let marker = snap
+        .markers
+        .iter()
+        .rev()
+        .find(|m| !m.text.starts_with("could not ") && mentions(&m.text, after))
+        // "server-2 marked unhealthy: 2 health checks failed…" reads as its first part.
+        .map(|m| {
+            (
+                m.at_micros,
+                m.text.split(':').next().unwrap_or(&m.text).to_string(),
+            )
+        });
+    let acted = ctx
+        .acted_micros
+        .filter(|t| marker.as_ref().is_none_or(|(at, _)| t > at))
+        .map(|t| (t, after.to_string()));
+    let Some((at, text)) = acted.or(marker) else {
+        return if strict {
+            Err(format!("waiting for “{after}” to happen"))
+        } else {
+            Ok(base)
+        };
+    };
+    // Once the action is done, only what followed it counts, whenever it was done.
+    Ok(Window {
+        start: at.saturating_sub(ANCHOR_SLACK_MICROS),
+        label: format!("since “{text}”"),
+        anchor: Some((at, text)),
+        ..base
+    })
+}
+
+/// Whether a check cannot be judged without a change to compare with.
+pub(super) fn kind_needs_anchor(check: &Check) -> bool {
+    check.kind.is_some_and(CheckKind::compares_with_before)
+}
+
+pub(super) fn began_in(j: &Journey, w: &Window) -> bool {
+    j.start_micros >= w.start
+}
+
+/// Whether a journey ended in the latest `within` of the window.
+pub(super) fn latest(j: &Journey, w: &Window) -> bool {
+    j.end_micros
+        .is_some_and(|e| e + w.within >= w.now && j.start_micros >= w.start)
+}
+
+/// Latencies of requests that began in the latest `within` of the window: ended ones with
+/// their latency, ones still in flight with the age they have reached.
+pub(super) fn latest_latencies(
+    check: &Check,
+    kind: CheckKind,
+    snap: &Snapshot,
+    w: &Window,
+) -> Vec<u64> {
+    let from = w.start.max(w.now.saturating_sub(w.within));
+    let mut out: Vec<u64> = snap
+        .recent
+        .iter()
+        .filter(|j| j.start_micros >= from && matches(check, kind, j))
+        .filter_map(|j| j.latency_micros())
+        .collect();
+    if check.status.is_none() && check.server.is_none() {
+        out.extend(
+            snap.in_flight
+                .iter()
+                .filter(|j| j.start_micros >= from && matches(check, kind, j))
+                .map(|j| w.now.saturating_sub(j.start_micros)),
+        );
+    }
+    out
+}
