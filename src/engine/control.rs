@@ -37,7 +37,7 @@ impl Topology {
     /// Applies `command`; `Err` says why it could not be (nothing changed then).
     pub async fn apply(&self, command: &Command) -> Result<Applied, String> {
         let applied = self.apply_inner(command).await?;
-        if !matches!(command, Command::Status | Command::Send(..)) {
+        if !matches!(command, Command::Status) {
             self.env.sink.emit(TraceEvent::Marker(Marker {
                 at_micros: self.env.now(),
                 component: applied.component,
@@ -280,6 +280,24 @@ impl Topology {
                 };
                 done(None, what)
             }
+            Command::Stateless(on) => {
+                self.api.set_stateless(*on);
+                done(
+                    None,
+                    if *on {
+                        "carts now live in the database: every server sees them"
+                    } else {
+                        "carts now live in each server's memory: only the server that stored one sees it"
+                    },
+                )
+            }
+            Command::Zipf(s) => {
+                self.clients.set_zipf(*s);
+                done(
+                    Some(Component::Client),
+                    format!("requested ids now follow a Zipf law with exponent {s} (0 is uniform)"),
+                )
+            }
             Command::Send(method, path) => {
                 let id = self.clients.send(
                     &SendRequest {
@@ -318,13 +336,21 @@ impl Topology {
 
     /// Waits `d` of simulated time (stretched by the time scale, which may change meanwhile).
     pub async fn sleep_simulated(&self, d: Duration) {
-        let step = Duration::from_millis(10);
+        // Sleep in short chunks so a change of time scale takes effect within one, and
+        // count what really passed (a timer is late by a little every time).
+        let step = Duration::from_millis(50);
         let mut left = d.as_secs_f64();
+        let mut last = tokio::time::Instant::now();
         while left > 0.0 {
             let scale = self.env.scale.get();
             let chunk = step.as_secs_f64().min(left * scale);
-            tokio::time::sleep(Duration::from_secs_f64(chunk)).await;
-            left -= chunk / scale;
+            self.env
+                .overshoot
+                .sleep_until(last + Duration::from_secs_f64(chunk))
+                .await;
+            let now = tokio::time::Instant::now();
+            left -= now.duration_since(last).as_secs_f64() / scale;
+            last = now;
         }
     }
 }

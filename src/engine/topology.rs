@@ -421,6 +421,8 @@ impl Topology {
         }
         s.database.latency = self.db.latency().into();
         s.traffic.rate = self.clients.rate();
+        s.traffic.zipf = self.clients.zipf();
+        s.servers.stateless = self.api.stateless();
         s.traffic.enabled = !self.clients.is_paused();
         s.profiles = self.clients.profiles_now();
         s.tls.enabled = self.edge.tls.lock().expect("edge lock").is_some();

@@ -120,6 +120,10 @@ pub enum Command {
     Drop(Link, f64),
     /// Send one request: method and path.
     Send(String, String),
+    /// Session state (the cart) lives in the database (on) or in each server's memory (off).
+    Stateless(bool),
+    /// Popularity skew of requested ids (Zipf exponent; 0 is uniform).
+    Zipf(f64),
 }
 
 fn server_number(word: &str) -> Result<u16, String> {
@@ -202,6 +206,8 @@ pub const COMMAND_WORDS: &[&str] = &[
     "latency",
     "drop",
     "send",
+    "stateless",
+    "zipf",
 ];
 
 impl FromStr for Command {
@@ -302,6 +308,16 @@ impl FromStr for Command {
                 Command::TimeScale(v)
             }
             "keepalive" => Command::KeepAlive(on_off(arg(1, "on or off")?)?),
+            "stateless" => Command::Stateless(on_off(arg(1, "on or off")?)?),
+            "zipf" => {
+                let v = positive(arg(1, "an exponent")?, "Zipf exponent")?;
+                if v > 10.0 {
+                    return Err(
+                        "the Zipf exponent is at most 10 (0 is uniform, about 1 is typical)".into(),
+                    );
+                }
+                Command::Zipf(v)
+            }
             "tls" => Command::Tls(on_off(arg(1, "on or off")?)?),
             "latency" => Command::Latency(link(arg(1, "a link")?)?, dur(arg(2, "a latency")?)?),
             "drop" => Command::Drop(link(arg(1, "a link")?)?, share(arg(2, "a share")?)?),
@@ -364,6 +380,8 @@ impl fmt::Display for Command {
             Command::Latency(l, d) => write!(f, "latency {} {d}", l.name()),
             Command::Drop(l, s) => write!(f, "drop {} {s}", l.name()),
             Command::Send(m, p) => write!(f, "send {m} {p}"),
+            Command::Stateless(on) => write!(f, "stateless {}", if *on { "on" } else { "off" }),
+            Command::Zipf(s) => write!(f, "zipf {s}"),
         }
     }
 }
@@ -408,6 +426,8 @@ mod tests {
             "latency client 50ms",
             "drop client 1",
             "send GET /users/1",
+            "stateless on",
+            "zipf 1.2",
         ] {
             let parsed: Command = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
             assert_eq!(parsed.to_string(), text);

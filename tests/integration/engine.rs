@@ -744,3 +744,47 @@ fn the_running_settings_save_as_a_scenario_that_loads_back_and_starts() {
     assert_eq!(again.topology().servers().len(), 4);
     assert_eq!(again.topology().lb.policy(), Policy::LeastConnections);
 }
+
+#[test]
+fn a_request_to_an_unknown_host_fails_its_lookup() {
+    let engine = start(quiet(), false);
+    let id = engine.handle().block_on(async {
+        engine.topology().clients.send(
+            &SendRequest {
+                host: Some("apu.example.test".into()),
+                ..SendRequest::default()
+            },
+            false,
+        )
+    });
+    let snap = wait_for(&engine, Duration::from_secs(5), "the lookup to fail", |s| {
+        journey(s, id).is_some()
+    });
+    let j = journey(&snap, id).expect("ended");
+    assert_eq!(j.outcome, Some(Outcome::DnsFailure));
+    let dns = j.span(Phase::Dns).expect("a dns span");
+    assert_eq!(dns.attr("answer"), Some("NXDOMAIN"));
+    assert!(j.url.contains("apu.example.test"));
+}
+
+#[test]
+fn events_fire_on_time_in_simulated_time() {
+    let mut s = quiet();
+    s.time_scale = 2.0;
+    s.events = vec![hopscope::scenario::Event {
+        at: Some(Dur::from_millis(400)),
+        action: Some("add server".into()),
+        ..Default::default()
+    }];
+    let engine = start(s, false);
+    let snap = wait_for(&engine, Duration::from_secs(5), "the event", |s| {
+        s.markers.iter().any(|m| m.text == "add server")
+    });
+    let at = snap
+        .markers
+        .iter()
+        .find(|m| m.text == "add server")
+        .map_or(0, |m| m.at_micros);
+    // 400 ms of simulated time at half speed is 800 ms of real time (never sooner).
+    assert!((790_000..1_200_000).contains(&at), "fired at {at} µs");
+}

@@ -430,6 +430,20 @@ impl Clients {
         self.state.changed.notify_waiters();
     }
 
+    /// Changes the popularity skew of requested ids (0: uniform).
+    pub fn set_zipf(&self, exponent: f64) {
+        self.state
+            .planner
+            .lock()
+            .expect("planner lock")
+            .set_zipf(exponent);
+    }
+
+    /// The popularity skew of requested ids.
+    pub fn zipf(&self) -> f64 {
+        self.state.planner.lock().expect("planner lock").zipf()
+    }
+
     /// Changes a profile's share; false if there is no such profile.
     pub fn set_weight(&self, profile: &str, weight: f64) -> bool {
         self.state

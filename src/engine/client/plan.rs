@@ -20,6 +20,8 @@ pub struct Planned {
     pub body: Option<String>,
     pub auth: Auth,
     pub headers: Vec<(String, String)>,
+    /// The name to look up, when not the API's own (`api.<zone>`).
+    pub host: Option<String>,
 }
 
 impl Planned {
@@ -37,6 +39,7 @@ impl Planned {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            host: send.host.clone(),
         }
     }
 }
@@ -88,6 +91,20 @@ impl Planner {
     /// Each profile's share of the traffic now.
     pub fn weights(&self) -> &[f64] {
         &self.weights
+    }
+
+    /// Changes the popularity skew of ids (0: uniform).
+    pub fn set_zipf(&mut self, exponent: f64) {
+        self.zipf_exponent = if exponent.is_finite() {
+            exponent.clamp(0.0, 10.0)
+        } else {
+            0.0
+        };
+    }
+
+    /// The popularity skew of ids.
+    pub fn zipf(&self) -> f64 {
+        self.zipf_exponent
     }
 
     /// Changes a profile's share of the traffic; false if there is no such profile.
@@ -160,6 +177,7 @@ impl Planner {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            host: None,
         }
     }
 }

@@ -65,7 +65,8 @@ pub async fn perform(
         (true, Some(addr)) => ("https", addr.port()),
         _ => ("http", shared.edge.port()),
     };
-    let url = format!("{scheme}://{}:{port}{}", shared.host, plan.path);
+    let host = plan.host.as_deref().unwrap_or(&shared.host);
+    let url = format!("{scheme}://{host}:{port}{}", plan.path);
     shared
         .open_requests
         .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
@@ -275,19 +276,16 @@ async fn open(
     port: u16,
 ) -> Result<Conn, Failed> {
     let env = &shared.env;
-    let resolved = session
-        .resolver
-        .resolve(id, &shared.host)
-        .await
-        .map_err(|e| {
-            let why = match &e {
-                ResolveError::Timeout { .. } | ResolveError::Unreachable { .. } => {
-                    format!("could not resolve host: {e}")
-                }
-                _ => format!("could not resolve host {}: {e}", shared.host),
-            };
-            Failed(Outcome::DnsFailure, why)
-        })?;
+    let host = plan.host.as_deref().unwrap_or(&shared.host);
+    let resolved = session.resolver.resolve(id, host).await.map_err(|e| {
+        let why = match &e {
+            ResolveError::Timeout { .. } | ResolveError::Unreachable { .. } => {
+                format!("could not resolve host: {e}")
+            }
+            _ => format!("could not resolve host {host}: {e}"),
+        };
+        Failed(Outcome::DnsFailure, why)
+    })?;
     let addr = std::net::SocketAddr::new(resolved.addr, port);
     let link = shared.profiles[plan.profile].link.clone();
     let connect_start = env.now();
@@ -310,7 +308,7 @@ async fn open(
             return Err(Failed(Outcome::TlsError, "TLS is not set up".into()));
         };
         let tls_stream = connector
-            .connect(crate::engine::tls::server_name(&shared.host), stream)
+            .connect(crate::engine::tls::server_name(host), stream)
             .await
             .map_err(|e| Failed(Outcome::TlsError, e.to_string()))?;
         let tls_done = env.now();
@@ -388,10 +386,11 @@ fn build_request(
     port: u16,
     keep_alive: bool,
 ) -> Request<Body> {
+    let host = plan.host.as_deref().unwrap_or(&shared.host);
     let mut builder = Request::builder()
         .method(plan.method.as_str())
         .uri(plan.path.as_str())
-        .header("host", format!("{}:{port}", shared.host))
+        .header("host", format!("{host}:{port}"))
         .header(
             "user-agent",
             user_agent(&shared.profiles[plan.profile].profile.name),
