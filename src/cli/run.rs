@@ -5,13 +5,18 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{Failure, RunArgs, load_scenario, table};
+use super::{Failure, RunArgs, export, load_scenario, table};
 use crate::engine::{Engine, EngineOptions};
 use crate::trace::{Summary, write_atomic};
 
 /// Runs the scenario for its duration.
 pub fn run(args: RunArgs) -> Result<(), Failure> {
     let scenario = load_scenario(&args.common)?;
+    let target = export::target(
+        args.export.as_deref(),
+        args.format.as_deref(),
+        args.no_trace,
+    )?;
     let duration = args.duration.unwrap_or(scenario.duration).get();
     let name = scenario.name.clone();
     let seed = scenario.seed;
@@ -25,6 +30,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         },
     )
     .map_err(Failure::runtime)?;
+    let info = target.as_ref().map(|_| export::run_info(&engine));
     let bar = ProgressBar::new(duration.as_millis() as u64);
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{bar:30}] {elapsed_precise} {msg}")
@@ -46,6 +52,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     }
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
+    let before = engine.snapshot();
     let last = engine.stop();
     let summary = Summary::from_snapshot(&name, seed, elapsed, &last);
     print!("{}", table::render(&summary));
@@ -55,6 +62,16 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             w.write_all(b"\n")
         })
         .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))?;
+    }
+    if let (Some(target), Some(info)) = (&target, info) {
+        let stats = export::write(&engine, target, info, &last, &before)?;
+        println!(
+            "exported {} requests to {} ({}, {})",
+            stats.requests,
+            target.path.display(),
+            target.format,
+            export::human_bytes(stats.bytes)
+        );
     }
     Ok(())
 }

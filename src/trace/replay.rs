@@ -19,6 +19,7 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use super::export::SecondsBuilder;
 use super::import::Trace;
 use super::metrics::{LatencyHistogram, SecondMetrics, ServerTotals};
 use super::summary::server_number;
@@ -100,7 +101,18 @@ impl std::fmt::Debug for Replay {
 impl Replay {
     /// Prepares a loaded trace for replay.
     pub fn new(trace: Trace) -> Replay {
-        let Trace { meta, mut requests } = trace;
+        let Trace {
+            mut meta,
+            mut requests,
+        } = trace;
+        // Counts and percentiles are recomputed from the requests (exactly as the exporter
+        // and the live recorder computed them: decimal floats in a file do not always read
+        // back to the same bits); the gauges sampled live come from the file.
+        let mut rebuilt = SecondsBuilder::default();
+        for j in &requests {
+            rebuilt.add(j);
+        }
+        meta.seconds = rebuilt.finish(&meta);
         requests.sort_by_key(|j| (j.start_micros, j.id));
         let journeys: Vec<Arc<Journey>> = requests.into_iter().map(Arc::new).collect();
         let mut events = Vec::new();

@@ -149,6 +149,19 @@ impl Serialize for OutcomesOut<'_> {
     }
 }
 
+#[derive(Serialize)]
+struct ScenarioOut<'a> {
+    name: &'a str,
+    seed: u64,
+    config: Option<&'a serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct TotalsOut<'a> {
+    requests: u64,
+    outcomes: OutcomesOut<'a>,
+}
+
 /// Writes the JSON trace.
 pub struct JsonWriter {
     first: bool,
@@ -172,11 +185,11 @@ impl JsonWriter {
         key(
             out,
             "scenario",
-            &serde_json::json!({
-                "name": info.scenario,
-                "seed": info.seed,
-                "config": info.scenario_config,
-            }),
+            &ScenarioOut {
+                name: &info.scenario,
+                seed: info.seed,
+                config: info.scenario_config.as_ref(),
+            },
         )?;
         key(out, "wall_start_micros", &info.wall_start_micros)?;
         key(out, "wall_start", &rfc3339_millis(info.wall_start_micros))?;
@@ -224,10 +237,10 @@ impl JsonWriter {
         key(
             out,
             "totals",
-            &serde_json::json!({
-                "requests": self.requests,
-                "outcomes": OutcomesOut(&outcomes),
-            }),
+            &TotalsOut {
+                requests: self.requests,
+                outcomes: OutcomesOut(&outcomes),
+            },
         )?;
         writeln!(out, "\n}}")
     }

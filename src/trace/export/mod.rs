@@ -233,13 +233,15 @@ enum Writer {
 }
 
 /// The per-second metrics recomputed from the journeys as they stream past.
-struct SecondsBuilder {
+#[derive(Default)]
+pub(crate) struct SecondsBuilder {
     metrics: Metrics,
     last_end_micros: u64,
 }
 
 impl SecondsBuilder {
-    fn add(&mut self, j: &Journey) {
+    /// Counts one journey (at its end).
+    pub(crate) fn add(&mut self, j: &Journey) {
         let (Some(outcome), Some(at_micros)) = (j.outcome, j.end_micros) else {
             return;
         };
@@ -256,8 +258,8 @@ impl SecondsBuilder {
         self.last_end_micros = self.last_end_micros.max(at_micros);
     }
 
-    /// Every second of the run, with the live gauges merged in.
-    fn finish(mut self, meta: &RunMeta) -> Vec<SecondMetrics> {
+    /// Every second of the run, with the gauges of `meta.seconds` merged in.
+    pub(crate) fn finish(mut self, meta: &RunMeta) -> Vec<SecondMetrics> {
         let until = meta
             .info
             .duration_micros
@@ -303,10 +305,7 @@ impl<W: Write> Exporter<W> {
             out,
             writer,
             meta: meta.clone(),
-            seconds: SecondsBuilder {
-                metrics: Metrics::default(),
-                last_end_micros: 0,
-            },
+            seconds: SecondsBuilder::default(),
             requests: 0,
         })
     }
