@@ -53,7 +53,7 @@ pub fn open(args: OpenArgs) -> Result<(), Failure> {
             out,
             format,
             meta,
-            replay.journeys().iter().map(|j| j.as_ref()),
+            replay.journeys_by_end().map(|j| j.as_ref()),
         )
         .map_err(Failure::runtime)?;
         println!(

@@ -76,6 +76,9 @@ fn phase_key(c: Component, p: Phase) -> &'static str {
     }
 }
 
+/// The closed seconds and the markers of the latest snapshot, shared while unchanged.
+type Prefixes = (Arc<Vec<SecondMetrics>>, Arc<Vec<Marker>>);
+
 /// A recorded run, ready to be replayed at any time.
 pub struct Replay {
     meta: RunMeta,
@@ -86,6 +89,7 @@ pub struct Replay {
     duration_micros: u64,
     keep_recent: usize,
     acc: Mutex<Acc>,
+    prefixes: Mutex<Prefixes>,
 }
 
 impl std::fmt::Debug for Replay {
@@ -108,8 +112,10 @@ impl Replay {
         // Counts and percentiles are recomputed from the requests (exactly as the exporter
         // and the live recorder computed them: decimal floats in a file do not always read
         // back to the same bits); the gauges sampled live come from the file.
+        let mut by_end: Vec<&Journey> = requests.iter().collect();
+        by_end.sort_by_key(|j| j.end_micros);
         let mut rebuilt = SecondsBuilder::default();
-        for j in &requests {
+        for j in by_end {
             rebuilt.add(j);
         }
         meta.seconds = rebuilt.finish(&meta);
@@ -140,6 +146,7 @@ impl Replay {
                 ends.push((end, i));
             }
         }
+        meta.markers.sort_by_key(|m| m.at_micros);
         for m in &meta.markers {
             last = last.max(m.at_micros);
         }
@@ -160,6 +167,7 @@ impl Replay {
             duration_micros: last,
             keep_recent,
             acc: Mutex::new(Acc::default()),
+            prefixes: Mutex::new(Default::default()),
         }
     }
 
@@ -177,6 +185,15 @@ impl Replay {
     /// Every request, by start time.
     pub fn journeys(&self) -> &[Arc<Journey>] {
         &self.journeys
+    }
+
+    /// Every request in the order they ended (the order exports write them in), then any
+    /// that never ended.
+    pub fn journeys_by_end(&self) -> impl Iterator<Item = &Arc<Journey>> {
+        self.ends
+            .iter()
+            .map(|&(_, i)| &self.journeys[i as usize])
+            .chain(self.journeys.iter().filter(|j| j.outcome.is_none()))
     }
 
     /// The request with id `id`, complete.
@@ -385,20 +402,15 @@ impl Replay {
             .iter()
             .map(|&(_, i)| Replay::as_of(&self.journeys[i as usize], t))
             .collect();
-        let closed: Vec<SecondMetrics> = self
-            .meta
-            .seconds
-            .iter()
-            .filter(|s| s.second.saturating_add(1).saturating_mul(1_000_000) <= t || at_end)
-            .cloned()
-            .collect();
-        let markers: Vec<Marker> = self
-            .meta
-            .markers
-            .iter()
-            .filter(|m| m.at_micros <= t)
-            .cloned()
-            .collect();
+        let n_seconds = if at_end {
+            self.meta.seconds.len()
+        } else {
+            self.meta
+                .seconds
+                .partition_point(|s| s.second.saturating_add(1).saturating_mul(1_000_000) <= t)
+        };
+        let n_markers = self.meta.markers.partition_point(|m| m.at_micros <= t);
+        let (closed, markers) = self.prefixes(n_seconds, n_markers);
         let servers = if at_end && !self.meta.servers.is_empty() {
             self.meta.servers.clone()
         } else {
@@ -408,10 +420,10 @@ impl Replay {
             now_micros: t,
             in_flight,
             recent,
-            seconds: Arc::new(closed),
+            seconds: closed,
             totals: self.totals_at(t),
             servers,
-            markers: Arc::new(markers),
+            markers,
             events_shed: self.meta.events_shed,
             source_outcomes: if at_end {
                 self.meta.source_outcomes.clone()
@@ -421,6 +433,26 @@ impl Replay {
             spooled: ended as u64,
             recent_dns: Vec::new(),
         }
+    }
+
+    /// The first `n_seconds` seconds and `n_markers` markers, shared with the previous
+    /// snapshot when they are the same (a scrubber asks many times a second).
+    fn prefixes(
+        &self,
+        n_seconds: usize,
+        n_markers: usize,
+    ) -> Prefixes {
+        let mut cache = match self.prefixes.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if cache.0.len() != n_seconds {
+            cache.0 = Arc::new(self.meta.seconds[..n_seconds].to_vec());
+        }
+        if cache.1.len() != n_markers {
+            cache.1 = Arc::new(self.meta.markers[..n_markers].to_vec());
+        }
+        (cache.0.clone(), cache.1.clone())
     }
 
     /// The state at the end of the run.

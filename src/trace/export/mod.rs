@@ -20,18 +20,19 @@ mod csv;
 mod har;
 mod json;
 mod perfetto;
+mod seconds;
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::metrics::{Metrics, SecondMetrics};
-use super::{End, Journey, Marker, Outcome, ServerGauge, Snapshot, write_atomic};
+use super::metrics::SecondMetrics;
+use super::{Journey, Marker, Outcome, ServerGauge, Snapshot, write_atomic};
 
 pub use json::{AttrsIn, ExchangeIn, RequestIn, SpanIn, TRACE_SCHEMA};
+pub use seconds::{GRACE_SECS, SecondsBuilder};
 
 /// An export format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -232,53 +233,6 @@ enum Writer {
     Csv,
 }
 
-/// The per-second metrics recomputed from the journeys as they stream past.
-#[derive(Default)]
-pub(crate) struct SecondsBuilder {
-    metrics: Metrics,
-    last_end_micros: u64,
-}
-
-impl SecondsBuilder {
-    /// Counts one journey (at its end).
-    pub(crate) fn add(&mut self, j: &Journey) {
-        let (Some(outcome), Some(at_micros)) = (j.outcome, j.end_micros) else {
-            return;
-        };
-        let end = End {
-            id: j.id,
-            at_micros,
-            outcome,
-            cache: j.cache,
-            served_by: j.served_by.clone(),
-            bytes: j.bytes,
-            reused: j.reused,
-        };
-        self.metrics.on_end(&end, j.latency_micros());
-        self.last_end_micros = self.last_end_micros.max(at_micros);
-    }
-
-    /// Every second of the run, with the gauges of `meta.seconds` merged in.
-    pub(crate) fn finish(mut self, meta: &RunMeta) -> Vec<SecondMetrics> {
-        let until = meta
-            .info
-            .duration_micros
-            .max(self.last_end_micros.saturating_add(1));
-        let whole = until.div_ceil(1_000_000).saturating_mul(1_000_000);
-        self.metrics.close_until(whole, 0, &[]);
-        let mut seconds = self.metrics.seconds().to_vec();
-        let live: BTreeMap<u64, &SecondMetrics> =
-            meta.seconds.iter().map(|s| (s.second, s)).collect();
-        for s in &mut seconds {
-            if let Some(l) = live.get(&s.second) {
-                s.in_flight = l.in_flight.clone();
-                s.queued = l.queued.clone();
-            }
-        }
-        seconds
-    }
-}
-
 /// Writes one export, a journey at a time.
 pub struct Exporter<W: Write> {
     out: Counting<W>,
@@ -341,7 +295,9 @@ impl<W: Write> Exporter<W> {
 }
 
 /// Exports the journeys in `spool` (the recorder's JSON-lines log) to `path`, streaming
-/// one journey at a time, and replaces `path` atomically.
+/// one journey at a time, and replaces `path` atomically. A spool that is still being
+/// written may end in a half-written line: that last line is skipped; a bad line anywhere
+/// else is an error.
 pub fn export_spool(
     path: &Path,
     format: Format,
@@ -358,9 +314,16 @@ pub fn export_spool(
     let written = write_atomic(path, |out| {
         let buffered = BufWriter::with_capacity(256 * 1024, out);
         let mut exporter = Exporter::new(buffered, format, meta)?;
+        // A spool being written may end in half a line: that one is left for next time.
+        let mut unreadable: Option<io::Error> = None;
         for journey in journeys {
+            if let Some(e) = unreadable.take() {
+                read_failure = Some(e);
+                return Err(io::Error::other("the spool could not be read"));
+            }
             match journey {
                 Ok(j) => exporter.journey(&j)?,
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => unreadable = Some(e),
                 Err(e) => {
                     read_failure = Some(e);
                     return Err(io::Error::other("the spool could not be read"));
@@ -461,6 +424,32 @@ mod tests {
             Format::choose(Some("perfetto"), Path::new("x.har")).ok(),
             Some(Format::Perfetto)
         );
+    }
+
+    #[test]
+    fn a_half_written_last_spool_line_is_skipped_but_a_bad_middle_line_is_an_error() {
+        use crate::trace::{Outcome, TraceId};
+        let dir =
+            std::env::temp_dir().join(format!("hopscope-export-spool-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let spool = dir.join("s.jsonl");
+        let line = |n: u128| {
+            let j = Journey {
+                id: TraceId(n),
+                end_micros: Some(10),
+                outcome: Some(Outcome::Status(200)),
+                ..Journey::default()
+            };
+            serde_json::to_string(&j).expect("json") + "\n"
+        };
+        let out = dir.join("out.json");
+        std::fs::write(&spool, line(1) + &line(2) + "{\"id\":\"00").expect("write");
+        let stats = export_spool(&out, Format::Json, &RunMeta::default(), &spool).expect("ok");
+        assert_eq!(stats.requests, 2);
+        std::fs::write(&spool, line(1) + "{oops}\n" + &line(2)).expect("write");
+        let err = export_spool(&out, Format::Json, &RunMeta::default(), &spool);
+        assert!(matches!(err, Err(ExportError::Spool { .. })), "{err:?}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]
