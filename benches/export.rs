@@ -16,10 +16,10 @@ use std::time::Instant;
 use hopscope::trace::export::{ComponentInfo, TopologyInfo, export_spool};
 use hopscope::trace::import::import_file;
 use hopscope::trace::replay::Replay;
-use hopscope::trace::spool::Spool;
+use hopscope::trace::spool::{self, Spool};
 use hopscope::trace::{
-    Attr, CacheStatus, Component, Exchange, Format, Journey, Marker, Outcome, Phase, RunInfo,
-    RunMeta, Span, TraceId,
+    Attr, CacheStatus, Component, Exchange, Exporter, Format, Journey, Marker, Outcome, Phase,
+    RunInfo, RunMeta, Span, TraceId,
 };
 
 /// A small deterministic generator (xorshift64*), so every run measures the same data.
@@ -333,8 +333,44 @@ fn main() {
             show(peak_mib())
         );
     }
+    cpu_only(&meta, &spool_path, requests);
     read_back(&dir.join("trace.json"), requests);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The same exports into a sink (no file, no fsync): what the formatting itself costs,
+/// reading the spool included.
+fn cpu_only(meta: &RunMeta, spool_path: &Path, requests: u64) {
+    let began = Instant::now();
+    let mut read = 0u64;
+    if let Ok(journeys) = spool::read(spool_path) {
+        read = journeys.filter(Result::is_ok).count() as u64;
+    }
+    let read_secs = began.elapsed().as_secs_f64();
+    println!("reading the spool alone: {read} requests in {read_secs:.2} s");
+    for format in [Format::Json, Format::Har, Format::Perfetto] {
+        let began = Instant::now();
+        let Ok(journeys) = spool::read(spool_path) else {
+            return;
+        };
+        let Ok(mut exporter) = Exporter::new(std::io::sink(), format, meta) else {
+            return;
+        };
+        for j in journeys.flatten() {
+            if exporter.journey(&j).is_err() {
+                return;
+            }
+        }
+        let Ok(stats) = exporter.finish() else { return };
+        let secs = began.elapsed().as_secs_f64();
+        println!(
+            "{:<9} into a sink: {:.2} s, {:.1} MB/s, {:.0} requests/s",
+            format.name(),
+            secs,
+            stats.bytes as f64 / 1e6 / secs,
+            requests as f64 / secs
+        );
+    }
 }
 
 /// Times reading the JSON trace back and preparing and scrubbing its replay.

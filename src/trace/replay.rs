@@ -437,11 +437,7 @@ impl Replay {
 
     /// The first `n_seconds` seconds and `n_markers` markers, shared with the previous
     /// snapshot when they are the same (a scrubber asks many times a second).
-    fn prefixes(
-        &self,
-        n_seconds: usize,
-        n_markers: usize,
-    ) -> Prefixes {
+    fn prefixes(&self, n_seconds: usize, n_markers: usize) -> Prefixes {
         let mut cache = match self.prefixes.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),

@@ -18,12 +18,15 @@
 //! - hopscope's own facts (id, outcome, X-Cache, server, client profile) are in `_hopscope`
 //!   (HAR allows custom fields that start with an underscore).
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 
-use serde_json::{Value, json};
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+use serde_json::json;
 
 use super::{RunMeta, ms, rfc3339_millis};
-use crate::trace::{Component, Journey, Outcome, Phase};
+use crate::trace::{CacheStatus, Component, Journey, Outcome, Phase};
 
 /// A timing in microseconds; `None` when the phase did not happen (`-1` in HAR).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -117,10 +120,15 @@ pub fn timings(j: &Journey) -> HarTimings {
     t
 }
 
-fn har_ms(t: Option<u64>) -> Value {
-    match t {
-        Some(micros) => json!(ms(micros)),
-        None => json!(-1),
+/// A HAR timing in milliseconds, `-1` when the phase did not happen.
+struct Ms(Option<u64>);
+
+impl Serialize for Ms {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Some(micros) => s.serialize_f64(ms(micros)),
+            None => s.serialize_i64(-1),
+        }
     }
 }
 
@@ -168,12 +176,16 @@ fn reason(status: u16) -> &'static str {
     }
 }
 
-fn headers(list: &[(String, String)]) -> Value {
-    Value::Array(
-        list.iter()
-            .map(|(n, v)| json!({"name": n, "value": v}))
-            .collect(),
-    )
+#[derive(Serialize)]
+struct NameValue<'a> {
+    name: &'a str,
+    value: &'a str,
+}
+
+fn headers(list: &[(String, String)]) -> Vec<NameValue<'_>> {
+    list.iter()
+        .map(|(name, value)| NameValue { name, value })
+        .collect()
 }
 
 fn header<'a>(list: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -188,19 +200,17 @@ fn head_size(start_line: &str, list: &[(String, String)]) -> i64 {
     (start_line.len() + 2 + lines + 2) as i64
 }
 
-fn query_string(url: &str) -> Value {
+fn query_string(url: &str) -> Vec<NameValue<'_>> {
     let query = url.split_once('?').map_or("", |(_, q)| q);
     let query = query.split_once('#').map_or(query, |(q, _)| q);
-    Value::Array(
-        query
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                let (name, value) = p.split_once('=').unwrap_or((p, ""));
-                json!({"name": name, "value": value})
-            })
-            .collect(),
-    )
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (name, value) = p.split_once('=').unwrap_or((p, ""));
+            NameValue { name, value }
+        })
+        .collect()
 }
 
 fn path_of(url: &str) -> &str {
@@ -272,199 +282,218 @@ impl HarWriter {
     }
 }
 
-fn entry(j: &Journey, meta: &RunMeta) -> Value {
+const NONE: &[NameValue<'static>] = &[];
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PostData<'a> {
+    mime_type: &'a str,
+    params: &'static [NameValue<'static>],
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Request<'a> {
+    method: &'a str,
+    url: Cow<'a, str>,
+    http_version: &'static str,
+    cookies: &'static [NameValue<'static>],
+    headers: Vec<NameValue<'a>>,
+    query_string: Vec<NameValue<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    post_data: Option<PostData<'a>>,
+    headers_size: i64,
+    body_size: i64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Content<'a> {
+    size: u64,
+    mime_type: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    comment: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Response<'a> {
+    status: u16,
+    status_text: &'static str,
+    http_version: &'static str,
+    cookies: &'static [NameValue<'static>],
+    headers: Vec<NameValue<'a>>,
+    content: Content<'a>,
+    #[serde(rename = "redirectURL")]
+    redirect_url: &'a str,
+    headers_size: i64,
+    body_size: i64,
+    #[serde(rename = "_error", skip_serializing_if = "Option::is_none")]
+    error: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Timings {
+    blocked: Ms,
+    dns: Ms,
+    connect: Ms,
+    ssl: Ms,
+    send: f64,
+    wait: f64,
+    receive: f64,
+}
+
+#[derive(Serialize)]
+struct Hopscope<'a> {
+    id: String,
+    outcome: Option<String>,
+    x_cache: Option<&'static str>,
+    served_by: Option<&'a str>,
+    client: &'a str,
+    profile: &'a str,
+    external: bool,
+    reused_connection: bool,
+    start_micros: u64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Entry<'a> {
+    pageref: &'static str,
+    started_date_time: String,
+    time: f64,
+    request: Request<'a>,
+    response: Response<'a>,
+    cache: Empty,
+    timings: Timings,
+    #[serde(rename = "serverIPAddress", skip_serializing_if = "Option::is_none")]
+    server_ip_address: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    comment: Option<String>,
+    #[serde(rename = "_hopscope")]
+    hopscope: Hopscope<'a>,
+}
+
+/// `{}`.
+struct Empty;
+
+impl Serialize for Empty {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_map(Some(0))?.end()
+    }
+}
+
+fn entry<'a>(j: &'a Journey, meta: &'a RunMeta) -> Entry<'a> {
     let info = &meta.info;
     let t = timings(j);
-    let url = if j.url.contains("://") {
-        j.url.clone()
+    let url: Cow<'a, str> = if j.url.contains("://") {
+        Cow::Borrowed(&j.url)
     } else {
-        format!("http://{}{}", info.topology.edge_address, j.url)
+        Cow::Owned(format!("http://{}{}", info.topology.edge_address, j.url))
     };
     let x = j.exchange.as_deref();
     let no_headers: &[(String, String)] = &[];
     let req_headers = x.map_or(no_headers, |x| &x.request_headers);
     let resp_headers = x.map_or(no_headers, |x| &x.response_headers);
     let status = j.outcome.and_then(Outcome::status);
-    let mut request = json!({
-        "method": j.method,
-        "url": url,
-        "httpVersion": "HTTP/1.1",
-        "cookies": [],
-        "headers": headers(req_headers),
-        "queryString": query_string(&j.url),
-        "headersSize": x.map_or(-1, |x| head_size(
-            &format!("{} {} HTTP/1.1", j.method, path_of(&j.url)), &x.request_headers)),
-        "bodySize": x.map_or(if j.method == "GET" || j.method == "HEAD" { 0 } else { -1 },
-            |x| x.request_body.len() as i64),
-    });
-    if let Some(x) = x.filter(|x| !x.request_body.is_empty()) {
-        request["postData"] = json!({
-            "mimeType": header(&x.request_headers, "content-type").unwrap_or("application/json"),
-            "params": [],
-            "text": x.request_body,
-        });
-    }
-    let mut content = json!({
-        "size": j.bytes,
-        "mimeType": header(resp_headers, "content-type")
-            .unwrap_or(if status.is_some() { "application/json" } else { "x-unknown" }),
-    });
-    match x {
-        Some(x) if x.response_body.len() as u64 == j.bytes => {
-            content["text"] = json!(x.response_body);
-        }
-        Some(_) => content["comment"] = json!("only the start of the body was captured"),
-        None => {}
-    }
-    let mut response = json!({
-        "status": status.unwrap_or(0),
-        "statusText": status.map_or("", reason),
-        "httpVersion": if status.is_some() { "HTTP/1.1" } else { "" },
-        "cookies": [],
-        "headers": headers(resp_headers),
-        "content": content,
-        "redirectURL": header(resp_headers, "location").unwrap_or(""),
-        "headersSize": match (x, status) {
-            (Some(x), Some(s)) => head_size(&format!("HTTP/1.1 {s} {}", reason(s)), &x.response_headers),
+    let request = Request {
+        method: &j.method,
+        url,
+        http_version: "HTTP/1.1",
+        cookies: NONE,
+        headers: headers(req_headers),
+        query_string: query_string(&j.url),
+        post_data: x.filter(|x| !x.request_body.is_empty()).map(|x| PostData {
+            mime_type: header(&x.request_headers, "content-type").unwrap_or("application/json"),
+            params: NONE,
+            text: &x.request_body,
+        }),
+        headers_size: x.map_or(-1, |x| {
+            head_size(
+                &format!("{} {} HTTP/1.1", j.method, path_of(&j.url)),
+                &x.request_headers,
+            )
+        }),
+        body_size: x.map_or(
+            if j.method == "GET" || j.method == "HEAD" {
+                0
+            } else {
+                -1
+            },
+            |x| x.request_body.len() as i64,
+        ),
+    };
+    let complete_body = x.filter(|x| x.response_body.len() as u64 == j.bytes);
+    let content = Content {
+        size: j.bytes,
+        mime_type: header(resp_headers, "content-type").unwrap_or(if status.is_some() {
+            "application/json"
+        } else {
+            "x-unknown"
+        }),
+        text: complete_body.map(|x| x.response_body.as_str()),
+        comment: (x.is_some() && complete_body.is_none())
+            .then_some("only the start of the body was captured"),
+    };
+    let response = Response {
+        status: status.unwrap_or(0),
+        status_text: status.map_or("", reason),
+        http_version: if status.is_some() { "HTTP/1.1" } else { "" },
+        cookies: NONE,
+        headers: headers(resp_headers),
+        content,
+        redirect_url: header(resp_headers, "location").unwrap_or(""),
+        headers_size: match (x, status) {
+            (Some(x), Some(s)) => {
+                head_size(&format!("HTTP/1.1 {s} {}", reason(s)), &x.response_headers)
+            }
             _ => -1,
         },
-        "bodySize": if status.is_some() { j.bytes as i64 } else { -1 },
-    });
-    if let Some(e) = j.outcome.and_then(browser_error) {
-        response["_error"] = json!(e);
-    }
-    let mut entry = json!({
-        "pageref": "run",
-        "startedDateTime": rfc3339_millis(info.wall_start_micros.saturating_add(j.start_micros)),
-        "time": ms(t.total_micros()),
-        "request": request,
-        "response": response,
-        "cache": {},
-        "timings": {
-            "blocked": har_ms(t.blocked),
-            "dns": har_ms(t.dns),
-            "connect": har_ms(t.connect),
-            "ssl": har_ms(t.ssl),
-            "send": ms(t.send),
-            "wait": ms(t.wait),
-            "receive": ms(t.receive),
+        body_size: if status.is_some() { j.bytes as i64 } else { -1 },
+        error: j.outcome.and_then(browser_error),
+    };
+    Entry {
+        pageref: "run",
+        started_date_time: rfc3339_millis(info.wall_start_micros.saturating_add(j.start_micros)),
+        time: ms(t.total_micros()),
+        request,
+        response,
+        cache: Empty,
+        timings: Timings {
+            blocked: Ms(t.blocked),
+            dns: Ms(t.dns),
+            connect: Ms(t.connect),
+            ssl: Ms(t.ssl),
+            send: ms(t.send),
+            wait: ms(t.wait),
+            receive: ms(t.receive),
         },
-        "_hopscope": {
-            "id": j.id.to_string(),
-            "outcome": j.outcome.map(|o| o.to_string()),
-            "x_cache": j.cache.map(|c| c.as_str()),
-            "served_by": j.served_by,
-            "client": j.client,
-            "profile": j.profile,
-            "external": j.external,
-            "reused_connection": j.reused,
-            "start_micros": j.start_micros,
+        server_ip_address: (j.outcome != Some(Outcome::DnsFailure))
+            .then(|| {
+                info.topology
+                    .edge_address
+                    .rsplit_once(':')
+                    .map(|(ip, _)| ip)
+            })
+            .flatten(),
+        comment: j.outcome.map(Outcome::describe),
+        hopscope: Hopscope {
+            id: j.id.to_string(),
+            outcome: j.outcome.map(|o| o.to_string()),
+            x_cache: j.cache.map(CacheStatus::as_str),
+            served_by: j.served_by.as_deref(),
+            client: &j.client,
+            profile: &j.profile,
+            external: j.external,
+            reused_connection: j.reused,
+            start_micros: j.start_micros,
         },
-    });
-    if j.outcome != Some(Outcome::DnsFailure)
-        && let Some((ip, _)) = info.topology.edge_address.rsplit_once(':')
-    {
-        entry["serverIPAddress"] = json!(ip);
     }
-    if let Some(o) = j.outcome {
-        entry["comment"] = json!(o.describe());
-    }
-    entry
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::trace::{Span, TraceId};
-
-    fn span(phase: Phase, start: u64, end: u64) -> Span {
-        Span {
-            id: TraceId(1),
-            component: Component::Client,
-            phase,
-            start_micros: start,
-            end_micros: end,
-            attrs: vec![],
-        }
-    }
-
-    fn journey(outcome: Outcome, end: u64, spans: Vec<Span>) -> Journey {
-        Journey {
-            id: TraceId(1),
-            start_micros: 0,
-            end_micros: Some(end),
-            outcome: Some(outcome),
-            spans,
-            ..Journey::default()
-        }
-    }
-
-    #[test]
-    fn a_full_request_adds_up_with_ssl_inside_connect() {
-        let j = journey(
-            Outcome::Status(200),
-            1000,
-            vec![
-                span(Phase::Dns, 0, 100),
-                span(Phase::Connect, 100, 400),
-                span(Phase::Ssl, 200, 400),
-                span(Phase::Send, 410, 420),
-                span(Phase::Wait, 420, 900),
-                span(Phase::Receive, 900, 1000),
-            ],
-        );
-        let t = timings(&j);
-        assert_eq!(t.ssl, Some(200));
-        assert_eq!(t.blocked, Some(10), "the gap before send counts as blocked");
-        assert_eq!(t.total_micros(), 1000);
-    }
-
-    #[test]
-    fn phases_that_did_not_happen_are_absent_and_failures_keep_their_time() {
-        let reused = Journey {
-            reused: true,
-            ..journey(
-                Outcome::Status(200),
-                300,
-                vec![
-                    span(Phase::Send, 0, 10),
-                    span(Phase::Wait, 10, 250),
-                    span(Phase::Receive, 250, 300),
-                ],
-            )
-        };
-        let t = timings(&reused);
-        assert_eq!(
-            (t.dns, t.connect, t.ssl, t.blocked),
-            (None, None, None, None)
-        );
-        assert_eq!(t.total_micros(), 300);
-
-        let refused = journey(
-            Outcome::ConnectionRefused,
-            500,
-            vec![span(Phase::Dns, 0, 100)],
-        );
-        let t = timings(&refused);
-        assert_eq!((t.dns, t.connect), (Some(100), Some(400)));
-        assert_eq!(t.total_micros(), 500);
-
-        let timed_out = journey(Outcome::Timeout, 5000, vec![span(Phase::Connect, 0, 100)]);
-        let t = timings(&timed_out);
-        assert_eq!(t.wait, 4900);
-
-        let unresolved = journey(Outcome::DnsFailure, 700, vec![]);
-        assert_eq!(timings(&unresolved).dns, Some(700));
-    }
-
-    #[test]
-    fn query_strings_and_paths_are_split_from_the_url() {
-        let q = query_string("http://h:1/restaurants?_page=1&_limit=10#x");
-        assert_eq!(
-            q,
-            json!([{"name": "_page", "value": "1"}, {"name": "_limit", "value": "10"}])
-        );
-        assert_eq!(path_of("http://h:1/a/b?c"), "/a/b?c");
-        assert_eq!(path_of("/x"), "/x");
-    }
-}
+#[path = "har_tests.rs"]
+mod tests;

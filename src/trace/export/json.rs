@@ -58,6 +58,33 @@ struct ArrivalOut {
     at_micros: u64,
 }
 
+/// Arrivals written as objects, without an intermediate vector.
+struct ArrivalsOut<'a>(&'a [(Component, u64)]);
+
+impl Serialize for ArrivalsOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|&(component, at_micros)| ArrivalOut {
+            component,
+            at_micros,
+        }))
+    }
+}
+
+/// Spans written without an intermediate vector.
+struct SpansOut<'a>(&'a [Span]);
+
+impl Serialize for SpansOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|sp| SpanOut {
+            component: sp.component,
+            phase: sp.phase,
+            start_micros: sp.start_micros,
+            end_micros: sp.end_micros,
+            attrs: AttrsOut(&sp.attrs),
+        }))
+    }
+}
+
 #[derive(Serialize)]
 struct ExchangeOut<'a> {
     request_headers: &'a [(String, String)],
@@ -83,8 +110,8 @@ struct RequestOut<'a> {
     served_by: Option<&'a str>,
     bytes: u64,
     reused: bool,
-    arrivals: Vec<ArrivalOut>,
-    spans: Vec<SpanOut<'a>>,
+    arrivals: ArrivalsOut<'a>,
+    spans: SpansOut<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     exchange: Option<ExchangeOut<'a>>,
 }
@@ -107,25 +134,8 @@ impl<'a> RequestOut<'a> {
             served_by: j.served_by.as_deref(),
             bytes: j.bytes,
             reused: j.reused,
-            arrivals: j
-                .arrivals
-                .iter()
-                .map(|&(component, at_micros)| ArrivalOut {
-                    component,
-                    at_micros,
-                })
-                .collect(),
-            spans: j
-                .spans
-                .iter()
-                .map(|s| SpanOut {
-                    component: s.component,
-                    phase: s.phase,
-                    start_micros: s.start_micros,
-                    end_micros: s.end_micros,
-                    attrs: AttrsOut(&s.attrs),
-                })
-                .collect(),
+            arrivals: ArrivalsOut(&j.arrivals),
+            spans: SpansOut(&j.spans),
             exchange: j.exchange.as_deref().map(|x| ExchangeOut {
                 request_headers: &x.request_headers,
                 request_body: &x.request_body,

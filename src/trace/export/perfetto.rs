@@ -27,12 +27,13 @@
 use std::collections::BTreeSet;
 use std::io::{self, Write};
 
-use serde::Serialize;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 use super::{RunMeta, rfc3339_millis};
 use crate::trace::metrics::SecondMetrics;
-use crate::trace::{Component, Journey, OutcomeClass, Span};
+use crate::trace::{Attr, Component, Journey, OutcomeClass, Span};
 
 const CAT: &str = "hop";
 const METRICS_PID: u32 = 6;
@@ -73,7 +74,7 @@ struct Event<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     id2: Option<Id2<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    args: Option<&'a Value>,
+    args: Option<Args<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     bind_id: Option<u64>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -185,7 +186,7 @@ impl PerfettoWriter {
         w.event(
             out,
             &Event {
-                args: Some(&name),
+                args: Some(Args::Value(&name)),
                 ..Event::new("M", 0, METRICS_PID, "process_name")
             },
         )?;
@@ -193,14 +194,14 @@ impl PerfettoWriter {
         w.event(
             out,
             &Event {
-                args: Some(&index),
+                args: Some(Args::Value(&index)),
                 ..Event::new("M", 0, METRICS_PID, "process_sort_index")
             },
         )?;
         for m in &meta.markers {
             let args = json!({"component": m.component.map(|c| c.to_string())});
             let mut e = Event::new("i", m.at_micros, METRICS_PID, &m.text);
-            e.args = Some(&args);
+            e.args = Some(Args::Value(&args));
             w.event_with_scope(out, &e)?;
         }
         Ok(w)
@@ -236,7 +237,7 @@ impl PerfettoWriter {
         self.event(
             out,
             &Event {
-                args: Some(&name),
+                args: Some(Args::Value(&name)),
                 ..Event::new("M", 0, pid(c), "process_name")
             },
         )?;
@@ -244,7 +245,7 @@ impl PerfettoWriter {
         self.event(
             out,
             &Event {
-                args: Some(&index),
+                args: Some(Args::Value(&index)),
                 ..Event::new("M", 0, pid(c), "process_sort_index")
             },
         )
@@ -260,11 +261,15 @@ impl PerfettoWriter {
         for (i, hop) in hops.iter().enumerate() {
             self.name_process(out, hop.component)?;
             let pid = pid(hop.component);
-            let args = hop_args(j, hop.component);
+            let args = if hop.component == Component::Client {
+                Args::Client(j)
+            } else {
+                Args::Hop(j)
+            };
             let begin = Event {
                 cat: CAT,
                 id2: Some(Id2 { local: &local }),
-                args: Some(&args),
+                args: Some(args),
                 bind_id,
                 flow_in: bind_id.is_some() && i > 0,
                 flow_out: bind_id.is_some() && i < last,
@@ -305,22 +310,18 @@ impl PerfettoWriter {
             }
             let limit = open.last().map_or(hop.end, |&(end, _)| end);
             let end = s.end_micros.max(start).min(limit);
-            let mut args = Map::new();
-            for a in &s.attrs {
-                args.insert(a.key.to_string(), json!(a.value));
-            }
-            if end != s.end_micros || start != s.start_micros {
-                args.insert("true_start_us".into(), json!(s.start_micros));
-                args.insert("true_end_us".into(), json!(s.end_micros));
-            }
-            let args = Value::Object(args);
+            let moved = end != s.end_micros || start != s.start_micros;
+            let args = Args::Span {
+                attrs: &s.attrs,
+                true_times: moved.then_some((s.start_micros, s.end_micros)),
+            };
             let name = s.phase.name();
             self.event(
                 out,
                 &Event {
                     cat: CAT,
                     id2: Some(Id2 { local }),
-                    args: Some(&args),
+                    args: Some(args),
                     ..Event::new("b", start, pid, name)
                 },
             )?;
@@ -367,7 +368,7 @@ impl PerfettoWriter {
             self.event(
                 out,
                 &Event {
-                    args: Some(&classes),
+                    args: Some(Args::Value(&classes)),
                     ..Event::new("C", ts, METRICS_PID, "requests per second")
                 },
             )?;
@@ -376,7 +377,7 @@ impl PerfettoWriter {
                 self.event(
                     out,
                     &Event {
-                        args: Some(&latency),
+                        args: Some(Args::Value(&latency)),
                         ..Event::new("C", ts, METRICS_PID, "latency ms")
                     },
                 )?;
@@ -386,7 +387,7 @@ impl PerfettoWriter {
                 self.event(
                     out,
                     &Event {
-                        args: Some(&ratio),
+                        args: Some(Args::Value(&ratio)),
                         ..Event::new("C", ts, METRICS_PID, "cache")
                     },
                 )?;
@@ -408,21 +409,55 @@ impl PerfettoWriter {
     }
 }
 
-/// What a hop's slice says about the request.
-fn hop_args(j: &Journey, c: Component) -> Value {
-    if c == Component::Client {
-        json!({
-            "id": j.id.to_string(),
-            "method": j.method,
-            "url": j.url,
-            "outcome": j.outcome.map(|o| o.to_string()),
-            "x_cache": j.cache.map(|c| c.as_str()),
-            "served_by": j.served_by,
-            "client": j.client,
-            "latency_ms": j.latency_micros().map(|l| l as f64 / 1000.0),
-        })
-    } else {
-        json!({"id": j.id.to_string(), "request": format!("{} {}", j.method, j.url)})
+/// The `args` of an event, written without building a JSON tree.
+enum Args<'a> {
+    Value(&'a Value),
+    /// A span's attributes, and its true times when it was clamped.
+    Span {
+        attrs: &'a [Attr],
+        true_times: Option<(u64, u64)>,
+    },
+    /// The request as the client saw it.
+    Client(&'a Journey),
+    /// Which request a hop belongs to.
+    Hop(&'a Journey),
+}
+
+impl Serialize for Args<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Args::Value(v) => v.serialize(s),
+            Args::Span { attrs, true_times } => {
+                let mut map = s.serialize_map(None)?;
+                for a in attrs.iter() {
+                    map.serialize_entry(a.key.as_ref(), &a.value)?;
+                }
+                if let Some((start, end)) = true_times {
+                    map.serialize_entry("true_start_us", start)?;
+                    map.serialize_entry("true_end_us", end)?;
+                }
+                map.end()
+            }
+            Args::Client(j) => {
+                let mut map = s.serialize_map(None)?;
+                map.serialize_entry("id", &j.id)?;
+                map.serialize_entry("method", &j.method)?;
+                map.serialize_entry("url", &j.url)?;
+                map.serialize_entry("outcome", &j.outcome)?;
+                map.serialize_entry("x_cache", &j.cache)?;
+                map.serialize_entry("served_by", &j.served_by)?;
+                map.serialize_entry("client", &j.client)?;
+                map.serialize_entry("latency_ms", &j.latency_micros().map(|l| l as f64 / 1000.0))?;
+                map.end()
+            }
+            Args::Hop(j) => {
+                let mut map = s.serialize_map(Some(3))?;
+                map.serialize_entry("id", &j.id)?;
+                map.serialize_entry("method", &j.method)?;
+                map.serialize_entry("url", &j.url)?;
+                map.end()
+            }
+        }
     }
 }
 
