@@ -21,6 +21,19 @@ use super::export::{RequestIn, RunInfo, RunMeta, TRACE_SCHEMA, TopologyInfo};
 use super::metrics::SecondMetrics;
 use super::{Journey, Marker, Outcome, ServerGauge};
 
+/// The latest time a trace may mention: a week into the run. Anything later means a damaged
+/// file (replay keeps a row per second of the run, so such a time would cost unbounded memory).
+pub const MAX_TRACE_MICROS: u64 = 7 * 24 * 3600 * 1_000_000;
+
+fn check_time(what: &str, micros: u64) -> Result<(), String> {
+    if micros > MAX_TRACE_MICROS {
+        return Err(format!(
+            "{what} is {micros} µs, more than a week into the run: the file looks damaged"
+        ));
+    }
+    Ok(())
+}
+
 /// A trace read back: the run's metadata and every request.
 #[derive(Clone, Debug, Default)]
 pub struct Trace {
@@ -156,11 +169,21 @@ impl<'de> Visitor<'de> for TopSeed<'_> {
                 "generator" => top.generator = map.next_value()?,
                 "scenario" => top.scenario = Some(map.next_value()?),
                 "wall_start_micros" => top.wall_start_micros = map.next_value()?,
-                "duration_micros" => top.duration_micros = map.next_value()?,
+                "duration_micros" => {
+                    top.duration_micros = map.next_value()?;
+                    check_time("`duration_micros`", top.duration_micros)
+                        .map_err(de::Error::custom)?;
+                }
                 "topology" => top.topology = map.next_value()?,
                 "events_shed" => top.events_shed = map.next_value()?,
                 "source_outcomes" => top.source_outcomes = map.next_value::<OutcomesIn>()?.0,
-                "markers" => top.markers = map.next_value()?,
+                "markers" => {
+                    top.markers = map.next_value()?;
+                    for m in &top.markers {
+                        check_time("a marker's `at_micros`", m.at_micros)
+                            .map_err(de::Error::custom)?;
+                    }
+                }
                 "requests" => {
                     if top.requests.is_some() {
                         return Err(de::Error::custom("`requests` appears twice"));
@@ -215,6 +238,13 @@ impl<'de> Visitor<'de> for RequestsSeed<'_> {
 }
 
 fn check_request(r: &RequestIn) -> Result<(), String> {
+    check_time("`start_micros`", r.start_micros)?;
+    if let Some(end) = r.end_micros {
+        check_time("`end_micros`", end)?;
+    }
+    for (i, a) in r.arrivals.iter().enumerate() {
+        check_time(&format!("arrivals[{i}]"), a.at_micros)?;
+    }
     if let Some(end) = r.end_micros
         && end < r.start_micros
     {
@@ -230,6 +260,7 @@ fn check_request(r: &RequestIn) -> Result<(), String> {
         ));
     }
     for (i, s) in r.spans.iter().enumerate() {
+        check_time(&format!("spans[{i}] end"), s.end_micros)?;
         if s.end_micros < s.start_micros {
             return Err(format!(
                 "spans[{i}] ({} {}) ends ({} µs) before it starts ({} µs)",
@@ -398,6 +429,10 @@ mod tests {
 
         let e = read(&MINIMAL.replace("\"requests\":1", "\"requests\":2")).expect_err("count");
         assert!(e.to_string().contains("holds 2 requests but 1"), "{e}");
+
+        let far = MINIMAL.replace("\"end_micros\":9", "\"end_micros\":99999999999999999");
+        let e = read(&far).expect_err("far future").to_string();
+        assert!(e.contains("more than a week"), "{e}");
 
         let deep = "[".repeat(100_000);
         assert!(read(&deep).is_err());
