@@ -9,7 +9,9 @@
 //! - `seconds`: every whole second that ended by `t`; `markers`: those at or before `t`;
 //! - `totals`: counts and percentiles over what had ended (requests) or been reported
 //!   (spans) by `t`; `servers`: gauges rebuilt from the per-second samples and the markers
-//!   (kill, hang, slow, error, add, remove), replaced by the recorded final gauges at the end.
+//!   (kill, restart, hang, slow, error, add, remove, and the load balancer's "marked
+//!   unhealthy" / "marked healthy again"), replaced by the recorded final gauges at the end;
+//! - `recent_dns` stays empty: the trace keeps DNS queries only as spans of the requests.
 //!
 //! Stepping works over the hop events (a request begins, reaches a component, reports a
 //! span, ends), sorted by time: [`Replay::next_event`] and [`Replay::prev_event`] move hop by
@@ -512,6 +514,11 @@ impl Replay {
             let verb = words.next().unwrap_or("");
             let _target = words.next();
             let value = words.next().unwrap_or("");
+            if m.text.contains("marked unhealthy") {
+                x.healthy = false;
+            } else if m.text.contains("marked healthy") {
+                x.healthy = true;
+            }
             match verb {
                 "kill" => (x.alive, x.healthy) = (false, false),
                 "restart" => {

@@ -75,6 +75,9 @@ struct Event<'a> {
     id2: Option<Id2<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     args: Option<Args<'a>>,
+    /// Scope of an instant event (`g`: global).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    s: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     bind_id: Option<u64>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -93,6 +96,7 @@ impl<'a> Event<'a> {
             cat: "",
             id2: None,
             args: None,
+            s: None,
             bind_id: None,
             flow_in: false,
             flow_out: false,
@@ -200,9 +204,14 @@ impl PerfettoWriter {
         )?;
         for m in &meta.markers {
             let args = json!({"component": m.component.map(|c| c.to_string())});
-            let mut e = Event::new("i", m.at_micros, METRICS_PID, &m.text);
-            e.args = Some(Args::Value(&args));
-            w.event_with_scope(out, &e)?;
+            w.event(
+                out,
+                &Event {
+                    args: Some(Args::Value(&args)),
+                    s: Some("g"),
+                    ..Event::new("i", m.at_micros, METRICS_PID, &m.text)
+                },
+            )?;
         }
         Ok(w)
     }
@@ -211,16 +220,6 @@ impl PerfettoWriter {
         out.write_all(if self.first { b"\n" } else { b",\n" })?;
         self.first = false;
         serde_json::to_writer(&mut *out, e)?;
-        Ok(())
-    }
-
-    /// A global instant event (`"s":"g"`).
-    fn event_with_scope<W: Write>(&mut self, out: &mut W, e: &Event<'_>) -> io::Result<()> {
-        let mut value = serde_json::to_value(e)?;
-        value["s"] = json!("g");
-        out.write_all(if self.first { b"\n" } else { b",\n" })?;
-        self.first = false;
-        serde_json::to_writer(&mut *out, &value)?;
         Ok(())
     }
 
