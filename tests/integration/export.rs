@@ -9,7 +9,7 @@ mod checks;
 mod cli;
 mod replay;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -92,15 +92,16 @@ pub struct Run {
     pub summary: Summary,
     /// Every journey as the recorder spooled it.
     pub journeys: Vec<Journey>,
-    pub files: Vec<(Format, PathBuf, ExportStats)>,
+    /// Each export's text (the files are removed once read).
+    pub files: Vec<(Format, String, ExportStats)>,
 }
 
 impl Run {
-    pub fn file(&self, format: Format) -> &Path {
+    pub fn file(&self, format: Format) -> &str {
         self.files
             .iter()
             .find(|(f, _, _)| *f == format)
-            .map(|(_, p, _)| p.as_path())
+            .map(|(_, text, _)| text.as_str())
             .expect("every format was exported")
     }
 }
@@ -145,8 +146,10 @@ pub fn run() -> &'static Run {
             let path = dir.join(name);
             let stats =
                 export_spool(&path, format, &meta, engine.spool_path()).expect("export works");
-            files.push((format, path, stats));
+            let text = std::fs::read_to_string(&path).expect("export readable");
+            files.push((format, text, stats));
         }
+        std::fs::remove_dir_all(&dir).ok();
         Run {
             meta,
             last,

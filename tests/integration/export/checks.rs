@@ -8,31 +8,30 @@ use serde_json::Value;
 
 use hopscope::trace::{Journey, OutcomeClass, Snapshot, Summary};
 
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).expect("export readable");
-    serde_json::from_str(&text).expect("export is valid JSON")
+fn read_json(text: &str) -> Value {
+    serde_json::from_str(text).expect("export is valid JSON")
 }
 
 fn close(a: f64, b: f64) -> bool {
     (a - b).abs() < 1e-6
 }
 
-pub fn json_requests(path: &Path) -> u64 {
-    let v = read_json(path);
+pub fn json_requests(text: &str) -> u64 {
+    let v = read_json(text);
     let n = v["requests"].as_array().expect("requests").len() as u64;
     assert_eq!(v["totals"]["requests"], n, "totals agree with the array");
     n
 }
 
-pub fn har_entries(path: &Path) -> u64 {
-    read_json(path)["log"]["entries"]
+pub fn har_entries(text: &str) -> u64 {
+    read_json(text)["log"]["entries"]
         .as_array()
         .expect("entries")
         .len() as u64
 }
 
-pub fn perfetto_requests(path: &Path) -> u64 {
-    read_json(path)["traceEvents"]
+pub fn perfetto_requests(text: &str) -> u64 {
+    read_json(text)["traceEvents"]
         .as_array()
         .expect("traceEvents")
         .iter()
@@ -40,22 +39,22 @@ pub fn perfetto_requests(path: &Path) -> u64 {
         .count() as u64
 }
 
-pub fn csv_requests(path: &Path) -> u64 {
-    let (header, rows) = read_csv(path);
+pub fn csv_requests(text: &str) -> u64 {
+    let (header, rows) = read_csv(text);
     let col = header.iter().position(|h| h == "requests").expect("column");
     rows.iter()
         .map(|r| r[col].parse::<u64>().expect("a count"))
         .sum()
 }
 
-pub fn validate_schema(path: &Path) {
+pub fn validate_schema(text: &str) {
     let schema_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/trace.schema.json");
     let schema: Value = serde_json::from_str(
         &std::fs::read_to_string(&schema_path).expect("docs/trace.schema.json exists"),
     )
     .expect("the schema is JSON");
     let validator = jsonschema::validator_for(&schema).expect("the schema is a valid schema");
-    let instance = read_json(path);
+    let instance = read_json(text);
     let errors: Vec<String> = validator
         .iter_errors(&instance)
         .take(10)
@@ -85,8 +84,8 @@ fn iso8601(s: &str) -> bool {
         && b[23] == b'Z'
 }
 
-pub fn har(path: &Path, journeys: &[Journey]) {
-    let v = read_json(path);
+pub fn har(text: &str, journeys: &[Journey]) {
+    let v = read_json(text);
     let log = &v["log"];
     assert_eq!(log["version"], "1.2");
     assert!(log["creator"]["name"].is_string() && log["creator"]["version"].is_string());
@@ -182,13 +181,12 @@ fn sorted_events(v: &Value) -> Vec<&Value> {
     events
 }
 
-pub fn perfetto(path: &Path) {
-    let raw = std::fs::read_to_string(path).expect("readable");
+pub fn perfetto(text: &str) {
     assert!(
-        raw.starts_with("{\"traceEvents\":["),
+        text.starts_with("{\"traceEvents\":["),
         "traceEvents comes first"
     );
-    let v = read_json(path);
+    let v = read_json(text);
     let events = sorted_events(&v);
     let mut named: BTreeSet<u64> = BTreeSet::new();
     let mut open: HashMap<(u64, String, String), Vec<String>> = HashMap::new();
@@ -260,8 +258,7 @@ pub fn perfetto(path: &Path) {
     );
 }
 
-fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
-    let text = std::fs::read_to_string(path).expect("csv readable");
+fn read_csv(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
     let mut lines = text.lines();
     let header: Vec<String> = lines
         .next()
@@ -278,8 +275,8 @@ fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     (header, rows)
 }
 
-pub fn csv(path: &Path, summary: &Summary, live: &Snapshot) {
-    let (header, rows) = read_csv(path);
+pub fn csv(text: &str, summary: &Summary, live: &Snapshot) {
+    let (header, rows) = read_csv(text);
     let col = |name: &str| {
         header
             .iter()

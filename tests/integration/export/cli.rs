@@ -30,7 +30,10 @@ fn path(p: &Path) -> &str {
 
 pub fn cli(r: &Run) {
     let dir = temp_dir("cli");
-    let json = r.file(Format::Json);
+    let json = &dir.join("run.json");
+    std::fs::write(json, r.file(Format::Json)).expect("write the trace");
+    let har_in = dir.join("run.har");
+    std::fs::write(&har_in, r.file(Format::Har)).expect("write the HAR");
 
     let ok = hopscope(&["open", path(json)]);
     assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
@@ -63,7 +66,7 @@ pub fn cli(r: &Run) {
     );
     assert!(!err.contains("panicked"), "{err}");
 
-    let not_ours = hopscope(&["open", path(r.file(Format::Har))]);
+    let not_ours = hopscope(&["open", path(&har_in)]);
     assert_eq!(not_ours.status.code(), Some(2));
     assert!(text(&not_ours.stderr).contains("HAR"));
 

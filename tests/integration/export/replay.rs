@@ -3,14 +3,15 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
-use hopscope::trace::import::{import_file, import_reader};
+use hopscope::trace::import::import_reader;
 use hopscope::trace::replay::Replay;
 use hopscope::trace::{Exporter, Format};
 
 use super::Run;
 
 pub fn round_trip(r: &Run) {
-    let trace = import_file(r.file(Format::Json)).expect("the export reads back");
+    let trace =
+        import_reader(r.file(Format::Json).as_bytes(), "run.json").expect("the export reads back");
     assert_eq!(trace.requests.len(), r.journeys.len());
     for (back, original) in trace.requests.iter().zip(&r.journeys) {
         assert_eq!(
