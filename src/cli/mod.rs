@@ -1,7 +1,9 @@
 //! The command line: parses arguments with clap and calls the library. Exit codes: 0 for
 //! success, 1 for a runtime failure, 2 for bad input (arguments, scenario, trace file).
 
+pub mod export;
 mod narrate;
+pub mod open;
 mod run;
 mod serve;
 mod sweep;
@@ -38,6 +40,8 @@ enum Cmd {
     },
     /// List the built-in scenarios.
     Scenarios,
+    /// Load a hopscope JSON trace for replay: checks it and prints its summary.
+    Open(OpenArgs),
 }
 
 /// Options shared by the commands that run a scenario.
@@ -63,6 +67,13 @@ pub struct RunArgs {
     /// Write the summary as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
+    /// Export the whole trace to this file when the run ends.
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<PathBuf>,
+    /// Export format: json, har, perfetto (or chrome), csv (default: from the file's
+    /// extension: .har, .csv, else json).
+    #[arg(long, value_name = "F")]
+    pub format: Option<String>,
     /// Measure without detailed tracing (outcomes are still counted).
     #[arg(long, hide = true)]
     pub no_trace: bool,
@@ -85,9 +96,28 @@ pub struct ServeArgs {
     /// Bind fixed ports from P: DNS on P, CDN P+1, LB P+2, HTTPS edge P+3, server-N P+3+N.
     #[arg(long, value_name = "P")]
     pub port_base: Option<u16>,
+    /// Export the whole trace (outside tools' requests included) to this file at exit.
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<PathBuf>,
+    /// Export format: json, har, perfetto (or chrome), csv (default: from the file's
+    /// extension: .har, .csv, else json).
+    #[arg(long, value_name = "F")]
+    pub format: Option<String>,
     /// Measure without detailed tracing (outcomes are still counted).
     #[arg(long, hide = true)]
     pub no_trace: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct OpenArgs {
+    /// A trace written by `--export FILE.json`.
+    pub trace: PathBuf,
+    /// Also convert it: write it to this file (format from --format or the extension).
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<PathBuf>,
+    /// Format of --export: json, har, perfetto (or chrome), csv.
+    #[arg(long, value_name = "F")]
+    pub format: Option<String>,
 }
 
 /// A failure with the exit code it deserves.
@@ -145,6 +175,8 @@ pub fn main() -> ExitCode {
             },
             duration: None,
             summary_json: None,
+            export: None,
+            format: None,
             no_trace: false,
             narrate: false,
         }),
@@ -152,6 +184,7 @@ pub fn main() -> ExitCode {
         Some(Cmd::Serve(args)) => serve::serve(args),
         Some(Cmd::Sweep(args)) => sweep::sweep(args),
         Some(Cmd::Validate { files }) => validate(&files),
+        Some(Cmd::Open(args)) => open::open(args),
         Some(Cmd::Scenarios) => {
             for b in BUILTINS {
                 println!("{:<14} {}", b.name, b.summary());

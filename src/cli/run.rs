@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{Failure, RunArgs, load_scenario, table};
+use super::{Failure, RunArgs, export, load_scenario, table};
 use crate::engine::{Engine, EngineOptions};
 use crate::trace::{Summary, write_atomic};
 
@@ -15,6 +15,11 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         return super::narrate::run(args);
     }
     let scenario = load_scenario(&args.common)?;
+    let target = export::target(
+        args.export.as_deref(),
+        args.format.as_deref(),
+        args.no_trace,
+    )?;
     let duration = args.duration.unwrap_or(scenario.duration).get();
     let name = scenario.name.clone();
     let seed = scenario.seed;
@@ -28,6 +33,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         },
     )
     .map_err(Failure::runtime)?;
+    let info = target.as_ref().map(|_| export::run_info(&engine));
     let bar = ProgressBar::new(duration.as_millis() as u64);
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{bar:30}] {elapsed_precise} {msg}")
@@ -49,6 +55,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     }
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
+    let before = engine.snapshot();
     let last = engine.stop();
     let summary = Summary::from_snapshot(&name, seed, elapsed, &last);
     print!("{}", table::render(&summary));
@@ -58,6 +65,16 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             w.write_all(b"\n")
         })
         .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))?;
+    }
+    if let (Some(target), Some(info)) = (&target, info) {
+        let stats = export::write(&engine, target, info, &last, &before)?;
+        println!(
+            "exported {} requests to {} ({}, {})",
+            stats.requests,
+            target.path.display(),
+            target.format,
+            export::human_bytes(stats.bytes)
+        );
     }
     Ok(())
 }

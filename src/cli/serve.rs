@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::{Failure, ServeArgs, load_scenario};
+use super::{Failure, ServeArgs, export, load_scenario};
 use crate::engine::{Engine, EngineOptions};
 use crate::scenario::Command;
 use crate::trace::Snapshot;
@@ -94,6 +94,11 @@ fn print_news(snap: &Snapshot, printed: &mut Printed) {
 /// Serves until stopped.
 pub fn serve(args: ServeArgs) -> Result<(), Failure> {
     let scenario = load_scenario(&args.common)?;
+    let target = export::target(
+        args.export.as_deref(),
+        args.format.as_deref(),
+        args.no_trace,
+    )?;
     let mut engine = Engine::start(
         scenario,
         EngineOptions {
@@ -106,6 +111,7 @@ pub fn serve(args: ServeArgs) -> Result<(), Failure> {
     )
     .map_err(Failure::runtime)?;
     address_line(&engine);
+    let info = target.as_ref().map(|_| export::run_info(&engine));
 
     let stop = Arc::new(AtomicBool::new(false));
     watch_signals(&engine, stop.clone());
@@ -133,11 +139,28 @@ pub fn serve(args: ServeArgs) -> Result<(), Failure> {
         }
         print_news(&engine.snapshot(), &mut printed);
     }
+    let before = engine.snapshot();
     let last = engine.stop();
     print_news(&last, &mut printed);
     let requests: u64 = last.source_outcomes.iter().map(|(_, n)| n).sum();
+    let exported = match (&target, info) {
+        (Some(target), Some(info)) => match export::write(&engine, target, info, &last, &before) {
+            Ok(stats) => {
+                line(
+                    json!({"event": "exported", "file": target.path.display().to_string(),
+                    "format": target.format.name(), "requests": stats.requests, "bytes": stats.bytes}),
+                );
+                Ok(())
+            }
+            Err(f) => {
+                line(json!({"event": "error", "message": f.message}));
+                Err(f)
+            }
+        },
+        _ => Ok(()),
+    };
     line(json!({"event": "stopped", "requests": requests, "events_shed": last.events_shed}));
-    Ok(())
+    exported
 }
 
 /// The address line, keys in the documented order.

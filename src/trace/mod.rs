@@ -7,10 +7,13 @@
 mod atomic;
 mod clock;
 mod event;
+pub mod export;
 mod ids;
+pub mod import;
 mod journey;
 pub mod metrics;
 mod recorder;
+pub mod replay;
 mod sink;
 mod snapshot;
 pub mod spool;
@@ -22,6 +25,7 @@ pub use event::{
     Attr, Begin, CacheStatus, Component, DnsQuery, End, Exchange, Marker, Outcome, OutcomeClass,
     Phase, Span, TraceEvent,
 };
+pub use export::{ExportError, ExportStats, Exporter, Format, RunInfo, RunMeta};
 pub use ids::{TraceId, TraceParent};
 pub use journey::Journey;
 pub use recorder::{Recorder, RecorderConfig};

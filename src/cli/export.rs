@@ -1,0 +1,138 @@
+//! `--export FILE [--format F]` on `run` and `serve`: the format is chosen (and a bad one
+//! refused, exit 2) before the run starts; the run's header is taken when the topology is up;
+//! the export streams from the recorder's spool after the engine has stopped.
+
+use std::path::{Path, PathBuf};
+
+use super::Failure;
+use crate::engine::Engine;
+use crate::trace::export::{ComponentInfo, ExportStats, TopologyInfo, export_spool};
+use crate::trace::{Format, RunInfo, RunMeta, Snapshot};
+
+/// Where and how to export.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub path: PathBuf,
+    pub format: Format,
+}
+
+/// Checks the export flags: `None` when there is nothing to export.
+pub fn target(
+    file: Option<&Path>,
+    format: Option<&str>,
+    no_trace: bool,
+) -> Result<Option<Target>, Failure> {
+    let Some(path) = file else {
+        return match format {
+            Some(_) => Err(Failure::input("--format needs --export FILE")),
+            None => Ok(None),
+        };
+    };
+    if no_trace {
+        return Err(Failure::input(
+            "--export needs the detailed trace: drop --no-trace",
+        ));
+    }
+    let format = Format::choose(format, path).map_err(Failure::input)?;
+    Ok(Some(Target {
+        path: path.to_path_buf(),
+        format,
+    }))
+}
+
+/// The header of the run's exports: scenario, seed, wall-clock start and topology.
+pub fn run_info(engine: &Engine) -> RunInfo {
+    let topology = engine.topology();
+    let scenario = &topology.scenario;
+    let addresses = engine.addresses();
+    let mut components = vec![
+        ComponentInfo {
+            name: "client".into(),
+            address: None,
+        },
+        ComponentInfo {
+            name: "dns".into(),
+            address: Some(addresses.dns.clone()),
+        },
+    ];
+    if let Some(cdn) = &addresses.cdn {
+        components.push(ComponentInfo {
+            name: "cdn".into(),
+            address: Some(cdn.clone()),
+        });
+    }
+    components.push(ComponentInfo {
+        name: "lb".into(),
+        address: Some(addresses.lb.clone()),
+    });
+    for s in topology.servers() {
+        components.push(ComponentInfo {
+            name: s.name().to_string(),
+            address: Some(s.addr().to_string()),
+        });
+    }
+    components.push(ComponentInfo {
+        name: "db".into(),
+        address: None,
+    });
+    RunInfo {
+        scenario: scenario.name.clone(),
+        seed: scenario.seed,
+        scenario_config: serde_json::to_value(scenario).ok(),
+        wall_start_micros: topology.env.clock.wall_start_micros(),
+        duration_micros: 0,
+        topology: TopologyInfo {
+            components,
+            edge: topology.edge_component().to_string(),
+            edge_address: addresses.edge.clone(),
+            edge_tls: addresses.edge_tls.clone(),
+            zone: addresses.zone.clone(),
+        },
+        generator: format!("hopscope {}", env!("CARGO_PKG_VERSION")),
+    }
+}
+
+/// Writes the export of a stopped engine: `last` is what `Engine::stop` returned, `before`
+/// the snapshot taken just before stopping (whose server gauges still say which servers were
+/// up: after the stop every one is down).
+pub fn write(
+    engine: &Engine,
+    target: &Target,
+    info: RunInfo,
+    last: &Snapshot,
+    before: &Snapshot,
+) -> Result<ExportStats, Failure> {
+    let mut meta = RunMeta::from_snapshot(info, last);
+    for g in &mut meta.servers {
+        if let Some(b) = before.servers.iter().find(|b| b.name == g.name) {
+            g.alive = b.alive;
+            g.hung = b.hung;
+            g.healthy = b.healthy;
+        }
+    }
+    export_spool(&target.path, target.format, &meta, engine.spool_path()).map_err(Failure::runtime)
+}
+
+/// Exports a run that is still going (the window's File → Export): flushes the spool, then
+/// exports what it holds. Requests end up in the spool about two seconds after they end (late
+/// spans still join them until then), so the newest ones are not in a mid-run export.
+pub fn write_running(
+    engine: &Engine,
+    target: &Target,
+    info: RunInfo,
+) -> Result<ExportStats, Failure> {
+    engine.flush_spool();
+    // The recorder thread flushes within one publishing tick.
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let meta = RunMeta::from_snapshot(info, &engine.snapshot());
+    export_spool(&target.path, target.format, &meta, engine.spool_path()).map_err(Failure::runtime)
+}
+
+/// A size for people.
+pub fn human_bytes(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} kB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}

@@ -1,0 +1,67 @@
+//! `hopscope open TRACE`: loads a hopscope JSON trace for replay. Until the window can show
+//! it, this checks and loads the trace and prints the run's summary (exit 0), or says what is
+//! wrong with the file and where (exit 2). `--export FILE` converts the loaded trace to
+//! another format (HAR, Perfetto, CSV) on the way.
+//!
+//! [`load`] is what the window's File → Open calls.
+
+use std::path::Path;
+
+use super::export::human_bytes;
+use super::{Failure, OpenArgs, table};
+use crate::trace::export::export_journeys;
+use crate::trace::import::{ImportError, import_file};
+use crate::trace::replay::Replay;
+use crate::trace::{Format, export::rfc3339_millis};
+
+/// Reads and checks the trace at `path` and prepares it for replay.
+pub fn load(path: &Path) -> Result<Replay, ImportError> {
+    import_file(path).map(Replay::new)
+}
+
+/// Runs `hopscope open`.
+pub fn open(args: OpenArgs) -> Result<(), Failure> {
+    let format = match &args.export {
+        Some(out) => Some(Format::choose(args.format.as_deref(), out).map_err(Failure::input)?),
+        None if args.format.is_some() => {
+            return Err(Failure::input("--format needs --export FILE"));
+        }
+        None => None,
+    };
+    let replay = load(&args.trace).map_err(Failure::input)?;
+    let meta = replay.meta();
+    println!(
+        "{}: {} requests, started {}, written by {}",
+        args.trace.display(),
+        replay.journeys().len(),
+        rfc3339_millis(meta.info.wall_start_micros),
+        if meta.info.generator.is_empty() {
+            "an unknown program"
+        } else {
+            &meta.info.generator
+        }
+    );
+    if meta.events_shed > 0 {
+        println!(
+            "note: {} detailed events were shed while recording; outcome counts are complete",
+            meta.events_shed
+        );
+    }
+    print!("{}", table::render(&replay.summary()));
+    if let (Some(out), Some(format)) = (&args.export, format) {
+        let stats = export_journeys(
+            out,
+            format,
+            meta,
+            replay.journeys_by_end().map(|j| j.as_ref()),
+        )
+        .map_err(Failure::runtime)?;
+        println!(
+            "wrote {} ({format}, {} requests, {})",
+            out.display(),
+            stats.requests,
+            human_bytes(stats.bytes)
+        );
+    }
+    Ok(())
+}
