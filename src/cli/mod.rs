@@ -186,8 +186,9 @@ pub fn main() -> ExitCode {
         Some(Cmd::Validate { files }) => validate(&files),
         Some(Cmd::Open(args)) => open::open(args),
         Some(Cmd::Scenarios) => {
+            let width = BUILTINS.iter().map(|b| b.name.len()).max().unwrap_or(0);
             for b in BUILTINS {
-                println!("{:<14} {}", b.name, b.summary());
+                println!("{:<width$}  {}", b.name, b.summary());
             }
             Ok(())
         }
