@@ -4,7 +4,8 @@
 //! - [`trace`]: trace events, journeys, the recorder, metrics and the summary.
 //! - [`engine`]: the live components on loopback sockets (DNS, CDN, LB, servers, database,
 //!   clients), their links and faults, driven by `Control` commands.
-//! - [`cli`]: the command line (`run`, `serve`, `validate`, `scenarios`, …).
+//! - [`ui`]: the window (eframe): the topology canvas, playback and step mode, live controls.
+//! - [`cli`]: the command line (`gui`, `run`, `serve`, `validate`, `scenarios`, …).
 
 pub mod cli;
 pub mod engine;

@@ -1,6 +1,7 @@
 //! The command line: parses arguments with clap and calls the library. Exit codes: 0 for
 //! success, 1 for a runtime failure, 2 for bad input (arguments, scenario, trace file).
 
+mod gui;
 mod run;
 mod serve;
 mod table;
@@ -22,6 +23,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
+    /// Open the window with a scenario running (what bare `hopscope` does).
+    Gui(gui::GuiArgs),
     /// Run a scenario headless, with a progress bar and a summary table.
     Run(RunArgs),
     /// Start the topology for outside tools (dig, curl, wrk) and read commands on stdin.
@@ -129,16 +132,8 @@ pub fn load_scenario(args: &ScenarioArgs) -> Result<Scenario, Failure> {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => run::run(RunArgs {
-            common: ScenarioArgs {
-                scenario: None,
-                seed: None,
-                time_scale: None,
-            },
-            duration: None,
-            summary_json: None,
-            no_trace: false,
-        }),
+        None => gui::gui(gui::GuiArgs::default_window()),
+        Some(Cmd::Gui(args)) => gui::gui(args),
         Some(Cmd::Run(args)) => run::run(args),
         Some(Cmd::Serve(args)) => serve::serve(args),
         Some(Cmd::Validate { files }) => validate(&files),
