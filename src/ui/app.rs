@@ -91,6 +91,8 @@ pub struct HopscopeApp {
     opener: Opener,
     watch: Option<FileWatch>,
     help_open: bool,
+    show_controls: bool,
+    show_details: bool,
     selected: Option<TraceId>,
     error: Option<String>,
     log: StatusLog,
@@ -133,6 +135,8 @@ impl HopscopeApp {
             opener: Opener::default(),
             watch: None,
             help_open: false,
+            show_controls: !presentation,
+            show_details: !presentation,
             selected: None,
             error: None,
             log: StatusLog::default(),
@@ -165,6 +169,11 @@ impl HopscopeApp {
     /// Servers drawn on the canvas last frame.
     pub fn servers_in_view(&self) -> usize {
         self.topology.model().servers().count()
+    }
+
+    /// What the canvas drew last frame.
+    pub fn canvas(&self) -> CanvasReport {
+        self.report
     }
 
     /// Step mode's state.
@@ -329,29 +338,34 @@ impl HopscopeApp {
             return;
         };
         let body = self.theme.body_size;
-        egui::Panel::left("controls")
-            .resizable(true)
-            .default_size(body * 19.0)
-            .show(ui, |ui| {
-                ScrollArea::vertical().show(ui, |ui| {
-                    ui.heading("Controls");
-                    self.controls.ui(ui, &live, &mut self.commands);
+        if self.show_controls {
+            egui::Panel::left("controls")
+                .resizable(true)
+                .default_size(body * 19.0)
+                .show(ui, |ui| {
+                    ScrollArea::vertical().show(ui, |ui| {
+                        ui.heading("Controls");
+                        self.controls.ui(ui, &live, &mut self.commands);
+                    });
                 });
-            });
-        let cx = PanelContext {
-            live: &live,
-            theme: &self.theme,
-            selected: self.selected,
-            log: &self.log,
-        };
-        egui::Panel::right("request")
-            .resizable(true)
-            .default_size(body * 20.0)
-            .show(ui, |ui| right_panel_ui(ui, &cx, &mut self.commands));
-        egui::Panel::bottom("totals")
-            .resizable(true)
-            .default_size(body * 9.0)
-            .show(ui, |ui| bottom_panel_ui(ui, &cx, &mut self.commands));
+        }
+        if self.show_details {
+            // PLUG-IN POINTS: the inspector (right) and the plots and sweep (bottom).
+            let cx = PanelContext {
+                live: &live,
+                theme: &self.theme,
+                selected: self.selected,
+                log: &self.log,
+            };
+            egui::Panel::right("request")
+                .resizable(true)
+                .default_size(body * 20.0)
+                .show(ui, |ui| right_panel_ui(ui, &cx, &mut self.commands));
+            egui::Panel::bottom("totals")
+                .resizable(true)
+                .default_size(body * 9.0)
+                .show(ui, |ui| bottom_panel_ui(ui, &cx, &mut self.commands));
+        }
         egui::CentralPanel::default()
             .frame(Frame::NONE.fill(self.theme.background))
             .show(ui, |ui| {
@@ -363,7 +377,7 @@ impl HopscopeApp {
                 self.report =
                     self.topology
                         .ui(ui, &live, &self.theme, highlight, &mut self.commands);
-                toasts_ui(ui.painter(), &self.theme, &self.log, ui.min_rect());
+                toasts_ui(ui.painter(), &self.theme, &self.log, self.report.area);
             });
         self.overlays_ui(&ctx);
     }

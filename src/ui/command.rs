@@ -35,6 +35,10 @@ pub enum UiCommand {
     ToggleFullscreen,
     ShowHelp(bool),
     ShowOpener(bool),
+    /// Show or hide the live controls (left).
+    ShowControls(bool),
+    /// Show or hide the request and totals panels (right and bottom).
+    ShowDetails(bool),
     /// Save a PNG of the window (to this file, or a name made up from the time).
     Screenshot(Option<PathBuf>),
     /// Close the scenario error box.

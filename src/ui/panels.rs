@@ -95,12 +95,18 @@ pub fn right_panel_ui(ui: &mut Ui, cx: &PanelContext<'_>, out: &mut Commands) {
     ui.separator();
     ui.strong("Hops");
     ScrollArea::vertical().id_salt("hops").show(ui, |ui| {
+        let edge = cx.live.edge;
         for (i, (c, t)) in j.arrivals.iter().enumerate() {
-            ui.label(format!(
-                "{}. {c} at +{}",
-                i + 1,
-                ms(t.saturating_sub(j.start_micros))
-            ));
+            let at = ms(t.saturating_sub(j.start_micros));
+            // A simulated client reports the edge once when it sends, then the edge itself.
+            let first_edge =
+                *c == edge && !j.external && !j.arrivals[..i].iter().any(|(p, _)| *p == edge);
+            let what = if first_edge {
+                format!("sent to {c}")
+            } else {
+                format!("at {c}")
+            };
+            ui.label(format!("{}. {what} +{at}", i + 1));
         }
         ui.separator();
         ui.strong("Phases");

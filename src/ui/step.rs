@@ -186,13 +186,23 @@ pub fn caption(j: &Journey, ctx: &CaptionContext) -> String {
             None => "The CDN forwards the request to the load balancer.".into(),
         },
         Component::Server(n) => match find(j, Component::Lb, Phase::Pick) {
-            Some(pick) => format!(
-                "The load balancer picked server-{n} ({}: {}).",
-                pick.attr("policy")
+            Some(pick) => {
+                let name = format!("server-{n}");
+                let reason = pick.attr("reason").unwrap_or("its turn");
+                // The balancer's reason usually starts with the server's name.
+                let reason = reason
+                    .strip_prefix(name.as_str())
+                    .map_or(reason, |r| r.trim_start_matches([':', ' ']));
+                let policy = pick
+                    .attr("policy")
                     .unwrap_or("its policy")
-                    .replace('_', " "),
-                pick.attr("reason").unwrap_or("its turn")
-            ),
+                    .replace('_', " ");
+                if reason.contains(&policy) {
+                    format!("The load balancer picked {name}: {reason}.")
+                } else {
+                    format!("The load balancer picked {name} ({policy}): {reason}.")
+                }
+            }
             None => format!("The load balancer sent the request on to server-{n}."),
         },
         other => format!("The request reached {other}."),
@@ -401,7 +411,7 @@ mod tests {
         j.add_arrival(Component::Server(2), 1000);
         assert_eq!(
             caption(&j, &ctx()),
-            "The load balancer picked server-2 (round robin: next in turn)."
+            "The load balancer picked server-2 (round robin): next in turn."
         );
 
         j.add_span(span(Component::Server(2), Phase::Queue, 1000, 1200, vec![]));
@@ -420,6 +430,30 @@ mod tests {
         assert!(c.starts_with("server-2 waited 0.2 ms in its queue"), "{c}");
         assert!(c.contains("ran `SELECT * FROM users WHERE id = ?1`"), "{c}");
         assert!(c.contains("answered 200 OK"), "{c}");
+    }
+
+    #[test]
+    fn the_pick_is_said_once_even_when_the_reason_names_the_server_and_policy() {
+        let mut j = begun();
+        j.add_span(span(
+            Component::Lb,
+            Phase::Pick,
+            0,
+            1,
+            vec![
+                Attr::new("server", "server-3"),
+                Attr::new("policy", "round_robin"),
+                Attr::new(
+                    "reason",
+                    "server-3: next in turn (round robin over 3 healthy servers)",
+                ),
+            ],
+        ));
+        j.add_arrival(Component::Server(3), 2);
+        assert_eq!(
+            caption(&j, &ctx()),
+            "The load balancer picked server-3: next in turn (round robin over 3 healthy servers)."
+        );
     }
 
     #[test]

@@ -81,7 +81,7 @@ impl Theme {
             body_size: 14.0,
             heading_size: 18.0,
             dot_radius: 4.0,
-            node_size: egui::vec2(120.0, 52.0),
+            node_size: egui::vec2(150.0, 52.0),
             background: Color32::from_rgb(0x1b, 0x1e, 0x24),
             panel: Color32::from_rgb(0x24, 0x28, 0x30),
             text: Color32::from_rgb(0xe8, 0xea, 0xed),
@@ -113,7 +113,7 @@ impl Theme {
             body_size: 22.0,
             heading_size: 30.0,
             dot_radius: 7.0,
-            node_size: egui::vec2(180.0, 78.0),
+            node_size: egui::vec2(225.0, 78.0),
             background: Color32::WHITE,
             panel: Color32::from_rgb(0xf2, 0xf2, 0xf2),
             text: Color32::BLACK,
@@ -267,6 +267,8 @@ impl Theme {
             style.spacing.slider_width = body * 9.0;
             style.spacing.combo_width = body * 9.0;
             style.spacing.text_edit_width = body * 16.0;
+            style.spacing.icon_width = (body * 0.95).round();
+            style.spacing.icon_width_inner = (body * 0.55).round();
         });
         ctx.set_theme(slot);
     }

@@ -27,12 +27,27 @@ use crate::trace::TraceId;
 const MAX_STRETCH: f64 = 30.0;
 
 /// What the canvas reports after drawing.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CanvasReport {
+    /// The drawing area (without the legend band), for overlays such as toasts.
+    pub area: Rect,
     /// Something moves: the window needs another frame soon.
     pub moving: bool,
     /// Requests on screen.
     pub on_screen: usize,
+    /// Of those, requests from outside tools (curl and the like).
+    pub external: usize,
+}
+
+impl Default for CanvasReport {
+    fn default() -> Self {
+        CanvasReport {
+            area: Rect::NOTHING,
+            moving: false,
+            on_screen: 0,
+            external: 0,
+        }
+    }
 }
 
 /// The canvas's own state between frames.
@@ -121,7 +136,9 @@ impl TopologyView {
         let canvas = response.rect;
         painter.rect_filled(canvas, 0.0, theme.background);
         let m = metrics(theme);
-        self.model = layout::place(describe::describe(live), canvas, &m);
+        let band = draw::legend_height(&painter, theme, canvas.width(), &m);
+        let (area, legend) = canvas.split_top_bottom_at_y(canvas.bottom() - band);
+        self.model = layout::place(describe::describe(live), area, &m);
         let profiles = live.profile_names();
         let params = DotParams {
             now: live.now_micros,
@@ -165,7 +182,7 @@ impl TopologyView {
                 &m,
             );
         }
-        draw::legend(&painter, theme, canvas, &m);
+        draw::legend(&painter, theme, legend, &m);
 
         self.remember_targets(&frame, &m);
         if response.clicked()
@@ -175,8 +192,10 @@ impl TopologyView {
             commands.push(UiCommand::Select(pick));
         }
         CanvasReport {
+            area,
             moving: frame.moving,
             on_screen: frame.on_screen,
+            external: frame.external,
         }
     }
 
@@ -211,9 +230,4 @@ impl TopologyView {
             .min_by(|a, b| a.0.total_cmp(&b.0))
             .map(|(_, id)| id)
     }
-}
-
-/// The canvas area a node occupies, for tests and overlays.
-pub fn node_rect(model: &TopologyModel, id: NodeId) -> Option<Rect> {
-    model.rect(id)
 }

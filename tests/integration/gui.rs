@@ -242,3 +242,55 @@ fn a_bad_scenario_file_is_shown_in_the_window_and_the_old_run_goes_on() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn keyboard_shortcuts_add_a_server_and_switch_presentation_mode() {
+    let mut h = window();
+    wait_for(&mut h, "two servers drawn", |a| a.servers_in_view() == 2);
+    h.key_press(egui::Key::Plus);
+    wait_for(&mut h, "a third server", |a| {
+        a.servers_in_view() == 3 && engine_servers(a) == 3
+    });
+    assert!(!h.state().presentation());
+    h.key_press(egui::Key::P);
+    h.run_steps(2);
+    assert!(h.state().presentation());
+    h.key_press(egui::Key::Questionmark);
+    h.run_steps(3);
+    assert!(
+        h.query_by_label("Keyboard shortcuts").is_some(),
+        "help is open"
+    );
+}
+
+#[test]
+fn a_request_from_an_outside_tool_is_drawn() {
+    use std::io::{Read, Write};
+
+    let mut h = window();
+    h.get_by_label("Pause").click();
+    wait_for(&mut h, "the run to pause and its dots to leave", |a| {
+        a.live()
+            .is_some_and(|l| l.paused && l.snapshot.in_flight.is_empty())
+            && a.canvas().on_screen == 0
+    });
+    let edge = h
+        .state()
+        .engine()
+        .map(|e| e.addresses().edge)
+        .expect("an edge");
+    // What `curl http://EDGE/restaurants/1` sends.
+    let mut conn = std::net::TcpStream::connect(&edge).expect("the edge listens");
+    conn.set_read_timeout(Some(PATIENCE)).expect("timeout");
+    write!(
+        conn,
+        "GET /restaurants/1 HTTP/1.1\r\nHost: api.example.test\r\nConnection: close\r\n\r\n"
+    )
+    .expect("sends");
+    let mut answer = String::new();
+    let _ = conn.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    wait_for(&mut h, "the outside request on the canvas", |a| {
+        a.canvas().external >= 1
+    });
+}

@@ -38,6 +38,9 @@ impl HopscopeApp {
                 };
                 self.prefs.presentation = on;
                 self.prefs_dirty = true;
+                // A projector needs the canvas big; the panels are a click away.
+                self.show_controls = !on;
+                self.show_details = !on;
             }
             UiCommand::ToggleFullscreen => {
                 let full = ctx.input(|i| i.viewport().fullscreen.unwrap_or(false));
@@ -45,6 +48,8 @@ impl HopscopeApp {
             }
             UiCommand::ShowHelp(on) => self.help_open = on,
             UiCommand::ShowOpener(on) => self.opener.open = on,
+            UiCommand::ShowControls(on) => self.show_controls = on,
+            UiCommand::ShowDetails(on) => self.show_details = on,
             UiCommand::Screenshot(path) => {
                 let name = self.live.as_ref().map_or("window", |l| l.name.as_str());
                 let path = path.unwrap_or_else(|| screenshot::default_path(name));
@@ -75,6 +80,7 @@ impl HopscopeApp {
                         .error("the stepped request is still on its way: press Next hop");
                 } else if let Some(id) = session.send_one(true) {
                     self.step.sent(id);
+                    self.selected = Some(id);
                     self.log
                         .info(format!("sent request {} in step mode", id.short()));
                 }

@@ -27,18 +27,34 @@ impl HopscopeApp {
                 }
                 let mut presentation = self.theme.presentation;
                 if ui
-                    .toggle_value(&mut presentation, "Presentation")
+                    .checkbox(&mut presentation, "Presentation")
                     .on_hover_text("Large text and dots, high contrast, for projectors (key p)")
                     .changed()
                 {
                     self.commands.push(UiCommand::SetPresentation(presentation));
+                }
+                let mut controls = self.show_controls;
+                if ui
+                    .checkbox(&mut controls, "Controls")
+                    .on_hover_text("Show or hide the live controls")
+                    .changed()
+                {
+                    self.commands.push(UiCommand::ShowControls(controls));
+                }
+                let mut details = self.show_details;
+                if ui
+                    .checkbox(&mut details, "Details")
+                    .on_hover_text("Show or hide the request and totals panels")
+                    .changed()
+                {
+                    self.commands.push(UiCommand::ShowDetails(details));
                 }
                 if ui.button("Help ?").clicked() {
                     self.commands.push(UiCommand::ShowHelp(!self.help_open));
                 }
             });
             if let Some(live) = self.live.clone() {
-                ui.horizontal_wrapped(|ui| self.playback_ui(ui, &live));
+                ui.horizontal(|ui| self.playback_ui(ui, &live));
             }
         });
     }
@@ -76,7 +92,7 @@ impl HopscopeApp {
         {
             self.commands.push(UiCommand::NextHop);
         }
-        ui.separator();
+        ui.add_space(ui.spacing().item_spacing.x * 3.0);
         if !self.scale_dragging {
             self.time_scale = live.time_scale;
         }
@@ -122,6 +138,14 @@ impl HopscopeApp {
                         .size(self.theme.body_size * 1.15)
                         .color(self.theme.text),
                 );
+                let next = if self.step.can_step(live) {
+                    "Press “Next hop” (n) to let it take the next hop."
+                } else if self.step.can_send(live) {
+                    "Press “Send one request” (r) to follow a new request."
+                } else {
+                    "…"
+                };
+                ui.label(RichText::new(next).color(self.theme.weak_text));
             });
     }
 

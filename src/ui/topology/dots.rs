@@ -69,6 +69,8 @@ pub struct DotFrame {
     pub last_pick: Option<Arc<Journey>>,
     /// Requests on screen (before aggregation).
     pub on_screen: usize,
+    /// Of those, requests from outside tools (curl and the like).
+    pub external: usize,
     /// Whether anything moves (so the canvas needs another frame).
     pub moving: bool,
 }
@@ -151,6 +153,7 @@ pub fn build(
             pick_seen = Some((t, j));
         }
         frame.on_screen += 1;
+        frame.external += usize::from(j.external);
         let class = placement
             .settled
             .then(|| j.outcome.map(|o| o.class()))

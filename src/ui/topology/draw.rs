@@ -80,12 +80,22 @@ fn line(
     p.layout_job(job)
 }
 
-/// The lines between nodes.
+/// A dashed line: the name lookup goes over UDP, everything else over TCP (solid).
+fn dashed(p: &Painter, theme: &Theme, from: Pos2, to: Pos2, stroke: Stroke) {
+    let dash = theme.edge_width * 4.0;
+    p.extend(egui::Shape::dashed_line(&[from, to], stroke, dash, dash));
+}
+
+/// The lines between nodes: solid for TCP, dashed for UDP (client to DNS).
 pub fn edges(p: &Painter, theme: &Theme, model: &TopologyModel) {
     let stroke = Stroke::new(theme.edge_width, theme.edge);
     for &(a, b) in &model.edges {
         if let Some((from, to)) = model.segment(a, b, 0.0) {
-            p.line_segment([from, to], stroke);
+            if b == NodeId::Dns {
+                dashed(p, theme, from, to, stroke);
+            } else {
+                p.line_segment([from, to], stroke);
+            }
         }
     }
 }
@@ -269,9 +279,14 @@ pub fn cache_strip(
     let label = p.layout_no_wrap("cache:".into(), theme.body(), theme.weak_text);
     let mut x = rect.left();
     let lw = label.size().x;
+    let right = model
+        .rect(NodeId::Lb)
+        .map_or(rect.right() + rect.width(), |lb| lb.left() - 4.0);
+    let room = ((right - x - lw - 4.0) / (size + 2.0)).floor().max(1.0) as usize;
     p.galley(pos2(x, y - label.size().y / 2.0), label, theme.weak_text);
     x += lw + 4.0;
-    for status in recent {
+    let skip = recent.len().saturating_sub(room);
+    for status in &recent[skip..] {
         let (letter, fill) = match status {
             CacheStatus::Hit => ("H", theme.hit),
             CacheStatus::Revalidated => ("R", theme.hit),
@@ -308,36 +323,100 @@ pub fn last_pick(
     };
     let server = pick.attr("server").unwrap_or("no server");
     let reason = pick.attr("reason").unwrap_or("");
-    let text = format!("picked {server}: {reason}");
+    // The reason usually names the server already ("server-3: next in turn").
+    let text = if reason.starts_with(server) {
+        format!("last pick: {reason}")
+    } else {
+        format!("last pick: {server} ({reason})")
+    };
     let x = rect.right() + 10.0;
     let width = (canvas.right() - x - 8.0).max(80.0);
     let g = p.layout(text, theme.body(), theme.text, width);
     p.galley(pos2(x, rect.top()), g, theme.text);
 }
 
-/// What the shapes and colours mean, in the top-right corner.
-pub fn legend(p: &Painter, theme: &Theme, canvas: Rect, m: &Metrics) {
-    let entries: [(Option<OutcomeClass>, &str); 6] = [
-        (None, "in flight"),
-        (Some(OutcomeClass::Success), "2xx"),
-        (Some(OutcomeClass::Redirect), "3xx"),
-        (Some(OutcomeClass::ClientError), "4xx"),
-        (Some(OutcomeClass::ServerError), "5xx"),
-        (Some(OutcomeClass::Failure), "failed: falls away"),
-    ];
-    let lh = m.line_height;
-    let width = theme.body_size * 9.5;
-    let x = canvas.right() - width;
-    let mut y = canvas.top() + lh * 0.6;
-    for (class, label) in entries {
-        dot(p, theme, pos2(x, y), m.dot_radius * 1.2, class, 1.0);
+/// A legend entry's mark: a dot of an outcome class, or a line sample.
+#[derive(Clone, Copy)]
+enum Mark {
+    Dot(Option<OutcomeClass>),
+    Line { dashed: bool },
+}
+
+const LEGEND: [(Mark, &str); 8] = [
+    (Mark::Dot(None), "in flight"),
+    (Mark::Dot(Some(OutcomeClass::Success)), "2xx"),
+    (Mark::Dot(Some(OutcomeClass::Redirect)), "3xx"),
+    (Mark::Dot(Some(OutcomeClass::ClientError)), "4xx"),
+    (Mark::Dot(Some(OutcomeClass::ServerError)), "5xx"),
+    (Mark::Dot(Some(OutcomeClass::Failure)), "failed: falls away"),
+    (Mark::Line { dashed: false }, "TCP"),
+    (Mark::Line { dashed: true }, "UDP (DNS)"),
+];
+
+/// Where each legend entry goes in a band `width` wide (entries flow and wrap), and the
+/// band's height.
+fn legend_layout(p: &Painter, theme: &Theme, width: f32, m: &Metrics) -> (Vec<Pos2>, f32) {
+    let gap = theme.body_size * 1.2;
+    let (mut x, mut row) = (0.0, 0);
+    let mut at = Vec::with_capacity(LEGEND.len());
+    for (mark, label) in LEGEND {
+        let w = mark_width(mark, theme, m)
+            + p.layout_no_wrap(label.into(), theme.body(), theme.text)
+                .size()
+                .x;
+        if x > 0.0 && x + w > width {
+            x = 0.0;
+            row += 1;
+        }
+        at.push(pos2(x, row as f32 * m.line_height));
+        x += w + gap;
+    }
+    (at, (row + 1) as f32 * m.line_height + m.line_height * 0.4)
+}
+
+/// How wide a legend entry's mark is (line samples are long enough to show their dashes).
+fn mark_width(mark: Mark, theme: &Theme, m: &Metrics) -> f32 {
+    match mark {
+        Mark::Dot(_) => m.dot_radius * 4.0,
+        Mark::Line { .. } => theme.body_size * 2.2,
+    }
+}
+
+/// The height of the legend band for a canvas `width` wide.
+pub fn legend_height(p: &Painter, theme: &Theme, width: f32, m: &Metrics) -> f32 {
+    legend_layout(p, theme, width - theme.body_size, m).1
+}
+
+/// What the shapes, colours and lines mean, in a band at the bottom of the canvas.
+pub fn legend(p: &Painter, theme: &Theme, band: Rect, m: &Metrics) {
+    let left = band.left() + theme.body_size * 0.5;
+    let (at, _) = legend_layout(p, theme, band.width() - theme.body_size, m);
+    let stroke = Stroke::new(theme.edge_width, theme.edge);
+    for ((mark, label), offset) in LEGEND.into_iter().zip(at) {
+        let y = band.top() + m.line_height * 0.5 + offset.y;
+        let x0 = left + offset.x;
+        let w = mark_width(mark, theme, m);
+        let (a, b) = (pos2(x0, y), pos2(x0 + w - m.dot_radius, y));
+        match mark {
+            Mark::Dot(class) => dot(
+                p,
+                theme,
+                pos2(x0 + m.dot_radius * 1.5, y),
+                m.dot_radius * 1.2,
+                class,
+                1.0,
+            ),
+            Mark::Line { dashed: true } => dashed(p, theme, a, b, stroke),
+            Mark::Line { dashed: false } => {
+                p.line_segment([a, b], stroke);
+            }
+        }
         p.text(
-            pos2(x + m.dot_radius * 3.0, y),
+            pos2(x0 + w, y),
             Align2::LEFT_CENTER,
             label,
             theme.body(),
             theme.text,
         );
-        y += lh;
     }
 }
