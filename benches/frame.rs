@@ -16,7 +16,7 @@ use hopscope::trace::{
 use hopscope::ui::Live;
 use hopscope::ui::command::Commands;
 use hopscope::ui::theme::Theme;
-use hopscope::ui::topology::TopologyView;
+use hopscope::ui::topology::{TopologyView, describe, dots, layout, metrics, timing};
 
 /// A small deterministic generator (no dependency on a random crate's API).
 struct Lcg(u64);
@@ -197,6 +197,8 @@ fn snapshot(scenario: &Scenario, in_flight: usize, now: u64) -> Snapshot {
 struct Figures {
     pass: Vec<Duration>,
     tessellate: Vec<Duration>,
+    /// The dots' view model alone (`dots::build`), inside the pass.
+    model: Vec<Duration>,
 }
 
 fn stats(mut v: Vec<Duration>) -> (f64, f64, f64) {
@@ -218,7 +220,20 @@ fn measure(scenario: &Scenario, theme: &Theme, in_flight: usize, frames: usize) 
     let mut figures = Figures {
         pass: Vec::new(),
         tessellate: Vec::new(),
+        model: Vec::new(),
     };
+    let m = metrics(theme);
+    let model = layout::place(
+        describe::describe(&Live::offline(scenario, snap.clone(), start_now)),
+        screen,
+        &m,
+    );
+    let profiles: Vec<String> = scenario
+        .effective_profiles()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    let mut scratch = dots::Scratch::default();
     let warmup = 20;
     for frame in 0..warmup + frames {
         // Time moves on at 60 frames a second, so the dots move.
@@ -241,9 +256,24 @@ fn measure(scenario: &Scenario, theme: &Theme, in_flight: usize, frames: usize) 
         std::hint::black_box(primitives);
         output.drop_without_applying_deltas();
         let _ = commands.take();
+        let params = dots::DotParams {
+            now,
+            timing: timing(theme, 1.0),
+            metrics: m,
+            lane: theme.lane_offset,
+            fall_distance: theme.fall_distance,
+            cell: theme.dot_radius * 2.5,
+            profiles: &profiles,
+            edge: Component::Cdn,
+            highlight: None,
+        };
+        let t3 = Instant::now();
+        std::hint::black_box(dots::build(&snap, &model, &params, &mut scratch));
+        let t4 = Instant::now();
         if frame >= warmup {
             figures.pass.push(t1 - t0);
             figures.tessellate.push(t2 - t1);
+            figures.model.push(t4 - t3);
         }
     }
     figures
@@ -262,8 +292,13 @@ fn main() {
     }
     println!("topology canvas, CPU per frame (1100x720 points, default scenario layout)");
     println!(
-        "{:>10} {:>8}  {:>22}  {:>22}  {:>10}",
-        "in flight", "theme", "egui pass mean/p50/p95", "tessellate mean/p50/p95", "total mean"
+        "{:>10} {:>8}  {:>22}  {:>22}  {:>10}  {:>14}",
+        "in flight",
+        "theme",
+        "egui pass mean/p50/p95",
+        "tessellate mean/p50/p95",
+        "total mean",
+        "dots model p50"
     );
     for (label, theme) in [
         ("normal", Theme::normal()),
@@ -273,8 +308,9 @@ fn main() {
             let f = measure(&scenario, &theme, n, frames);
             let (pm, p50, p95) = stats(f.pass);
             let (tm, t50, t95) = stats(f.tessellate);
+            let (_, d50, _) = stats(f.model);
             println!(
-                "{n:>10} {label:>8}  {pm:>6.2} {p50:>6.2} {p95:>6.2} ms  {tm:>6.2} {t50:>6.2} {t95:>6.2} ms  {:>7.2} ms",
+                "{n:>10} {label:>8}  {pm:>6.2} {p50:>6.2} {p95:>6.2} ms  {tm:>6.2} {t50:>6.2} {t95:>6.2} ms  {:>7.2} ms  {d50:>11.2} ms",
                 pm + tm
             );
         }

@@ -3,7 +3,8 @@
 //! dots that land in the same small cell are drawn once with a count. Pure data: computed
 //! from a snapshot and the layout, tested without a window.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use egui::{Pos2, pos2, vec2};
@@ -95,11 +96,48 @@ pub struct DotParams<'a> {
     pub highlight: Option<TraceId>,
 }
 
-/// Reusable buffers, so a frame allocates little.
+/// Hashes a trace id cheaply (ids need no protection against chosen keys), mixing every bit
+/// into the top ones the hash table uses as tags, so sequential ids work as well as random.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn write_u128(&mut self, v: u128) {
+        self.0 = ((v as u64) ^ ((v >> 64) as u64)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// A request's stations, kept while the request does not change.
+#[derive(Debug)]
+struct CachedRoute {
+    /// Hops, spans and end: a journey that changed has a different one.
+    version: (usize, usize, Option<u64>),
+    stations: Vec<Station>,
+    /// When its cache lookup and its load-balancer pick started, if they did.
+    lookup: Option<u64>,
+    pick: Option<u64>,
+    /// The last frame that used it.
+    seen: u64,
+}
+
+/// Reusable buffers and the stations of requests seen lately, so a frame only routes the
+/// requests that changed since the last one.
 #[derive(Debug, Default)]
 pub struct Scratch {
     route: RouteBuilder,
     raw: Vec<(u64, Dot)>,
+    routes: HashMap<TraceId, CachedRoute, BuildHasherDefault<IdHasher>>,
+    frame: u64,
 }
 
 fn class_code(class: Option<OutcomeClass>) -> u64 {
@@ -115,6 +153,8 @@ pub fn build(
 ) -> DotFrame {
     let mut frame = DotFrame::default();
     scratch.raw.clear();
+    scratch.frame += 1;
+    let now_frame = scratch.frame;
     let mut cache_seen: Vec<(u64, CacheStatus)> = Vec::new();
     let mut pick_seen: Option<(u64, &Arc<Journey>)> = None;
 
@@ -123,15 +163,33 @@ pub fn build(
         p.timing.visible_until(j.start_micros, end, MAX_STATIONS) >= p.now
     });
     for j in snapshot.in_flight.iter().chain(recent_visible) {
-        let client = if j.external {
-            NodeId::Outside
-        } else {
-            p.profiles
-                .iter()
-                .position(|name| *name == j.profile)
-                .map_or(NodeId::Outside, |i| NodeId::Clients(i as u16))
-        };
-        let stations = scratch.route.build(j, client, p.edge);
+        let version = (j.arrivals.len(), j.spans.len(), j.end_micros);
+        let cached = scratch.routes.entry(j.id).or_insert_with(|| CachedRoute {
+            version: (usize::MAX, 0, None),
+            stations: Vec::new(),
+            lookup: None,
+            pick: None,
+            seen: 0,
+        });
+        cached.seen = now_frame;
+        if cached.version != version {
+            let client = if j.external {
+                NodeId::Outside
+            } else {
+                p.profiles
+                    .iter()
+                    .position(|name| *name == j.profile)
+                    .map_or(NodeId::Outside, |i| NodeId::Clients(i as u16))
+            };
+            cached.version = version;
+            cached.stations.clear();
+            cached
+                .stations
+                .extend_from_slice(scratch.route.build(j, client, p.edge));
+            cached.lookup = j.span(Phase::Cache).map(|s| s.start_micros);
+            cached.pick = j.span(Phase::Pick).map(|s| s.start_micros);
+        }
+        let stations = &cached.stations;
         let Some(placement) = place(stations, j.outcome, p.now, p.timing) else {
             continue;
         };
@@ -141,13 +199,13 @@ pub fn build(
             DotAt::Moving { .. } | DotAt::Falling { .. } => placement.station + 1,
         };
         if let Some(cache) = j.cache.filter(|c| *c != CacheStatus::Bypass)
-            && let Some(lookup) = j.span(Phase::Cache)
-            && let Some(t) = passed(stations, left, NodeId::Cdn, lookup.start_micros)
+            && let Some(lookup) = cached.lookup
+            && let Some(t) = passed(stations, left, NodeId::Cdn, lookup)
         {
             cache_seen.push((t, cache));
         }
-        if let Some(pick) = j.span(Phase::Pick)
-            && let Some(t) = passed(stations, left, NodeId::Lb, pick.start_micros)
+        if let Some(pick) = cached.pick
+            && let Some(t) = passed(stations, left, NodeId::Lb, pick)
             && pick_seen.is_none_or(|(seen, _)| t > seen)
         {
             pick_seen = Some((t, j));
@@ -228,6 +286,11 @@ pub fn build(
         }
         frame.dots.push(dot);
         i = j;
+    }
+
+    // Forget requests no longer on screen (every so often: retaining is a full pass).
+    if now_frame.is_multiple_of(32) {
+        scratch.routes.retain(|_, r| r.seen + 32 >= now_frame);
     }
 
     cache_seen.sort_by_key(|(t, _)| *t);
