@@ -113,7 +113,12 @@ pub fn right_panel_ui(ui: &mut Ui, cx: &PanelContext<'_>, out: &mut Commands) {
         for s in &j.spans {
             let mut line = format!("{} {} {}", s.component, s.phase, ms(s.micros()));
             for key in ["result", "server", "reason", "answer", "sql", "status"] {
-                if let Some(v) = s.attr(key) {
+                // The balancer's reason already names the server it picked.
+                let named = key == "server"
+                    && s.attr("reason")
+                        .zip(s.attr("server"))
+                        .is_some_and(|(r, server)| r.starts_with(server));
+                if let Some(v) = s.attr(key).filter(|_| !named) {
                     line.push_str(&format!(" · {v}"));
                 }
             }
