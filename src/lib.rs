@@ -6,7 +6,8 @@
 //!   clients), their links and faults, driven by `Control` commands.
 //! - [`sweep`]: the scaling sweep: the same scenario with 1..N servers, measured per run.
 //! - [`lesson`]: guided lessons: checkpoints judged from the trace, narration, progress.
-//! - [`cli`]: the command line (`run`, `serve`, `validate`, `scenarios`, …).
+//! - [`ui`]: the window (eframe): the topology canvas, playback and step mode, live controls.
+//! - [`cli`]: the command line (`gui`, `run`, `serve`, `validate`, `scenarios`, …).
 
 pub mod cli;
 pub mod engine;

@@ -2,6 +2,7 @@
 //! success, 1 for a runtime failure, 2 for bad input (arguments, scenario, trace file).
 
 pub mod export;
+mod gui;
 mod narrate;
 pub mod open;
 mod run;
@@ -26,6 +27,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
+    /// Open the window with a scenario running (what bare `hopscope` does).
+    Gui(gui::GuiArgs),
     /// Run a scenario headless, with a progress bar and a summary table.
     Run(RunArgs),
     /// Start the topology for outside tools (dig, curl, wrk) and read commands on stdin.
@@ -167,19 +170,8 @@ pub fn load_scenario(args: &ScenarioArgs) -> Result<Scenario, Failure> {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        None => run::run(RunArgs {
-            common: ScenarioArgs {
-                scenario: None,
-                seed: None,
-                time_scale: None,
-            },
-            duration: None,
-            summary_json: None,
-            export: None,
-            format: None,
-            no_trace: false,
-            narrate: false,
-        }),
+        None => gui::gui(gui::GuiArgs::default_window()),
+        Some(Cmd::Gui(args)) => gui::gui(args),
         Some(Cmd::Run(args)) => run::run(args),
         Some(Cmd::Serve(args)) => serve::serve(args),
         Some(Cmd::Sweep(args)) => sweep::sweep(args),

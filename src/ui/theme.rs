@@ -50,6 +50,27 @@ pub struct Theme {
     pub hit: Color32,
     /// A cache miss marker at the CDN.
     pub miss: Color32,
+    /// Problems the user must see (errors, dead nodes' marks); always paired with a symbol.
+    pub error: Color32,
+    /// Background of the step caption and toasts.
+    pub banner: Color32,
+    /// Thickness of an edge between nodes.
+    pub edge_width: f32,
+    /// How far apart the outgoing and returning lanes of an edge are drawn.
+    pub lane_offset: f32,
+    /// Corner radius of a node.
+    pub node_rounding: f32,
+    /// Gap between a queued dot and the next in a server's queue stack.
+    pub queue_spacing: f32,
+    /// How far a failed request falls before it fades out.
+    pub fall_distance: f32,
+    /// Beyond this many dots in one spot, one dot with a count badge is drawn.
+    pub badge_threshold: u32,
+    /// The least time a dot takes to travel one edge, in milliseconds at time scale 1, so
+    /// that sub-millisecond loopback hops stay visible.
+    pub min_hop_millis: f64,
+    /// How long a failed request takes to fall away, in milliseconds at time scale 1.
+    pub fall_millis: f64,
 }
 
 impl Theme {
@@ -60,7 +81,7 @@ impl Theme {
             body_size: 14.0,
             heading_size: 18.0,
             dot_radius: 4.0,
-            node_size: egui::vec2(120.0, 52.0),
+            node_size: egui::vec2(150.0, 52.0),
             background: Color32::from_rgb(0x1b, 0x1e, 0x24),
             panel: Color32::from_rgb(0x24, 0x28, 0x30),
             text: Color32::from_rgb(0xe8, 0xea, 0xed),
@@ -72,6 +93,16 @@ impl Theme {
             highlight: Color32::from_rgb(0xf0, 0xe4, 0x42),
             hit: Color32::from_rgb(0x00, 0x9e, 0x73),
             miss: Color32::from_rgb(0xe6, 0x9f, 0x00),
+            error: Color32::from_rgb(0xff, 0x8a, 0x80),
+            banner: Color32::from_rgb(0x2b, 0x33, 0x44),
+            edge_width: 1.5,
+            lane_offset: 3.0,
+            node_rounding: 6.0,
+            queue_spacing: 2.5,
+            fall_distance: 60.0,
+            badge_threshold: 3,
+            min_hop_millis: 220.0,
+            fall_millis: 900.0,
         }
     }
 
@@ -82,7 +113,7 @@ impl Theme {
             body_size: 22.0,
             heading_size: 30.0,
             dot_radius: 7.0,
-            node_size: egui::vec2(180.0, 78.0),
+            node_size: egui::vec2(225.0, 78.0),
             background: Color32::WHITE,
             panel: Color32::from_rgb(0xf2, 0xf2, 0xf2),
             text: Color32::BLACK,
@@ -94,6 +125,16 @@ impl Theme {
             highlight: Color32::from_rgb(0x00, 0x72, 0xb2),
             hit: Color32::from_rgb(0x00, 0x9e, 0x73),
             miss: Color32::from_rgb(0xd5, 0x5e, 0x00),
+            error: Color32::from_rgb(0xb0, 0x00, 0x20),
+            banner: Color32::from_rgb(0xff, 0xf4, 0xc2),
+            edge_width: 2.5,
+            lane_offset: 5.0,
+            node_rounding: 8.0,
+            queue_spacing: 3.0,
+            fall_distance: 90.0,
+            badge_threshold: 3,
+            min_hop_millis: 300.0,
+            fall_millis: 1200.0,
         }
     }
 
@@ -117,6 +158,119 @@ impl Theme {
             OutcomeClass::ServerError => DotShape::Square,
             OutcomeClass::Failure => DotShape::Cross,
         }
+    }
+
+    /// The colour of a dot: its outcome's, or the in-flight colour while it has none.
+    pub fn dot_color(&self, class: Option<OutcomeClass>) -> Color32 {
+        class.map_or_else(|| self.in_flight(), |c| self.outcome_color(c))
+    }
+
+    /// The shape of a dot: its outcome's, or a ring while it is in flight.
+    pub fn dot_shape(&self, class: Option<OutcomeClass>) -> Option<DotShape> {
+        class.map(|c| self.outcome_shape(c))
+    }
+
+    /// The body font (nothing on screen is smaller).
+    pub fn body(&self) -> egui::FontId {
+        egui::FontId::proportional(self.body_size)
+    }
+
+    /// The body size in a fixed-width face (addresses, SQL).
+    pub fn mono(&self) -> egui::FontId {
+        egui::FontId::monospace(self.body_size)
+    }
+
+    /// The heading font.
+    pub fn heading(&self) -> egui::FontId {
+        egui::FontId::proportional(self.heading_size)
+    }
+
+    /// Height of one line of body text on the canvas, with its leading.
+    pub fn line_height(&self) -> f32 {
+        (self.body_size * 1.3).round()
+    }
+
+    /// Which of egui's two style slots this theme fills.
+    pub fn egui_theme(&self) -> egui::Theme {
+        if self.presentation {
+            egui::Theme::Light
+        } else {
+            egui::Theme::Dark
+        }
+    }
+
+    /// Installs egui's bundled fonts with the fixed-width face (Hack) as a fallback for
+    /// proportional text, so the arrows and shapes used on screen (→ ● ◆ ▲ ■) have glyphs.
+    /// Call before any text is laid out in a frame.
+    pub fn install_fonts(ctx: &egui::Context) {
+        let mut fonts = egui::FontDefinitions::default();
+        if fonts.font_data.contains_key("Hack")
+            && let Some(family) = fonts.families.get_mut(&egui::FontFamily::Proportional)
+            && !family.iter().any(|f| f == "Hack")
+        {
+            family.push("Hack".to_owned());
+        }
+        ctx.set_fonts(fonts);
+    }
+
+    /// Applies this theme to egui's style: colours, and every text style at least the body
+    /// size (so no text is smaller than the body font).
+    pub fn apply(&self, ctx: &egui::Context) {
+        let slot = self.egui_theme();
+        let mut visuals = if self.presentation {
+            egui::Visuals::light()
+        } else {
+            egui::Visuals::dark()
+        };
+        visuals.panel_fill = self.panel;
+        visuals.window_fill = self.panel;
+        visuals.extreme_bg_color = self.background;
+        visuals.override_text_color = Some(self.text);
+        visuals.weak_text_color = Some(self.weak_text);
+        visuals.hyperlink_color = self.highlight;
+        visuals.error_fg_color = self.error;
+        if self.presentation {
+            let stroke = egui::Stroke::new(1.5, self.node_stroke);
+            visuals.widgets.inactive.bg_stroke = stroke;
+            visuals.widgets.noninteractive.bg_stroke = egui::Stroke::new(1.0, self.edge);
+            visuals.selection.bg_fill = Color32::from_rgb(0x9c, 0xd3, 0xf2);
+            visuals.selection.stroke = egui::Stroke::new(2.0, Color32::BLACK);
+        }
+        ctx.set_visuals_of(slot, visuals);
+        let body = self.body_size;
+        let heading = self.heading_size;
+        ctx.style_mut_of(slot, |style| {
+            use egui::{FontFamily, FontId, TextStyle};
+            style.text_styles = [
+                (
+                    TextStyle::Small,
+                    FontId::new(body, FontFamily::Proportional),
+                ),
+                (TextStyle::Body, FontId::new(body, FontFamily::Proportional)),
+                (
+                    TextStyle::Button,
+                    FontId::new(body, FontFamily::Proportional),
+                ),
+                (
+                    TextStyle::Monospace,
+                    FontId::new(body, FontFamily::Monospace),
+                ),
+                (
+                    TextStyle::Heading,
+                    FontId::new(heading, FontFamily::Proportional),
+                ),
+            ]
+            .into();
+            style.spacing.interact_size.y = (body * 1.45).round();
+            style.spacing.item_spacing = egui::vec2(body * 0.55, body * 0.4);
+            style.spacing.button_padding = egui::vec2(body * 0.45, body * 0.2);
+            style.spacing.slider_width = body * 9.0;
+            style.spacing.combo_width = body * 9.0;
+            style.spacing.text_edit_width = body * 16.0;
+            style.spacing.icon_width = (body * 0.95).round();
+            style.spacing.icon_width_inner = (body * 0.55).round();
+        });
+        ctx.set_theme(slot);
     }
 
     /// A request still in flight (no outcome yet).

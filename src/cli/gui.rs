@@ -1,0 +1,133 @@
+//! `hopscope gui [SCENARIO] [--screenshot FILE --after 5s]`: the window, with the scenario
+//! running at once (traffic on, timed events playing). With `--screenshot`, it waits, writes
+//! a PNG of the window and exits (0 when the file was written, 1 if not).
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use clap::Args;
+
+use super::{Failure, ScenarioArgs, load_scenario};
+use crate::scenario::{Dur, builtin};
+use crate::ui::screenshot::ScreenshotPlan;
+use crate::ui::{AppOptions, HopscopeApp, ScenarioSource, prefs};
+
+/// Options of `hopscope gui`.
+#[derive(Debug, Args)]
+pub struct GuiArgs {
+    #[command(flatten)]
+    pub common: ScenarioArgs,
+    /// Write a PNG of the window to FILE, then exit.
+    #[arg(long, value_name = "FILE")]
+    pub screenshot: Option<PathBuf>,
+    /// With --screenshot: how long to run first, like `5s`.
+    #[arg(long, default_value = "5s", requires = "screenshot")]
+    pub after: Dur,
+    /// Start in presentation mode (large, high contrast), whatever was chosen last time.
+    #[arg(long)]
+    pub presentation: bool,
+    /// Window size in points, like `1440x900`.
+    #[arg(long, value_name = "WxH", value_parser = parse_size)]
+    pub size: Option<(f32, f32)>,
+}
+
+impl GuiArgs {
+    /// The window on the default scenario, as bare `hopscope` opens it.
+    pub fn default_window() -> GuiArgs {
+        GuiArgs {
+            common: ScenarioArgs {
+                scenario: None,
+                seed: None,
+                time_scale: None,
+            },
+            screenshot: None,
+            after: Dur::from_secs(5),
+            presentation: false,
+            size: None,
+        }
+    }
+}
+
+fn parse_size(text: &str) -> Result<(f32, f32), String> {
+    let bad = || format!("`{text}` is not a size: write WIDTHxHEIGHT, like 1440x900");
+    let (w, h) = text.split_once(['x', 'X']).ok_or_else(bad)?;
+    let w: f32 = w.trim().parse().map_err(|_| bad())?;
+    let h: f32 = h.trim().parse().map_err(|_| bad())?;
+    if !(320.0..=10_000.0).contains(&w) || !(240.0..=10_000.0).contains(&h) {
+        return Err(bad());
+    }
+    Ok((w, h))
+}
+
+/// Opens the window and runs until it closes.
+pub fn gui(args: GuiArgs) -> Result<(), Failure> {
+    let scenario = load_scenario(&args.common)?;
+    let name = args
+        .common
+        .scenario
+        .clone()
+        .unwrap_or_else(|| "default".into());
+    let source = if builtin(&name).is_some() {
+        ScenarioSource::Builtin(name)
+    } else {
+        ScenarioSource::File(PathBuf::from(name))
+    };
+    let done: Arc<OnceLock<crate::ui::screenshot::Written>> = Arc::new(OnceLock::new());
+    let shooting = args.screenshot.is_some();
+    let options = AppOptions {
+        source,
+        traffic: true,
+        play_events: true,
+        // A screenshot for the docs should not depend on this machine's preferences.
+        prefs_path: if shooting {
+            None
+        } else {
+            prefs::default_path()
+        },
+        presentation: (args.presentation || shooting).then_some(args.presentation),
+        screenshot: args.screenshot.map(|path| ScreenshotPlan {
+            path,
+            after: args.after.get(),
+        }),
+        screenshot_done: Some(done.clone()),
+    };
+    let (w, h) = args.size.unwrap_or((1440.0, 900.0));
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title(format!("hopscope — {}", scenario.name))
+            .with_inner_size([w, h])
+            .with_min_inner_size([640.0, 420.0])
+            .with_drag_and_drop(true),
+        ..eframe::NativeOptions::default()
+    };
+    eframe::run_native(
+        "hopscope",
+        native,
+        Box::new(move |_cc| Ok(Box::new(HopscopeApp::new(scenario, options)))),
+    )
+    .map_err(|e| Failure::runtime(format!("the window could not open: {e}")))?;
+    if shooting {
+        match done.get() {
+            Some(Ok(path)) => println!("wrote {}", path.display()),
+            Some(Err(e)) => return Err(Failure::runtime(format!("screenshot failed: {e}"))),
+            None => {
+                return Err(Failure::runtime(
+                    "the window closed before the screenshot was taken",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_sizes_parse_and_nonsense_is_refused() {
+        assert_eq!(parse_size("1440x900"), Ok((1440.0, 900.0)));
+        assert!(parse_size("big").is_err());
+        assert!(parse_size("10x10").is_err());
+    }
+}

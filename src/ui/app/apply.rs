@@ -1,0 +1,139 @@
+//! Applying the frame's commands: window commands here, engine commands through the
+//! session (never waiting), and opening scenarios. Part of `HopscopeApp`.
+
+use std::path::PathBuf;
+
+use super::HopscopeApp;
+use crate::scenario::{self, Command};
+use crate::ui::command::UiCommand;
+use crate::ui::live::ScenarioSource;
+use crate::ui::screenshot;
+use crate::ui::step::StepMode;
+use crate::ui::theme::Theme;
+
+impl HopscopeApp {
+    pub(super) fn apply(&mut self, ctx: &egui::Context, command: UiCommand) {
+        match command {
+            UiCommand::Open(source) => self.open(source),
+            UiCommand::OpenText(text) => {
+                let source = if scenario::builtin(&text).is_some() {
+                    ScenarioSource::Builtin(text)
+                } else {
+                    ScenarioSource::File(PathBuf::from(text))
+                };
+                self.open(source);
+            }
+            UiCommand::Reload => {
+                if let Some(source) = self.session.as_ref().map(|s| s.source.clone())
+                    && matches!(source, ScenarioSource::File(_))
+                {
+                    self.open(source);
+                }
+            }
+            UiCommand::SetPresentation(on) => {
+                self.theme = if on {
+                    Theme::presentation()
+                } else {
+                    Theme::normal()
+                };
+                self.prefs.presentation = on;
+                self.prefs_dirty = true;
+                // A projector needs the canvas big; the panels are a click away.
+                self.show_controls = !on;
+                self.show_details = !on;
+            }
+            UiCommand::ToggleFullscreen => {
+                let full = ctx.input(|i| i.viewport().fullscreen.unwrap_or(false));
+                ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(!full));
+            }
+            UiCommand::ShowHelp(on) => self.help_open = on,
+            UiCommand::ShowOpener(on) => self.opener.open = on,
+            UiCommand::ShowControls(on) => self.show_controls = on,
+            UiCommand::ShowDetails(on) => self.show_details = on,
+            UiCommand::Screenshot(path) => {
+                let name = self.live.as_ref().map_or("window", |l| l.name.as_str());
+                let path = path.unwrap_or_else(|| screenshot::default_path(name));
+                self.screenshots.request(ctx, path);
+            }
+            UiCommand::DismissError => self.error = None,
+            UiCommand::Select(id) => self.selected = id,
+            other => self.apply_to_engine(other),
+        }
+    }
+
+    /// Commands that act on the running engine.
+    fn apply_to_engine(&mut self, command: UiCommand) {
+        let (Some(session), Some(live)) = (&self.session, &self.live) else {
+            self.log.error("no scenario is running");
+            return;
+        };
+        match command {
+            UiCommand::Engine(c) => session.send(c),
+            UiCommand::TogglePause => session.send(if live.paused {
+                Command::Resume
+            } else {
+                Command::Pause
+            }),
+            UiCommand::SendOne if self.step.on => {
+                if !self.step.can_send(live) {
+                    self.log
+                        .error("the stepped request is still on its way: press Next hop");
+                } else if let Some(id) = session.send_one(true) {
+                    self.step.sent(id);
+                    self.selected = Some(id);
+                    self.log
+                        .info(format!("sent request {} in step mode", id.short()));
+                }
+            }
+            UiCommand::SendOne => {
+                if let Some(id) = session.send_one(false) {
+                    self.log.info(format!("sent request {}", id.short()));
+                }
+            }
+            UiCommand::NextHop => {
+                if !self.step.on {
+                    self.log.error("Next hop works in step mode (press s)");
+                } else if let Some(j) = self.step.journey(live).filter(|_| self.step.can_step(live))
+                {
+                    let hops = j.arrivals.len();
+                    session.step();
+                    self.step.stepped_at(hops);
+                } else if self.step.stepped.is_none() {
+                    self.log.error("send a request first (key r)");
+                }
+            }
+            UiCommand::SetStepMode(true) if !self.step.on => {
+                self.step.on = true;
+                self.step.resume_after = !live.paused;
+                if !live.paused {
+                    session.send(Command::Pause);
+                }
+            }
+            UiCommand::SetStepMode(false) if self.step.on => {
+                session.release_steps();
+                if self.step.resume_after {
+                    session.send(Command::Resume);
+                }
+                self.step = StepMode::default();
+            }
+            _ => {}
+        }
+    }
+
+    /// Loads `source` and runs it; a problem is shown in the window.
+    pub(super) fn open(&mut self, source: ScenarioSource) {
+        self.opener.open = false;
+        let loaded = match &source {
+            ScenarioSource::Builtin(name) => scenario::resolve(name).map(|(s, _)| s),
+            ScenarioSource::File(path) => scenario::load(path),
+            ScenarioSource::Inline => return,
+        };
+        match loaded {
+            Ok(s) => self.run_scenario(s, source),
+            Err(e) => {
+                self.log.error(format!("{} has problems", source.label()));
+                self.error = Some(e.to_string());
+            }
+        }
+    }
+}

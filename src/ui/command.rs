@@ -1,0 +1,72 @@
+//! What the window's panels ask for while they draw. Panels never act on the engine or the
+//! app directly: they push a `UiCommand`, and the app applies every command once, at the end
+//! of the frame (like rerun's `SystemCommand`).
+
+use std::path::PathBuf;
+
+use crate::scenario::Command;
+use crate::trace::TraceId;
+
+use super::live::ScenarioSource;
+
+/// An action found while drawing, applied at the end of the frame.
+#[must_use = "a UI command does nothing until the app applies it"]
+#[derive(Clone, Debug, PartialEq)]
+pub enum UiCommand {
+    /// A control command for the engine (the one language shared with the CLI and scenarios).
+    Engine(Command),
+    /// Pause generated traffic if it flows, resume it if paused.
+    TogglePause,
+    /// Send one request now (a stepped one in step mode).
+    SendOne,
+    /// Step mode: let the stepped request take its next hop.
+    NextHop,
+    /// Turn step mode on or off (off lets stepped requests run on).
+    SetStepMode(bool),
+    /// Pick out a request (or none).
+    Select(Option<TraceId>),
+    /// Run another scenario.
+    Open(ScenarioSource),
+    /// Open a path typed, pasted or dropped: a built-in name or a file.
+    OpenText(String),
+    /// Load the current scenario file again.
+    Reload,
+    SetPresentation(bool),
+    ToggleFullscreen,
+    ShowHelp(bool),
+    ShowOpener(bool),
+    /// Show or hide the live controls (left).
+    ShowControls(bool),
+    /// Show or hide the request and totals panels (right and bottom).
+    ShowDetails(bool),
+    /// Save a PNG of the window (to this file, or a name made up from the time).
+    Screenshot(Option<PathBuf>),
+    /// Close the scenario error box.
+    DismissError,
+}
+
+/// The commands found during one frame.
+#[derive(Debug, Default)]
+pub struct Commands(Vec<UiCommand>);
+
+impl Commands {
+    /// Queues `command` for the end of the frame.
+    pub fn push(&mut self, command: UiCommand) {
+        self.0.push(command);
+    }
+
+    /// Queues an engine command.
+    pub fn engine(&mut self, command: Command) {
+        self.0.push(UiCommand::Engine(command));
+    }
+
+    /// Takes every queued command, oldest first.
+    pub fn take(&mut self) -> Vec<UiCommand> {
+        std::mem::take(&mut self.0)
+    }
+
+    /// Whether nothing was asked for.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
