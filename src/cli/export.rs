@@ -114,16 +114,13 @@ pub fn write(
 }
 
 /// Exports a run that is still going (the window's File → Export): flushes the spool, then
-/// exports what it holds. Requests end up in the spool about two seconds after they end (late
-/// spans still join them until then), so the newest ones are not in a mid-run export.
+/// exports what it holds: every request that ended more than a quarter second ago.
 pub fn write_running(
     engine: &Engine,
     target: &Target,
     info: RunInfo,
 ) -> Result<ExportStats, Failure> {
     engine.flush_spool();
-    // The recorder thread flushes within one publishing tick.
-    std::thread::sleep(std::time::Duration::from_millis(100));
     let meta = RunMeta::from_snapshot(info, &engine.snapshot());
     export_spool(&target.path, target.format, &meta, engine.spool_path()).map_err(Failure::runtime)
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use clap::Args;
 
 use super::{Failure, ScenarioArgs, load_scenario};
-use crate::scenario::{Dur, builtin};
+use crate::scenario::{Dur, Scenario, builtin};
 use crate::ui::screenshot::ScreenshotPlan;
 use crate::ui::{AppOptions, HopscopeApp, ScenarioSource, prefs};
 
@@ -29,6 +29,9 @@ pub struct GuiArgs {
     /// Window size in points, like `1440x900`.
     #[arg(long, value_name = "WxH", value_parser = parse_size)]
     pub size: Option<(f32, f32)>,
+    /// Where File ▸ Export trace, Save settings and Save screenshot write their files.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub save_dir: PathBuf,
 }
 
 impl GuiArgs {
@@ -44,6 +47,7 @@ impl GuiArgs {
             after: Dur::from_secs(5),
             presentation: false,
             size: None,
+            save_dir: PathBuf::from("."),
         }
     }
 }
@@ -90,22 +94,11 @@ pub fn gui(args: GuiArgs) -> Result<(), Failure> {
             after: args.after.get(),
         }),
         screenshot_done: Some(done.clone()),
+        trace: None,
+        save_dir: args.save_dir,
     };
-    let (w, h) = args.size.unwrap_or((1440.0, 900.0));
-    let native = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title(format!("hopscope — {}", scenario.name))
-            .with_inner_size([w, h])
-            .with_min_inner_size([640.0, 420.0])
-            .with_drag_and_drop(true),
-        ..eframe::NativeOptions::default()
-    };
-    eframe::run_native(
-        "hopscope",
-        native,
-        Box::new(move |_cc| Ok(Box::new(HopscopeApp::new(scenario, options)))),
-    )
-    .map_err(|e| Failure::runtime(format!("the window could not open: {e}")))?;
+    let title = format!("hopscope — {}", scenario.name);
+    run_window(scenario, options, args.size, title)?;
     if shooting {
         match done.get() {
             Some(Ok(path)) => println!("wrote {}", path.display()),
@@ -118,6 +111,47 @@ pub fn gui(args: GuiArgs) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// Opens the window on `scenario` and runs until it closes.
+fn run_window(
+    scenario: Scenario,
+    options: AppOptions,
+    size: Option<(f32, f32)>,
+    title: String,
+) -> Result<(), Failure> {
+    let (w, h) = size.unwrap_or((1440.0, 900.0));
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title(title)
+            .with_inner_size([w, h])
+            .with_min_inner_size([640.0, 420.0])
+            .with_drag_and_drop(true),
+        ..eframe::NativeOptions::default()
+    };
+    eframe::run_native(
+        "hopscope",
+        native,
+        Box::new(move |_cc| Ok(Box::new(HopscopeApp::new(scenario, options)))),
+    )
+    .map_err(|e| Failure::runtime(format!("the window could not open: {e}")))
+}
+
+/// Opens the window replaying the trace at `path` (`hopscope open TRACE`).
+pub fn replay_window(path: PathBuf) -> Result<(), Failure> {
+    let options = AppOptions {
+        source: ScenarioSource::Builtin("default".into()),
+        prefs_path: prefs::default_path(),
+        trace: Some(path.clone()),
+        ..AppOptions::default()
+    };
+    let (scenario, _) = crate::scenario::resolve("default").map_err(Failure::runtime)?;
+    run_window(
+        scenario,
+        options,
+        None,
+        format!("hopscope — replay of {}", path.display()),
+    )
 }
 
 #[cfg(test)]

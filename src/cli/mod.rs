@@ -121,6 +121,9 @@ pub struct OpenArgs {
     /// Format of --export: json, har, perfetto (or chrome), csv.
     #[arg(long, value_name = "F")]
     pub format: Option<String>,
+    /// Print the run's summary and exit, without opening the window.
+    #[arg(long)]
+    pub summary: bool,
 }
 
 /// A failure with the exit code it deserves.

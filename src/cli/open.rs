@@ -1,7 +1,7 @@
-//! `hopscope open TRACE`: loads a hopscope JSON trace for replay. Until the window can show
-//! it, this checks and loads the trace and prints the run's summary (exit 0), or says what is
-//! wrong with the file and where (exit 2). `--export FILE` converts the loaded trace to
-//! another format (HAR, Perfetto, CSV) on the way.
+//! `hopscope open TRACE`: loads a hopscope JSON trace, prints the run's summary and replays
+//! it in the window, with a timeline scrubber (or says what is wrong with the file and where,
+//! exit 2). `--summary` prints the summary only, without a window; `--export FILE` converts
+//! the loaded trace to another format (HAR, Perfetto, CSV) and exits.
 //!
 //! [`load`] is what the window's File → Open calls.
 
@@ -62,6 +62,10 @@ pub fn open(args: OpenArgs) -> Result<(), Failure> {
             stats.requests,
             human_bytes(stats.bytes)
         );
+        return Ok(());
     }
-    Ok(())
+    if args.summary {
+        return Ok(());
+    }
+    super::gui::replay_window(args.trace)
 }

@@ -2,7 +2,7 @@
 //! moves time on, and publishes a fresh snapshot about 30 times a second (then calls the
 //! "wake the UI" callback). Readers take the latest snapshot; they never touch the channel.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -35,10 +35,34 @@ impl SnapshotCell {
     }
 }
 
+/// Asks the recorder thread to flush the spool and waits until it has. Cheap to clone and
+/// send to another thread (an export job).
+#[derive(Clone, Default)]
+pub struct SpoolFlusher {
+    asked: Arc<AtomicU64>,
+    done: Arc<AtomicU64>,
+}
+
+impl SpoolFlusher {
+    /// Asks for a flush and waits for it, at most `patience`; false if it did not come (the
+    /// recorder has stopped: its spool is then complete anyway).
+    pub fn flush(&self, patience: Duration) -> bool {
+        let ticket = self.asked.fetch_add(1, Ordering::AcqRel) + 1;
+        let deadline = Instant::now() + patience;
+        while self.done.load(Ordering::Acquire) < ticket {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        true
+    }
+}
+
 /// The recorder thread and how to stop it.
 pub struct RecorderThread {
     stop: Arc<AtomicBool>,
-    flush: Arc<AtomicBool>,
+    flush: SpoolFlusher,
     handle: Option<JoinHandle<Recorder>>,
     cell: SnapshotCell,
 }
@@ -53,7 +77,7 @@ impl RecorderThread {
         wake: Option<Wake>,
     ) -> std::io::Result<RecorderThread> {
         let stop = Arc::new(AtomicBool::new(false));
-        let flush = Arc::new(AtomicBool::new(false));
+        let flush = SpoolFlusher::default();
         let cell = SnapshotCell::default();
         let (stop2, flush2, cell2) = (stop.clone(), flush.clone(), cell.clone());
         let handle = std::thread::Builder::new()
@@ -84,8 +108,10 @@ impl RecorderThread {
                         Err(RecvTimeoutError::Timeout) => {}
                         Err(RecvTimeoutError::Disconnected) => break,
                     }
-                    if flush2.swap(false, Ordering::AcqRel) {
-                        recorder.flush_spool();
+                    let asked = flush2.asked.load(Ordering::Acquire);
+                    if asked > flush2.done.load(Ordering::Acquire) {
+                        recorder.flush_spool(sink.now());
+                        flush2.done.store(asked, Ordering::Release);
                     }
                     if stop2.load(Ordering::Acquire) {
                         break;
@@ -115,9 +141,9 @@ impl RecorderThread {
         self.cell.clone()
     }
 
-    /// Asks the thread to flush the spool (before reading it for an export).
-    pub fn request_flush(&self) {
-        self.flush.store(true, Ordering::Release);
+    /// What asks the thread to flush the spool (before reading it for an export).
+    pub fn flusher(&self) -> SpoolFlusher {
+        self.flush.clone()
     }
 
     /// Drains what is left, finishes the spool and returns the recorder.

@@ -10,7 +10,7 @@ use crossbeam_channel::{Receiver, Sender};
 use tokio::runtime::Runtime;
 
 use super::control::Applied;
-use super::recorder_thread::{Gauges, RecorderThread, SnapshotCell, Wake};
+use super::recorder_thread::{Gauges, RecorderThread, SnapshotCell, SpoolFlusher, Wake};
 use super::topology::{Addresses, StartError, Topology};
 use super::{Env, scheduler};
 use crate::scenario::{Command, Scenario};
@@ -198,11 +198,17 @@ impl Engine {
         &self.spool
     }
 
-    /// Asks the recorder to flush the spool, so that reading it sees every journey so far.
+    /// Flushes the spool and waits for it, so that reading it sees every request that has
+    /// ended (but the last quarter second's). Returns at once when the recorder has stopped.
     pub fn flush_spool(&self) {
-        if let Some(r) = &self.recorder {
-            r.request_flush();
+        if let Some(flusher) = self.spool_flusher() {
+            flusher.flush(std::time::Duration::from_secs(2));
         }
+    }
+
+    /// What flushes the spool from another thread (`None` once the recorder has stopped).
+    pub fn spool_flusher(&self) -> Option<SpoolFlusher> {
+        self.recorder.as_ref().map(RecorderThread::flusher)
     }
 
     /// Stops traffic and every component, drains the recorder and returns the final

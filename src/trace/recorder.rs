@@ -18,6 +18,8 @@ const KEEP_DNS: usize = 500;
 /// How long an ended journey stays open for spans that arrive after its end (a server still
 /// working on a request the client gave up on) before it is written to the spool.
 const SETTLE_MICROS: u64 = 2_000_000;
+/// When a reader asks for the spool mid-run, journeys that ended at least this long ago go in.
+const FLUSH_MARGIN_MICROS: u64 = 250_000;
 /// A second of metrics closes this long after it ends, so late reports still land in it.
 const CLOSE_GRACE_MICROS: u64 = 1_500_000;
 /// An in-flight journey with no news for this long is ended as an orphan (its end was shed).
@@ -244,8 +246,12 @@ impl Recorder {
         }
     }
 
-    /// Flushes the spool so that a reader sees every journey spooled so far.
-    pub fn flush_spool(&mut self) {
+    /// Spools the journeys that ended before `now_micros` less a short margin (for the spans
+    /// that trail an end by a moment) and flushes the spool, so that a reader sees every
+    /// request that has ended: a mid-run export. A span that comes later than the margin for
+    /// a journey already spooled counts as an orphan.
+    pub fn flush_spool(&mut self, now_micros: u64) {
+        self.settle(now_micros.saturating_sub(FLUSH_MARGIN_MICROS));
         if let Some(spool) = &mut self.spool
             && let Err(e) = spool.flush()
         {

@@ -10,6 +10,7 @@
 
 mod apply;
 mod bars;
+mod files;
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -20,17 +21,20 @@ use egui::{Frame, ScrollArea, Ui};
 
 use super::command::{Commands, UiCommand};
 use super::controls::ControlsPanel;
+use super::docks::{Docks, LeftTab};
 use super::help;
 use super::live::{Live, ScenarioSource, Session, Waker};
 use super::opener::{FileWatch, Opener, dropped_files};
-use super::panels::{PanelContext, bottom_panel_ui, right_panel_ui};
+use super::panels::PanelContext;
 use super::prefs::Prefs;
+use super::replay_view::ReplayView;
 use super::screenshot::{ScreenshotPlan, Screenshots, Written};
 use super::status::{StatusLog, toasts_ui};
 use super::step::StepMode;
 use super::theme::Theme;
 use super::topology::{CanvasReport, TopologyView};
 use crate::engine::Engine;
+use crate::lesson::ProgressStore;
 use crate::scenario::Scenario;
 use crate::trace::TraceId;
 
@@ -59,6 +63,10 @@ pub struct AppOptions {
     pub screenshot: Option<ScreenshotPlan>,
     /// Where the screenshot's outcome is reported (for the command line's exit code).
     pub screenshot_done: Option<Arc<OnceLock<Written>>>,
+    /// Replay this recorded trace instead of running the scenario.
+    pub trace: Option<PathBuf>,
+    /// Where screenshots, exported traces and saved settings go.
+    pub save_dir: PathBuf,
 }
 
 impl Default for AppOptions {
@@ -71,6 +79,8 @@ impl Default for AppOptions {
             presentation: None,
             screenshot: None,
             screenshot_done: None,
+            trace: None,
+            save_dir: PathBuf::from("."),
         }
     }
 }
@@ -105,6 +115,11 @@ pub struct HopscopeApp {
     stopping: Vec<JoinHandle<()>>,
     commands: Commands,
     report: CanvasReport,
+    docks: Docks,
+    replay: Option<ReplayView>,
+    /// The scenario last run (for "back to live" after a replay).
+    last_run: Option<(Scenario, ScenarioSource)>,
+    jobs: files::Jobs,
 }
 
 impl HopscopeApp {
@@ -149,11 +164,42 @@ impl HopscopeApp {
             stopping: Vec::new(),
             commands: Commands::default(),
             report: CanvasReport::default(),
+            docks: Docks::new(&scenario, ProgressStore::disabled()),
+            replay: None,
+            last_run: None,
+            jobs: files::Jobs::default(),
             options,
         };
-        let source = app.options.source.clone();
-        app.run_scenario(scenario, source);
+        match app.options.trace.clone() {
+            Some(path) => {
+                app.last_run = Some((scenario, app.options.source.clone()));
+                app.load_trace_now(&path);
+            }
+            None => {
+                let source = app.options.source.clone();
+                app.run_scenario(scenario, source);
+            }
+        }
         app
+    }
+
+    /// Lesson progress is remembered only where preferences are (not in tests).
+    fn progress_store(&self) -> ProgressStore {
+        if self.options.prefs_path.is_some() {
+            ProgressStore::default_location()
+        } else {
+            ProgressStore::disabled()
+        }
+    }
+
+    /// The docked panels (inspector, plots, sweep, lesson guide).
+    pub fn docks(&self) -> &Docks {
+        &self.docks
+    }
+
+    /// The replay, when a recorded trace is on screen.
+    pub fn replay(&self) -> Option<&ReplayView> {
+        self.replay.as_ref()
     }
 
     /// The running engine, if the scenario started.
@@ -218,6 +264,9 @@ impl HopscopeApp {
                     self.stopping.extend(old.stop_in_background());
                 }
                 self.controls = ControlsPanel::new(&scenario);
+                self.docks = Docks::new(&scenario, self.progress_store());
+                self.replay = None;
+                self.last_run = Some((scenario.clone(), source.clone()));
                 self.step = StepMode::default();
                 self.selected = None;
                 self.error = None;
@@ -253,11 +302,18 @@ impl HopscopeApp {
             self.commands.push(UiCommand::Reload);
         }
         if let Some(path) = dropped_files(ctx).into_iter().next() {
-            self.commands
-                .push(UiCommand::Open(ScenarioSource::File(path)));
+            let command = if files::is_trace(&path) {
+                UiCommand::OpenTrace(path)
+            } else {
+                UiCommand::Open(ScenarioSource::File(path))
+            };
+            self.commands.push(command);
         }
+        self.finish_jobs();
         self.take_screenshot_if_due(ctx);
-        if let Some(session) = &mut self.session {
+        if let Some(replay) = &mut self.replay {
+            self.live = Some(replay.live());
+        } else if let Some(session) = &mut self.session {
             let mut changed = false;
             for reply in session.replies() {
                 match reply.result {
@@ -343,28 +399,44 @@ impl HopscopeApp {
                 .resizable(true)
                 .default_size(body * 19.0)
                 .show(ui, |ui| {
-                    ScrollArea::vertical().show(ui, |ui| {
-                        ui.heading("Controls");
-                        self.controls.ui(ui, &live, &mut self.commands);
-                    });
+                    self.docks.left_tabs_ui(ui);
+                    if self.replay.is_some() {
+                        ui.label("Replaying a recorded run: nothing is running, so the controls are off. Use the timeline above, or “Back to live”.");
+                    } else if self.docks.left == LeftTab::Lesson {
+                        let cx = PanelContext {
+                            live: &live,
+                            theme: &self.theme,
+                            selected: self.selected,
+                            log: &self.log,
+                        };
+                        self.docks.guide_ui(ui, &cx, &mut self.commands);
+                    } else {
+                        ScrollArea::vertical().show(ui, |ui| {
+                            ui.heading("Controls");
+                            self.controls.ui(ui, &live, &mut self.commands);
+                        });
+                    }
                 });
         }
         if self.show_details {
-            // PLUG-IN POINTS: the inspector (right) and the plots and sweep (bottom).
             let cx = PanelContext {
                 live: &live,
                 theme: &self.theme,
                 selected: self.selected,
                 log: &self.log,
             };
-            egui::Panel::right("request")
-                .resizable(true)
-                .default_size(body * 20.0)
-                .show(ui, |ui| right_panel_ui(ui, &cx, &mut self.commands));
+            let scenario = self.session.as_ref().map(|s| s.scenario.clone());
             egui::Panel::bottom("totals")
                 .resizable(true)
-                .default_size(body * 9.0)
-                .show(ui, |ui| bottom_panel_ui(ui, &cx, &mut self.commands));
+                .default_size(body * 16.0)
+                .show(ui, |ui| {
+                    self.docks
+                        .bottom_ui(ui, &cx, scenario.as_ref(), &mut self.commands)
+                });
+            egui::Panel::right("request")
+                .resizable(true)
+                .default_size(body * 30.0)
+                .show(ui, |ui| self.docks.right_ui(ui, &cx, &mut self.commands));
         }
         egui::CentralPanel::default()
             .frame(Frame::NONE.fill(self.theme.background))
@@ -374,6 +446,7 @@ impl HopscopeApp {
                     self.step_banner_ui(ui, &live);
                 }
                 let highlight = self.step.stepped.or(self.selected);
+                self.topology.set_spotlight(self.docks.look_at());
                 self.report =
                     self.topology
                         .ui(ui, &live, &self.theme, highlight, &mut self.commands);
@@ -413,7 +486,12 @@ impl HopscopeApp {
             }
         }
         let now = Instant::now();
-        let busy = self.report.moving || now < self.boost_until || self.log.has_toasts(now);
+        let replaying = self.replay.as_ref().is_some_and(|r| r.playing);
+        let busy = self.report.moving
+            || replaying
+            || now < self.boost_until
+            || self.log.has_toasts(now)
+            || self.jobs.busy();
         self.waker.set_animating(busy);
         if busy {
             ctx.request_repaint_after(FRAME);

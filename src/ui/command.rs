@@ -4,8 +4,8 @@
 
 use std::path::PathBuf;
 
-use crate::scenario::Command;
-use crate::trace::TraceId;
+use crate::scenario::{Command, SendRequest};
+use crate::trace::{Format, TraceId};
 
 use super::live::ScenarioSource;
 
@@ -43,6 +43,18 @@ pub enum UiCommand {
     Screenshot(Option<PathBuf>),
     /// Close the scenario error box.
     DismissError,
+    /// Send a specific request (a lesson step's action).
+    SendRequest(SendRequest),
+    /// Write the trace so far to a file in this format.
+    ExportTrace(Format),
+    /// Save the running settings as a scenario file.
+    SaveSettings,
+    /// Start the current scenario again from scratch.
+    ResetRun,
+    /// Load a recorded trace and replay it.
+    OpenTrace(PathBuf),
+    /// Leave the replay and run the last scenario again.
+    CloseReplay,
 }
 
 /// The commands found during one frame.

@@ -13,6 +13,7 @@
 pub mod app;
 pub mod command;
 pub mod controls;
+pub mod docks;
 pub mod glossary;
 pub mod guide;
 pub mod help;
@@ -22,6 +23,7 @@ pub mod opener;
 pub mod panels;
 pub mod plots;
 pub mod prefs;
+pub mod replay_view;
 pub mod screenshot;
 pub mod status;
 pub mod step;

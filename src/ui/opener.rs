@@ -66,14 +66,16 @@ impl Opener {
                     }
                 }
                 ui.separator();
-                ui.strong("A scenario file");
+                let label = ui.strong("A scenario (.toml) or recorded trace (.json)");
                 let mut go = false;
                 ui.horizontal(|ui| {
-                    let edit = ui.add(
-                        TextEdit::singleline(&mut self.path)
-                            .hint_text("path/to/lesson.toml")
-                            .desired_width(ui.spacing().text_edit_width),
-                    );
+                    let edit = ui
+                        .add(
+                            TextEdit::singleline(&mut self.path)
+                                .hint_text("path/to/lesson.toml")
+                                .desired_width(ui.spacing().text_edit_width),
+                        )
+                        .labelled_by(label.id);
                     go |= edit.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
                     go |= ui
                         .add_enabled(!self.path.trim().is_empty(), egui::Button::new("Open"))

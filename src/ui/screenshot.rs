@@ -45,9 +45,15 @@ pub fn write_png(image: &ColorImage, path: &Path) -> Result<(), String> {
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// A file name for a screenshot saved from the window: in the current folder, named after
-/// the scenario and the time.
-pub fn default_path(scenario: &str) -> PathBuf {
+/// A file name for a screenshot saved from the window into `dir`, named after the scenario
+/// and the time.
+pub fn default_path(dir: &Path, scenario: &str) -> PathBuf {
+    output_path(dir, scenario, "png")
+}
+
+/// A file name in `dir` for something saved from the window:
+/// `hopscope-SCENARIO-SECONDS.EXT`.
+pub fn output_path(dir: &Path, scenario: &str, extension: &str) -> PathBuf {
     let secs = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -61,7 +67,7 @@ pub fn default_path(scenario: &str) -> PathBuf {
             }
         })
         .collect();
-    PathBuf::from(format!("hopscope-{name}-{secs}.png"))
+    dir.join(format!("hopscope-{name}-{secs}.{extension}"))
 }
 
 /// Screenshots asked for and not yet reported.
@@ -121,7 +127,9 @@ mod tests {
         assert_eq!(back.get_pixel(2, 1).0, [10, 20, 30, 255]);
         let _ = std::fs::remove_dir_all(&dir);
         assert!(
-            default_path("lesson 1/2")
+            default_path(Path::new("."), "lesson 1/2")
+                .file_name()
+                .expect("a file name")
                 .to_string_lossy()
                 .starts_with("hopscope-lesson_1_2-")
         );

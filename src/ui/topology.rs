@@ -57,6 +57,8 @@ pub struct TopologyView {
     model: TopologyModel,
     /// Where clickable dots were drawn last frame.
     targets: Vec<(Pos2, TraceId)>,
+    /// The node a lesson step asks the learner to look at.
+    spotlight: Option<NodeId>,
 }
 
 /// The geometry sizes of `theme`.
@@ -117,7 +119,25 @@ fn explain(id: NodeId) -> &'static str {
     }
 }
 
+/// The node a lesson's `look_at` names (`client`, `dns`, `cdn`, `lb`, `server-2`, `db`).
+pub fn spotlight_node(look_at: &str) -> Option<NodeId> {
+    Some(match look_at.trim() {
+        "client" | "clients" => NodeId::Clients(0),
+        "outside" => NodeId::Outside,
+        "dns" => NodeId::Dns,
+        "cdn" => NodeId::Cdn,
+        "lb" => NodeId::Lb,
+        "db" | "database" => NodeId::Db,
+        other => NodeId::Server(other.strip_prefix("server-")?.parse().ok()?),
+    })
+}
+
 impl TopologyView {
+    /// Draws a spotlight around the node a lesson step names (or none).
+    pub fn set_spotlight(&mut self, look_at: Option<&str>) {
+        self.spotlight = look_at.and_then(spotlight_node);
+    }
+
     /// The layout drawn last frame (tests count its servers).
     pub fn model(&self) -> &TopologyModel {
         &self.model
@@ -180,6 +200,14 @@ impl TopologyView {
                 h,
                 &format!("{} {where_}", h.journey.id.short()),
                 &m,
+            );
+        }
+        if let Some(rect) = self.spotlight.and_then(|id| self.model.rect(id)) {
+            painter.rect_stroke(
+                rect.expand(theme.body_size * 0.4),
+                theme.node_rounding,
+                egui::Stroke::new(theme.body_size * 0.25, theme.highlight),
+                egui::StrokeKind::Outside,
             );
         }
         draw::legend(&painter, theme, legend, &m);

@@ -47,7 +47,11 @@ fn scenario() -> Scenario {
 }
 
 fn window() -> Harness<'static, HopscopeApp> {
-    let app = HopscopeApp::new(scenario(), AppOptions::default());
+    window_with(AppOptions::default())
+}
+
+fn window_with(options: AppOptions) -> Harness<'static, HopscopeApp> {
+    let app = HopscopeApp::new(scenario(), options);
     assert!(
         app.engine().is_some(),
         "the engine started: {:?}",
@@ -222,8 +226,8 @@ fn a_bad_scenario_file_is_shown_in_the_window_and_the_old_run_goes_on() {
 
     let mut h = window();
     wait_for(&mut h, "the window to show the run", |a| a.live().is_some());
-    click(&mut h, "Open scenario…");
-    let field = h.get_by_role(egui::accesskit::Role::TextInput);
+    click(&mut h, "Open…");
+    let field = h.get_by_label("A scenario (.toml) or recorded trace (.json)");
     field.click();
     field.type_text(&path.display().to_string());
     h.step();
@@ -293,4 +297,88 @@ fn a_request_from_an_outside_tool_is_drawn() {
     wait_for(&mut h, "the outside request on the canvas", |a| {
         a.canvas().external >= 1
     });
+}
+
+/// The files in `dir` whose name ends with `ext`.
+fn files_ending(dir: &std::path::Path, ext: &str) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.to_string_lossy().ends_with(ext))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_file_menu_exports_the_trace_saves_the_settings_and_replays_the_export() {
+    let dir = std::env::temp_dir().join(format!("hopscope-gui-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut h = window_with(AppOptions {
+        save_dir: dir.clone(),
+        ..AppOptions::default()
+    });
+    wait_for(&mut h, "some finished requests", |a| {
+        a.live().is_some_and(|l| l.snapshot.totals.ended >= 10)
+    });
+    click(&mut h, "Add server");
+    wait_for(&mut h, "a third server", |a| engine_servers(a) == 3);
+
+    click(&mut h, "File");
+    click(&mut h, "Export trace");
+    click(&mut h, "hopscope JSON trace (open it again to replay)");
+    // Written whole or not at all (a temporary file renamed into place).
+    wait_for(&mut h, "the export to be written", |_| {
+        !files_ending(&dir, ".json").is_empty()
+    });
+    let trace = files_ending(&dir, ".json").remove(0);
+    let text = std::fs::read_to_string(&trace).expect("reads the export");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("the export is JSON");
+    let exported = json["requests"].as_array().map_or(0, Vec::len);
+    assert!(exported >= 10, "{exported} requests exported");
+
+    click(&mut h, "File");
+    click(&mut h, "Save settings as a scenario");
+    let saved = files_ending(&dir, ".toml");
+    assert_eq!(saved.len(), 1, "one scenario file in {}", dir.display());
+    let back = hopscope::scenario::load(&saved[0]).expect("the saved settings load");
+    assert_eq!(back.servers.count, 3, "the added server is saved");
+    assert_eq!(back.name, "gui-test");
+
+    click(&mut h, "Open…");
+    let field = h.get_by_label("A scenario (.toml) or recorded trace (.json)");
+    field.click();
+    field.type_text(&trace.display().to_string());
+    h.step();
+    h.get_by_label("Open").click();
+    wait_for(&mut h, "the replay to start", |a| a.replay().is_some());
+    assert!(h.state().engine().is_none(), "a replay runs no engine");
+    h.run_steps(2);
+    let before = h.state().replay().map_or(0, |r| r.t);
+    for _ in 0..3 {
+        click(&mut h, "Next hop ▶");
+    }
+    let after = h.state().replay().map_or(0, |r| r.t);
+    assert!(
+        after > before,
+        "Next hop moves the replay on ({before} → {after})"
+    );
+    assert!(
+        h.state()
+            .live()
+            .is_some_and(|l| l.snapshot.totals.begun >= 1),
+        "the replay shows the recorded requests"
+    );
+    click(&mut h, "◀ Previous hop");
+    let back_t = h.state().replay().map_or(0, |r| r.t);
+    assert!(
+        back_t < after,
+        "Previous hop moves back ({after} → {back_t})"
+    );
+
+    click(&mut h, "Back to live");
+    wait_for(&mut h, "the scenario to run again", |a| {
+        a.replay().is_none() && a.engine().is_some()
+    });
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -64,6 +64,16 @@ impl Format {
         }
     }
 
+    /// The file extension a file in this format gets.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Har => "har",
+            Format::Perfetto => "perfetto.json",
+            Format::Csv => "csv",
+        }
+    }
+
     /// Parses a `--format` value (case-insensitive; `chrome` means `perfetto`).
     pub fn parse(name: &str) -> Result<Format, ExportError> {
         match name.trim().to_ascii_lowercase().as_str() {

@@ -15,6 +15,10 @@ impl HopscopeApp {
     pub(super) fn apply(&mut self, ctx: &egui::Context, command: UiCommand) {
         match command {
             UiCommand::Open(source) => self.open(source),
+            UiCommand::OpenText(text) if super::files::is_trace(std::path::Path::new(&text)) => {
+                self.opener.open = false;
+                self.open_trace(PathBuf::from(text));
+            }
             UiCommand::OpenText(text) => {
                 let source = if scenario::builtin(&text).is_some() {
                     ScenarioSource::Builtin(text)
@@ -52,11 +56,27 @@ impl HopscopeApp {
             UiCommand::ShowDetails(on) => self.show_details = on,
             UiCommand::Screenshot(path) => {
                 let name = self.live.as_ref().map_or("window", |l| l.name.as_str());
-                let path = path.unwrap_or_else(|| screenshot::default_path(name));
+                let path =
+                    path.unwrap_or_else(|| screenshot::default_path(&self.options.save_dir, name));
                 self.screenshots.request(ctx, path);
             }
             UiCommand::DismissError => self.error = None,
             UiCommand::Select(id) => self.selected = id,
+            UiCommand::ExportTrace(format) => self.export_trace(format),
+            UiCommand::SaveSettings => self.save_settings(),
+            UiCommand::ResetRun => self.reset_run(),
+            UiCommand::OpenTrace(path) => self.open_trace(path),
+            UiCommand::CloseReplay => self.close_replay(),
+            UiCommand::TogglePause if self.replay.is_some() => {
+                if let Some(r) = &mut self.replay {
+                    r.playing = !r.playing;
+                }
+            }
+            UiCommand::NextHop if self.replay.is_some() => {
+                if let Some(r) = &mut self.replay {
+                    r.step_hop(true);
+                }
+            }
             other => self.apply_to_engine(other),
         }
     }
@@ -69,6 +89,17 @@ impl HopscopeApp {
         };
         match command {
             UiCommand::Engine(c) => session.send(c),
+            UiCommand::SendRequest(request) => {
+                let engine = session.engine();
+                let _runtime = engine.handle().enter();
+                let id = engine.topology().clients.send(&request, false);
+                self.log.info(format!(
+                    "sent {} {} (request {})",
+                    request.method,
+                    request.path,
+                    id.short()
+                ));
+            }
             UiCommand::TogglePause => session.send(if live.paused {
                 Command::Resume
             } else {

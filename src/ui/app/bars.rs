@@ -5,6 +5,7 @@ use egui::{Frame, RichText, Slider, Stroke, Ui};
 
 use super::HopscopeApp;
 use crate::scenario::Command;
+use crate::trace::Format;
 use crate::ui::command::UiCommand;
 use crate::ui::live::Live;
 use crate::ui::step::CaptionContext;
@@ -19,11 +20,13 @@ impl HopscopeApp {
                         .on_hover_text(&live.summary);
                 }
                 ui.separator();
-                if ui.button("Open scenario…").clicked() {
+                self.file_menu_ui(ui);
+                if ui
+                    .button("Open…")
+                    .on_hover_text("Open a scenario (.toml) or a recorded trace (.json)")
+                    .clicked()
+                {
                     self.commands.push(UiCommand::ShowOpener(true));
-                }
-                if ui.button("Save screenshot").clicked() {
-                    self.commands.push(UiCommand::Screenshot(None));
                 }
                 let mut presentation = self.theme.presentation;
                 if ui
@@ -53,8 +56,53 @@ impl HopscopeApp {
                     self.commands.push(UiCommand::ShowHelp(!self.help_open));
                 }
             });
-            if let Some(live) = self.live.clone() {
+            if let Some(replay) = &mut self.replay {
+                replay.bar_ui(ui, &self.theme, &mut self.commands);
+            } else if let Some(live) = self.live.clone() {
                 ui.horizontal(|ui| self.playback_ui(ui, &live));
+            }
+        });
+    }
+
+    fn file_menu_ui(&mut self, ui: &mut Ui) {
+        let live = self.session.is_some();
+        ui.menu_button("File", |ui| {
+            if ui.button("Open scenario or trace…").clicked() {
+                self.commands.push(UiCommand::ShowOpener(true));
+                ui.close();
+            }
+            ui.separator();
+            ui.add_enabled_ui(live, |ui| {
+                ui.menu_button("Export trace", |ui| {
+                    for format in Format::ALL {
+                        let label = match format {
+                            Format::Json => "hopscope JSON trace (open it again to replay)",
+                            Format::Har => "HAR (browser network panels)",
+                            Format::Perfetto => "Perfetto / Chrome trace (ui.perfetto.dev)",
+                            Format::Csv => "CSV of per-second metrics (spreadsheets)",
+                        };
+                        if ui.button(label).clicked() {
+                            self.commands.push(UiCommand::ExportTrace(format));
+                            ui.close();
+                        }
+                    }
+                });
+                if ui
+                    .button("Save settings as a scenario")
+                    .on_hover_text("Write the running settings (servers, policy, cache, rate…) to a .toml file")
+                    .clicked()
+                {
+                    self.commands.push(UiCommand::SaveSettings);
+                    ui.close();
+                }
+                if ui.button("Reset the run").on_hover_text("Start this scenario again from scratch").clicked() {
+                    self.commands.push(UiCommand::ResetRun);
+                    ui.close();
+                }
+            });
+            if ui.button("Save screenshot (PNG)").clicked() {
+                self.commands.push(UiCommand::Screenshot(None));
+                ui.close();
             }
         });
     }

@@ -35,7 +35,7 @@ pub fn cli(r: &Run) {
     let har_in = dir.join("run.har");
     std::fs::write(&har_in, r.file(Format::Har)).expect("write the HAR");
 
-    let ok = hopscope(&["open", path(json)]);
+    let ok = hopscope(&["open", path(json), "--summary"]);
     assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
     let out = text(&ok.stdout);
     assert!(

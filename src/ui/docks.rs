@@ -1,0 +1,137 @@
+//! The panels docked around the canvas: the request inspector on the right; the run's
+//! activity, the plots and the scaling sweep as tabs at the bottom; the lesson guide beside
+//! the live controls on the left. They read the frame's `PanelContext` and push
+//! `UiCommand`s, like every panel.
+
+use egui::Ui;
+
+use super::command::{Commands, UiCommand};
+use super::guide::GuidePanel;
+use super::inspector::InspectorPanel;
+use super::panels::{PanelContext, bottom_panel_ui};
+use super::plots::PlotsPanel;
+use super::sweep_panel::SweepPanel;
+use crate::lesson::{GuideCommand, ProgressStore};
+use crate::scenario::Scenario;
+
+/// The bottom panel's tabs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BottomTab {
+    Plots,
+    Activity,
+    Sweep,
+}
+
+/// The left panel's tabs (the lesson tab exists when the scenario has steps).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeftTab {
+    Lesson,
+    Controls,
+}
+
+/// The docked panels' state.
+pub struct Docks {
+    pub inspector: InspectorPanel,
+    pub plots: PlotsPanel,
+    pub sweep: SweepPanel,
+    pub guide: Option<GuidePanel>,
+    pub bottom: BottomTab,
+    pub left: LeftTab,
+}
+
+impl Docks {
+    /// Panels for `scenario`; its lesson (if it has steps) opens on the left.
+    pub fn new(scenario: &Scenario, progress: ProgressStore) -> Docks {
+        let guide = (!scenario.steps.is_empty()).then(|| GuidePanel::new(scenario, progress));
+        Docks {
+            inspector: InspectorPanel::new(),
+            plots: PlotsPanel::new(),
+            sweep: SweepPanel::new(),
+            left: if guide.is_some() {
+                LeftTab::Lesson
+            } else {
+                LeftTab::Controls
+            },
+            bottom: BottomTab::Plots,
+            guide,
+        }
+    }
+
+    /// What the current lesson step asks to look at (`cdn`, `server-2`, `plot:latency`…).
+    pub fn look_at(&self) -> Option<&str> {
+        if self.left == LeftTab::Lesson {
+            self.guide.as_ref().and_then(GuidePanel::look_at)
+        } else {
+            None
+        }
+    }
+
+    /// The request inspector.
+    pub fn right_ui(&mut self, ui: &mut Ui, cx: &PanelContext<'_>, out: &mut Commands) {
+        if self.inspector.addresses.as_ref() != Some(&cx.live.addresses) {
+            self.inspector.addresses = Some(cx.live.addresses.clone());
+        }
+        let mut selected = cx.selected;
+        self.inspector
+            .ui(ui, &cx.live.snapshot, cx.theme, &mut selected);
+        if selected != cx.selected {
+            out.push(UiCommand::Select(selected));
+        }
+    }
+
+    /// The bottom tabs: plots, activity, scaling sweep.
+    pub fn bottom_ui(
+        &mut self,
+        ui: &mut Ui,
+        cx: &PanelContext<'_>,
+        scenario: Option<&Scenario>,
+        out: &mut Commands,
+    ) {
+        if let Some(plot) = self.look_at().and_then(|l| l.strip_prefix("plot:"))
+            && !plot.is_empty()
+        {
+            self.bottom = BottomTab::Plots;
+        }
+        ui.horizontal(|ui| {
+            ui.selectable_value(&mut self.bottom, BottomTab::Plots, "Plots")
+                .on_hover_text("Hit ratio, latency, throughput and server load over time");
+            ui.selectable_value(&mut self.bottom, BottomTab::Activity, "Activity")
+                .on_hover_text("Totals, the latest changes and the answers to your commands");
+            if scenario.is_some() {
+                ui.selectable_value(&mut self.bottom, BottomTab::Sweep, "Scaling sweep")
+                    .on_hover_text("Run this scenario with 1, 2, 3… servers and compare");
+            }
+        });
+        ui.separator();
+        match (self.bottom, scenario) {
+            (BottomTab::Plots, _) => self.plots.ui(ui, &cx.live.snapshot, cx.theme),
+            (BottomTab::Sweep, Some(s)) => self.sweep.ui(ui, s, cx.theme),
+            _ => bottom_panel_ui(ui, cx, out),
+        }
+    }
+
+    /// The tab row of the left panel (when there is a lesson).
+    pub fn left_tabs_ui(&mut self, ui: &mut Ui) {
+        if self.guide.is_some() {
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut self.left, LeftTab::Lesson, "Lesson");
+                ui.selectable_value(&mut self.left, LeftTab::Controls, "Controls");
+            });
+            ui.separator();
+        }
+    }
+
+    /// The lesson guide; its buttons become commands.
+    pub fn guide_ui(&mut self, ui: &mut Ui, cx: &PanelContext<'_>, out: &mut Commands) {
+        let Some(guide) = &mut self.guide else {
+            return;
+        };
+        guide.ui(ui, &cx.live.snapshot, &cx.live.addresses, cx.theme);
+        for command in guide.take_commands() {
+            match command {
+                GuideCommand::Apply(c) => out.engine(c),
+                GuideCommand::Send(request) => out.push(UiCommand::SendRequest(request)),
+            }
+        }
+    }
+}
