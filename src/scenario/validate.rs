@@ -12,8 +12,8 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::{
     ApiConfig, BalancerConfig, CdnConfig, Command, DatabaseConfig, DnsConfig, Dur, Event, Limits,
-    Profile, Scenario, ServersConfig, Step, TlsConfig, TraceConfig, TrafficConfig, TrafficMode,
-    builtin, builtin_names,
+    NetworkConfig, Profile, Scenario, ServersConfig, Step, TlsConfig, TraceConfig, TrafficConfig,
+    TrafficMode, bind_problem, builtin, builtin_names,
 };
 
 /// One problem in a scenario file.
@@ -224,6 +224,7 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "events",
     "steps",
     "limits",
+    "network",
     "trace",
 ];
 
@@ -249,6 +250,7 @@ impl<'i> Reader<'_, 'i> {
             "api" => self.read::<ApiConfig>(value),
             "traffic" => self.read::<TrafficConfig>(value),
             "limits" => self.read::<Limits>(value),
+            "network" => self.read::<NetworkConfig>(value),
             "trace" => self.read::<TraceConfig>(value),
             "profiles" => self.read_each::<Profile>(value),
             "events" => self.read_each::<Event>(value),
@@ -766,6 +768,17 @@ fn check_values(s: &Scenario) -> Vec<Check> {
             "headers limit too small for any request".into(),
             "at least 256",
         );
+    }
+    for (field, d) in [
+        ("limits.header_timeout", s.limits.header_timeout),
+        ("limits.body_timeout", s.limits.body_timeout),
+    ] {
+        if d.is_zero() {
+            fail(field, "a timeout of zero".into(), "like \"10s\"");
+        }
+    }
+    if let Some((message, hint)) = bind_problem(&s.network.bind) {
+        fail("network.bind", message, hint);
     }
     if s.limits.max_connections == 0 {
         fail(
