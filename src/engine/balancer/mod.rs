@@ -267,8 +267,14 @@ impl Balancer {
         let outside = Outside::begin(&self.env, &ctx, &parts, peer.addr);
         HopCounters::bump(&self.counters.received);
         self.env.arrive(ctx.id, Component::Lb).await;
-        let resp = match http::read_body(&parts.headers, body, self.env.limits.max_body_bytes).await
-        {
+        let limits = &self.env.limits;
+        let read = http::read_body(
+            &parts.headers,
+            body,
+            limits.max_body_bytes,
+            limits.body_timeout.get(),
+        );
+        let resp = match read.await {
             Ok(body) => self.forward(&parts, body, &ctx, peer).await,
             Err(e) => e.response(),
         };

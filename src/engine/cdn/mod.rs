@@ -143,11 +143,17 @@ impl Cdn {
         HopCounters::bump(&self.counters.received);
         let _answered = Answered(&self.counters);
         self.env.arrive(ctx.id, Component::Cdn).await;
-        let (resp, cache) =
-            match http::read_body(&parts.headers, body, self.env.limits.max_body_bytes).await {
-                Ok(body) => self.serve(&parts, body, &ctx, peer).await,
-                Err(e) => (e.response(), None),
-            };
+        let (resp, cache) = match http::read_body(
+            &parts.headers,
+            body,
+            self.env.limits.max_body_bytes,
+            self.env.limits.body_timeout.get(),
+        )
+        .await
+        {
+            Ok(body) => self.serve(&parts, body, &ctx, peer).await,
+            Err(e) => (e.response(), None),
+        };
         if let Some(o) = outside {
             let served_by = match cache {
                 Some(CacheStatus::Hit) => None,
