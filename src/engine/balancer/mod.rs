@@ -265,7 +265,7 @@ impl Balancer {
         let (parts, body) = req.into_parts();
         let ctx = http::trace_context(&parts.headers, &self.env.run_token);
         let outside = Outside::begin(&self.env, &ctx, &parts, peer.addr);
-        HopCounters::bump(&self.counters.received);
+        let taken = self.counters.take();
         self.env.arrive(ctx.id, Component::Lb).await;
         let limits = &self.env.limits;
         let read = http::read_body(
@@ -278,7 +278,7 @@ impl Balancer {
             Ok(body) => self.forward(&parts, body, &ctx, peer).await,
             Err(e) => e.response(),
         };
-        HopCounters::bump(&self.counters.answered);
+        taken.answer();
         if let Some(o) = outside {
             let served_by = resp
                 .headers()
