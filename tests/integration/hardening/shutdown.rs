@@ -203,13 +203,17 @@ fn a_taken_port_is_a_clear_error_with_exit_code_1() {
             (base + 2, Some(g), None)
         };
         let file = scenario_file("taken.toml", SERVE_SCENARIO);
-        let out = hopscope()
+        let child = hopscope()
             .arg("serve")
             .arg(&file)
             .args(["--port-base", &base.to_string(), "--duration", "5s"])
             .stdin(Stdio::null())
-            .output()
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .expect("runs");
+        let pid = child.id();
+        let out = child.wait_with_output().expect("exits");
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(
             out.status.code(),
@@ -225,6 +229,15 @@ fn a_taken_port_is_a_clear_error_with_exit_code_1() {
             "a clear message, not a panic: {err}"
         );
         assert!(out.stdout.is_empty(), "no address line when not listening");
+        // Nothing is left behind: no working directory, no database.
+        let prefix = format!("hopscope-{pid}-");
+        let left: Vec<String> = std::fs::read_dir(std::env::temp_dir())
+            .expect("temp dir")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&prefix))
+            .collect();
+        assert!(left.is_empty(), "left in the temp directory: {left:?}");
     }
 }
 
