@@ -378,3 +378,35 @@ fn a_smuggled_request_never_reaches_a_server_on_its_own() {
     );
     serves_everyone(&live);
 }
+
+#[test]
+fn the_tls_edge_closes_garbage_and_stalled_handshakes() {
+    let mut s = hardened();
+    s.tls.enabled = true;
+    let live = live(s);
+    let tls: std::net::SocketAddr = live
+        .engine()
+        .addresses()
+        .edge_tls
+        .expect("TLS edge")
+        .parse()
+        .expect("addr");
+    let cases: [&[u8]; 4] = [
+        b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00",
+        b"\x16\x03\x01\xff\xff",
+        b"",
+    ];
+    for bytes in cases {
+        let mut stream = std::net::TcpStream::connect(tls).expect("connect");
+        stream.write_all(bytes).expect("write");
+        let (_, took) = read_until_closed(&mut stream, HEADER_TIMEOUT * 4)
+            .unwrap_or_else(|_| panic!("the TLS edge kept {bytes:?} open"));
+        assert!(took < HEADER_TIMEOUT * 4, "{bytes:?}: {took:?}");
+    }
+    // Plain HTTP at the edge is still redirected, the rest still served.
+    for (hop, status) in [(Hop::Cdn, 308), (Hop::Lb, 200), (Hop::Server, 200)] {
+        assert_eq!(answers(&live, hop, super::GET), [status], "{hop:?}");
+    }
+    super::assert_no_engine_panics();
+}

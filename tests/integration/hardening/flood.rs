@@ -119,3 +119,72 @@ fn every_listener_binds_loopback() {
         assert!(addr.ip().is_loopback(), "{addr} is not loopback");
     }
 }
+
+/// Out of file descriptors (a desktop's soft limit is often 1024, macOS's 256): a flood
+/// larger than the process may open degrades service while it lasts, and everything is
+/// served again once it ends. `serve` runs with a small descriptor limit in its own process.
+#[cfg(unix)]
+#[test]
+fn running_out_of_descriptors_degrades_and_recovers() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = std::env::temp_dir().join(format!("hopscope-fd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("fd.toml");
+    std::fs::write(
+        &file,
+        "name = \"fd\"\n[traffic]\nenabled = false\n[limits]\nheader_timeout = \"2s\"\n",
+    )
+    .expect("write");
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 160 && exec \"$0\" serve \"$1\" --duration 60s")
+        .arg(env!("CARGO_BIN_EXE_hopscope"))
+        .arg(&file)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = lines.next().expect("an address line").expect("readable");
+    let _ = std::thread::Builder::new()
+        .name("fd-serve-stdout".into())
+        .spawn(move || for _ in lines {});
+    let value: serde_json::Value = serde_json::from_str(&first).expect("JSON");
+    let edge: std::net::SocketAddr = value["edge"].as_str().expect("edge").parse().expect("addr");
+    let lb: std::net::SocketAddr = value["lb"].as_str().expect("lb").parse().expect("addr");
+    let get = |addr| {
+        let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
+        s.write_all(GET).ok()?;
+        let (reply, _) = read_until_closed(&mut s, Duration::from_secs(3)).ok()?;
+        harness::statuses(&reply).ok()
+    };
+    assert_eq!(get(edge), Some(vec![200]), "served before the flood");
+    // Far more connections than it may hold descriptors for, to the edge and the LB.
+    let flood: Vec<TcpStream> = (0..400)
+        .filter_map(|i| {
+            let addr = if i % 2 == 0 { edge } else { lb };
+            TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()
+        })
+        .collect();
+    assert!(flood.len() > 160, "the flood got in: {}", flood.len());
+    thread::sleep(Duration::from_millis(200));
+    assert!(
+        child.try_wait().expect("wait").is_none(),
+        "serve survives the flood"
+    );
+    drop(flood);
+    let started = Instant::now();
+    while get(edge) != Some(vec![200]) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "served again after the flood"
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(get(lb), Some(vec![200]));
+    let _ = child.kill();
+    let _ = child.wait();
+}
