@@ -257,11 +257,13 @@ impl<'i> Reader<'_, 'i> {
             "steps" => self.read_each::<Step>(value),
             other => {
                 let (line, column) = line_col(self.text, key.span().start);
+                // An empty key ("" = 1) still gets a name people can see in the message.
+                let shown = if other.is_empty() { "\"\"" } else { other };
                 self.problems.push(Problem {
                     line,
                     column,
-                    field: other.to_string(),
-                    message: format!("unknown field `{other}`"),
+                    field: shown.to_string(),
+                    message: format!("unknown field `{shown}`"),
                     hint: Some(suggest(other, TOP_LEVEL_KEYS)),
                 });
             }
@@ -854,6 +856,15 @@ mod tests {
         assert_eq!((p[0].line, p[0].field.as_str()), (1, "time_scale"));
         assert_eq!(p[1].line, 4);
         assert!(p[1].message.contains("unknown command"));
+    }
+
+    #[test]
+    fn an_empty_key_is_named_in_the_problem() {
+        // Found by fuzzing: `'' = ""` was reported with an empty field and "unknown field ``".
+        let p = problems("'' = \"\"\n");
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].field, "\"\"");
+        assert_eq!(p[0].message, "unknown field `\"\"`");
     }
 
     #[test]
