@@ -271,12 +271,14 @@ impl Live {
         let stub = &self.engine.topology().dns;
         let before = stub.counts();
         let addr = stub.addr();
+        // Answers to earlier queries that came late are not this query's answer.
+        let mut buf = [0u8; 65_536];
+        self.udp.set_nonblocking(true).map_err(|e| e.to_string())?;
+        while self.udp.recv_from(&mut buf).is_ok() {}
+        self.udp.set_nonblocking(false).map_err(|e| e.to_string())?;
         self.udp
             .set_read_timeout(Some(Duration::from_millis(1)))
             .map_err(|e| e.to_string())?;
-        // Answers to earlier queries that came late are not this query's answer.
-        let mut buf = [0u8; 65_536];
-        while self.udp.recv_from(&mut buf).is_ok() {}
         if let Err(e) = self.udp.send_to(query, addr) {
             // Too big for a datagram: nothing reached the stub.
             if e.kind() == ErrorKind::InvalidInput || query.len() > 65_507 {

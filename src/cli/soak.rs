@@ -65,8 +65,12 @@ fn file_size(path: &Path) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
 }
 
-fn show(v: Option<u64>, scale: f64) -> String {
-    v.map_or_else(|| "n/a".into(), |n| format!("{:.1}", n as f64 / scale))
+fn show_mib(kib: Option<u64>) -> String {
+    kib.map_or_else(|| "n/a".into(), |n| format!("{:.1}", n as f64 / 1024.0))
+}
+
+fn show(v: Option<u64>) -> String {
+    v.map_or_else(|| "n/a".into(), |n| n.to_string())
 }
 
 /// Runs the soak and prints its samples.
@@ -158,9 +162,9 @@ pub fn soak(args: SoakArgs) -> Result<(), Failure> {
                 sample.elapsed_secs,
                 sample.requests,
                 sample.rate,
-                show(sample.rss_kib, 1024.0),
-                show(sample.fds, 1.0),
-                show(sample.threads, 1.0),
+                show_mib(sample.rss_kib),
+                show(sample.fds),
+                show(sample.threads),
                 sample.in_flight,
                 sample.recent,
                 sample.spooled,
