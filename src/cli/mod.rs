@@ -7,6 +7,7 @@ mod narrate;
 pub mod open;
 mod run;
 mod serve;
+pub mod soak;
 mod sweep;
 mod table;
 
@@ -35,6 +36,8 @@ enum Cmd {
     Serve(ServeArgs),
     /// Run the scenario with 1..N servers and measure each run (table and CSV).
     Sweep(sweep::SweepArgs),
+    /// Run traffic for a long time and report memory and open descriptors over time.
+    Soak(SoakArgs),
     /// Check scenario files: every problem, with file:line:column.
     Validate {
         /// Scenario files to check.
@@ -126,6 +129,24 @@ pub struct OpenArgs {
     pub summary: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct SoakArgs {
+    #[command(flatten)]
+    pub common: ScenarioArgs,
+    /// How long to run, like `30s`, `30m` or `1h`.
+    #[arg(long, default_value = "30m")]
+    pub duration: Dur,
+    /// Open-loop arrival rate in requests per second (default: the scenario's).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// How often to take a sample.
+    #[arg(long, default_value = "10s")]
+    pub every: Dur,
+    /// Print samples as JSON lines (and a last line with the summary).
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// A failure with the exit code it deserves.
 #[derive(Debug)]
 pub struct Failure {
@@ -178,6 +199,7 @@ pub fn main() -> ExitCode {
         Some(Cmd::Run(args)) => run::run(args),
         Some(Cmd::Serve(args)) => serve::serve(args),
         Some(Cmd::Sweep(args)) => sweep::sweep(args),
+        Some(Cmd::Soak(args)) => soak::soak(args),
         Some(Cmd::Validate { files }) => validate(&files),
         Some(Cmd::Open(args)) => open::open(args),
         Some(Cmd::Scenarios) => {

@@ -110,11 +110,12 @@ pub fn serve(args: ServeArgs) -> Result<(), Failure> {
         },
     )
     .map_err(Failure::runtime)?;
-    address_line(&engine);
     let info = target.as_ref().map(|_| export::run_info(&engine));
-
+    // Before the address line: whoever reads it may signal at once.
     let stop = Arc::new(AtomicBool::new(false));
     watch_signals(&engine, stop.clone());
+    address_line(&engine);
+
     let (tx, rx) = crossbeam_channel::bounded::<String>(64);
     let _ = std::thread::Builder::new()
         .name("hopscope-stdin".into())
@@ -186,23 +187,32 @@ fn respond(engine: &Engine, input: &str) {
     }
 }
 
+/// Sets `stop` on Ctrl-C (and SIGTERM on Unix). On Unix the handlers are registered before
+/// this returns, so a signal sent right after the address line still stops the run cleanly
+/// (a handler registered later, from a spawned task, left a window in which the signal's
+/// default action killed the process with its ports and spool mid-write).
 fn watch_signals(engine: &Engine, stop: Arc<AtomicBool>) {
     let handle = engine.handle();
-    let on_ctrl_c = stop.clone();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let _entered = handle.enter();
+        for kind in [SignalKind::interrupt(), SignalKind::terminate()] {
+            // Should registering fail, the signal keeps its default action: the process ends.
+            if let Ok(mut signals) = signal(kind) {
+                let stop = stop.clone();
+                handle.spawn(async move {
+                    if signals.recv().await.is_some() {
+                        stop.store(true, Ordering::Release);
+                    }
+                });
+            }
+        }
+    }
+    #[cfg(not(unix))]
     handle.spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
-            on_ctrl_c.store(true, Ordering::Release);
-        }
-    });
-    #[cfg(unix)]
-    handle.spawn(async move {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate())
-            && term.recv().await.is_some()
-        {
             stop.store(true, Ordering::Release);
         }
     });
-    #[cfg(not(unix))]
-    drop(stop);
 }

@@ -245,10 +245,45 @@ pub struct HopCounts {
     pub aborted: u64,
 }
 
+/// One request a hop has taken (counted as received). It counts as answered once
+/// [`Taken::answer`] is called; dropped before that (its connection was cut, or the
+/// component was killed mid-request) it counts as aborted. Either way exactly once.
+#[must_use = "a request taken must be answered or it counts as aborted"]
+pub struct Taken<'a> {
+    counters: &'a HopCounters,
+    answered: bool,
+}
+
+impl Taken<'_> {
+    /// The response is about to be written.
+    pub fn answer(mut self) {
+        self.answered = true;
+    }
+}
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        HopCounters::bump(if self.answered {
+            &self.counters.answered
+        } else {
+            &self.counters.aborted
+        });
+    }
+}
+
 impl HopCounters {
     /// Adds one to `counter`.
     pub fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a request as received; the guard counts how it ends.
+    pub fn take(&self) -> Taken<'_> {
+        HopCounters::bump(&self.received);
+        Taken {
+            counters: self,
+            answered: false,
+        }
     }
 
     /// The counts now.

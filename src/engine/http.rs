@@ -1,5 +1,5 @@
 //! HTTP plumbing shared by the servers and proxies: body types, reading a body within the
-//! size limit (413), small response builders, the header names hopscope uses, and the rule
+//! size limit (413) and the time limit (408), small response builders, the header names hopscope uses, and the rule
 //! that decides a request's trace id.
 //!
 //! Trace ids: a request carries its id in the W3C `traceparent` header. Simulated clients and
@@ -10,11 +10,12 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
+use hyper::header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
 use hyper::{Response, StatusCode};
 
 use super::Env;
@@ -194,6 +195,8 @@ pub fn client_label(headers: &HeaderMap, peer: SocketAddr) -> String {
 pub enum BodyError {
     #[error("request body larger than {limit} bytes")]
     TooLarge { limit: usize },
+    #[error("request body did not arrive whole within {}", crate::scenario::Dur(*.after))]
+    TimedOut { after: Duration },
     #[error("request body could not be read: {0}")]
     Aborted(String),
 }
@@ -206,6 +209,12 @@ impl BodyError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 &format!("the request body is larger than this server accepts ({limit} bytes)"),
             ),
+            BodyError::TimedOut { .. } => {
+                let mut resp = error(StatusCode::REQUEST_TIMEOUT, &self.to_string());
+                resp.headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
+                resp
+            }
             BodyError::Aborted(why) => error(
                 StatusCode::BAD_REQUEST,
                 &format!("the request body could not be read: {why}"),
@@ -215,11 +224,14 @@ impl BodyError {
 }
 
 /// Reads a whole body, refusing more than `limit` bytes (checked against `Content-Length`
-/// first, then while reading).
+/// first, then while reading) and giving up on a body that has not arrived whole within
+/// `timeout` (a slow sender would otherwise hold the handler, and a server's worker, for as
+/// long as it likes).
 pub async fn read_body(
     headers: &HeaderMap,
     body: Incoming,
     limit: usize,
+    timeout: Duration,
 ) -> Result<Bytes, BodyError> {
     let declared = headers
         .get(CONTENT_LENGTH)
@@ -228,7 +240,11 @@ pub async fn read_body(
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(BodyError::TooLarge { limit });
     }
-    match Limited::new(body, limit).collect().await {
+    let Ok(collected) = tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await
+    else {
+        return Err(BodyError::TimedOut { after: timeout });
+    };
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e)
             if e.downcast_ref::<http_body_util::LengthLimitError>()

@@ -1,8 +1,10 @@
 //! A component's listening socket and its life: bind on 127.0.0.1, serve HTTP/1.1 with
 //! hyper on every connection (optionally over TLS), and be killed (the socket closes, open
 //! connections are cut: peers see "connection refused" and resets) and restarted on the same
-//! port. Limits are enforced here: connections per component, request head size (431, by
-//! hyper), and how long a request head may take to arrive (then the connection closes).
+//! port. Limits are enforced here: connections per component (counted as they are accepted,
+//! so a burst cannot overshoot), request head size (431: by hyper above its 8 KiB floor,
+//! here below it), and how long a request head may take to arrive (then the connection
+//! closes).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -13,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use hyper::body::Incoming;
-use hyper::header::{HOST, HeaderValue, LOCATION};
+use hyper::header::{CONNECTION, HOST, HeaderValue, LOCATION};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
@@ -185,13 +187,17 @@ impl Listener {
                     continue;
                 }
             };
-            if self.connections.load(Ordering::Relaxed) >= self.env.limits.max_connections {
+            if self.connections.load(Ordering::Acquire) >= self.env.limits.max_connections {
                 drop(stream); // over the limit: closed at once
                 continue;
             }
+            // Counted here, not in the connection's task: a burst accepted before any task
+            // ran would otherwise all pass the check above.
+            self.connections.fetch_add(1, Ordering::AcqRel);
+            let slot = Decrement(self.connections.clone());
             let this = self.clone();
             let token = token.clone();
-            tokio::spawn(async move { this.connection(stream, addr, token).await });
+            tokio::spawn(async move { this.connection(stream, addr, token, slot).await });
         }
     }
 
@@ -200,9 +206,8 @@ impl Listener {
         stream: TcpStream,
         addr: SocketAddr,
         token: CancellationToken,
+        _slot: Decrement,
     ) {
-        self.connections.fetch_add(1, Ordering::Relaxed);
-        let _guard = Decrement(self.connections.clone());
         let _ = stream.set_nodelay(true);
         let header_timeout = self.env.limits.header_timeout.get();
         match &self.tls {
@@ -230,10 +235,15 @@ impl Listener {
         I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
     {
         let this = self.clone();
+        let max_head = self.env.limits.max_header_bytes;
         let service = service_fn(move |req: Request<Incoming>| {
             let mode = this.mode.read().expect("mode lock").clone();
+            // hyper's own limit cannot go below 8 KiB: a smaller configured limit is
+            // enforced here, with the same answer hyper gives.
+            let head = head_bytes(&req);
             async move {
                 Ok::<_, Infallible>(match mode {
+                    _ if head > max_head => head_too_large(max_head),
                     Mode::Serve(handler) => handler(req, peer).await,
                     Mode::RedirectToHttps { port } => redirect(&req, port),
                 })
@@ -315,6 +325,32 @@ impl Drop for Decrement {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
+}
+
+/// About how many bytes a request's head took on the wire: request line and headers.
+fn head_bytes<B>(req: &Request<B>) -> usize {
+    let line = req.method().as_str().len()
+        + req.uri().path_and_query().map_or(1, |p| p.as_str().len())
+        + " HTTP/1.1\r\n ".len();
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + ": \r\n".len())
+        .sum();
+    line + headers + 2
+}
+
+/// `431 Request Header Fields Too Large`, closing the connection as hyper does.
+fn head_too_large(limit: usize) -> Response<Body> {
+    let mut resp = http::error(
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        &format!(
+            "the request line and headers are larger than this server accepts ({limit} bytes)"
+        ),
+    );
+    resp.headers_mut()
+        .insert(CONNECTION, HeaderValue::from_static("close"));
+    resp
 }
 
 /// The 308 that plain HTTP gets when the edge speaks HTTPS.

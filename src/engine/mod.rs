@@ -30,6 +30,6 @@ pub mod topology;
 pub mod upstream;
 
 pub use control::Applied;
-pub use env::{Env, HopCounters, HopCounts, StepGate, TimeScale};
+pub use env::{Env, HopCounters, HopCounts, StepGate, Taken, TimeScale};
 pub use running::{Engine, EngineError, EngineOptions, Reply};
 pub use topology::{Addresses, Topology};

@@ -85,6 +85,10 @@ fn workdir() -> PathBuf {
 impl Engine {
     /// Starts every component of `scenario`.
     pub fn start(scenario: Scenario, options: EngineOptions) -> Result<Engine, EngineError> {
+        let dir = workdir();
+        // Declared before the runtime so that, on an early return, the runtime (and every
+        // task holding a file in the directory) is gone before the directory is removed.
+        let mut cleanup = RemoveOnDrop(Some(dir.clone()));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("hopscope-engine")
@@ -104,7 +108,6 @@ impl Engine {
             scenario.limits.clone(),
             scenario.seed,
         );
-        let dir = workdir();
         let topology = runtime.block_on(Topology::start(
             env.clone(),
             scenario.clone(),
@@ -135,6 +138,7 @@ impl Engine {
                 scheduler::play(&topology, &scenario.events);
             }
         }
+        cleanup.0 = None; // the engine owns the directory now
         Ok(Engine {
             runtime: Some(runtime),
             topology,
@@ -241,6 +245,18 @@ impl Engine {
             recorder.stop();
         }
         self.cell.get()
+    }
+}
+
+/// Removes a working directory unless disarmed: a start that fails part-way leaves nothing
+/// in the temporary directory.
+struct RemoveOnDrop(Option<PathBuf>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(dir) = self.0.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 

@@ -80,7 +80,9 @@ impl FromStr for Dur {
         if !secs.is_finite() || !(0.0..=1e9).contains(&secs) {
             return Err(err());
         }
-        Ok(Dur(Duration::from_secs_f64(secs)))
+        // Kept to the microsecond, the smallest unit there is to write: a finer value
+        // would be shown (in commands, markers, saved scenarios) as something else.
+        Ok(Dur(Duration::from_micros((secs * 1e6).round() as u64)))
     }
 }
 
@@ -133,6 +135,24 @@ mod tests {
     fn rejects_what_is_not_a_duration() {
         for bad in ["", "10", "ms", "10 parsecs", "-5s", "1e400s"] {
             assert!(bad.parse::<Dur>().is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn finer_than_a_microsecond_rounds_and_displays_as_what_it_is() {
+        // Found by fuzzing: `slow server-1 1.8888888s` printed as `1888.888ms`, which
+        // reads back as a different duration.
+        let d: Dur = "1.8888888s".parse().expect("a duration");
+        assert_eq!(d, Dur(Duration::from_micros(1_888_889)));
+        for text in [
+            "1.8888888s",
+            "0.0000004s",
+            "2.5us",
+            "123456.7891234ms",
+            "999999999.9999999s",
+        ] {
+            let d: Dur = text.parse().expect("a duration");
+            assert_eq!(d.to_string().parse::<Dur>(), Ok(d), "{text} shown as {d}");
         }
     }
 

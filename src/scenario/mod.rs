@@ -8,12 +8,14 @@
 mod builtin;
 mod command;
 mod duration;
+mod network;
 mod types;
 mod validate;
 
 pub use builtin::{BUILTINS, Builtin, builtin, builtin_names};
 pub use command::{COMMAND_WORDS, CacheCommand, Command, DnsMode, Link, Target};
 pub use duration::{Dur, DurError};
+pub use network::{LOOPBACK, NetworkConfig, bind_problem};
 pub use types::*;
 pub use validate::{Problem, ScenarioError, load, load_str, resolve};
 

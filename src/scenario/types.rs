@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::Dur;
+use super::{Dur, NetworkConfig};
 
 mod steps;
 pub use steps::{
@@ -44,6 +44,8 @@ pub struct Scenario {
     /// Narration steps for guided lessons.
     pub steps: Vec<Step>,
     pub limits: Limits,
+    /// Where components listen: loopback only (`[network] bind = "127.0.0.1"`).
+    pub network: NetworkConfig,
     pub trace: TraceConfig,
 }
 
@@ -67,6 +69,7 @@ impl Default for Scenario {
             events: Vec::new(),
             steps: Vec::new(),
             limits: Limits::default(),
+            network: NetworkConfig::default(),
             trace: TraceConfig::default(),
         }
     }
@@ -728,8 +731,10 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Open connections per component at most; more are closed at once.
     pub max_connections: usize,
-    /// A request whose head has not arrived within this gets 408.
+    /// A request whose head has not arrived whole within this is closed.
     pub header_timeout: Dur,
+    /// A request body that has not arrived whole within this gets 408.
+    pub body_timeout: Dur,
 }
 
 impl Default for Limits {
@@ -739,6 +744,7 @@ impl Default for Limits {
             max_body_bytes: 1024 * 1024,
             max_connections: 4096,
             header_timeout: Dur::from_secs(10),
+            body_timeout: Dur::from_secs(10),
         }
     }
 }

@@ -14,8 +14,8 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::{
     ApiConfig, BalancerConfig, CdnConfig, Command, DatabaseConfig, DnsConfig, Dur, Event, Limits,
-    Profile, Scenario, ServersConfig, Step, TlsConfig, TraceConfig, TrafficConfig, TrafficMode,
-    builtin, builtin_names,
+    NetworkConfig, Profile, Scenario, ServersConfig, Step, TlsConfig, TraceConfig, TrafficConfig,
+    TrafficMode, bind_problem, builtin, builtin_names,
 };
 
 /// One problem in a scenario file.
@@ -232,6 +232,7 @@ pub const TOP_LEVEL_KEYS: &[&str] = &[
     "events",
     "steps",
     "limits",
+    "network",
     "trace",
 ];
 
@@ -259,17 +260,20 @@ impl<'i> Reader<'_, 'i> {
             "api" => self.read::<ApiConfig>(value),
             "traffic" => self.read::<TrafficConfig>(value),
             "limits" => self.read::<Limits>(value),
+            "network" => self.read::<NetworkConfig>(value),
             "trace" => self.read::<TraceConfig>(value),
             "profiles" => self.read_each::<Profile>(value),
             "events" => self.read_each::<Event>(value),
             "steps" => self.read_steps(value),
             other => {
                 let (line, column) = line_col(self.text, key.span().start);
+                // An empty key ("" = 1) still gets a name people can see in the message.
+                let shown = if other.is_empty() { "\"\"" } else { other };
                 self.problems.push(Problem {
                     line,
                     column,
-                    field: other.to_string(),
-                    message: format!("unknown field `{other}`"),
+                    field: shown.to_string(),
+                    message: format!("unknown field `{shown}`"),
                     hint: Some(suggest(other, TOP_LEVEL_KEYS)),
                 });
             }
@@ -786,6 +790,17 @@ fn check_values(s: &Scenario) -> Vec<Check> {
             "at least 256",
         );
     }
+    for (field, d) in [
+        ("limits.header_timeout", s.limits.header_timeout),
+        ("limits.body_timeout", s.limits.body_timeout),
+    ] {
+        if d.is_zero() {
+            fail(field, "a timeout of zero".into(), "like \"10s\"");
+        }
+    }
+    if let Some((message, hint)) = bind_problem(&s.network.bind) {
+        fail("network.bind", message, hint);
+    }
     if s.limits.max_connections == 0 {
         fail(
             "limits.max_connections",
@@ -860,6 +875,15 @@ mod tests {
         assert_eq!((p[0].line, p[0].field.as_str()), (1, "time_scale"));
         assert_eq!(p[1].line, 4);
         assert!(p[1].message.contains("unknown command"));
+    }
+
+    #[test]
+    fn an_empty_key_is_named_in_the_problem() {
+        // Found by fuzzing: `'' = ""` was reported with an empty field and "unknown field ``".
+        let p = problems("'' = \"\"\n");
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].field, "\"\"");
+        assert_eq!(p[0].message, "unknown field `\"\"`");
     }
 
     #[test]

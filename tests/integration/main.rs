@@ -5,5 +5,6 @@ mod cli;
 mod engine;
 mod export;
 mod gui;
+mod hardening;
 mod inspect;
 mod lessons;

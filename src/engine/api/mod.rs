@@ -375,6 +375,7 @@ impl ServerInner {
                         carts: &self.carts,
                         server: &self.name,
                         max_body_bytes: self.env.limits.max_body_bytes,
+                        body_timeout: self.env.limits.body_timeout.get(),
                     };
                     routes::route(&rctx, &parts, body).await
                 };

@@ -32,6 +32,8 @@ pub struct Ctx<'a> {
     /// `server-N`.
     pub server: &'a str,
     pub max_body_bytes: usize,
+    /// How long the body may take to arrive whole (then 408).
+    pub body_timeout: std::time::Duration,
 }
 
 impl Ctx<'_> {
@@ -212,7 +214,7 @@ pub async fn route(ctx: &Ctx<'_>, parts: &Parts, body: Incoming) -> Reply {
                 "send the body as JSON with the header Content-Type: application/json",
             );
         }
-        match read_body(&parts.headers, body, ctx.max_body_bytes).await {
+        match read_body(&parts.headers, body, ctx.max_body_bytes, ctx.body_timeout).await {
             Ok(b) => b,
             Err(e) => {
                 let resp = e.response();

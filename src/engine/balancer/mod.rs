@@ -265,14 +265,20 @@ impl Balancer {
         let (parts, body) = req.into_parts();
         let ctx = http::trace_context(&parts.headers, &self.env.run_token);
         let outside = Outside::begin(&self.env, &ctx, &parts, peer.addr);
-        HopCounters::bump(&self.counters.received);
+        let taken = self.counters.take();
         self.env.arrive(ctx.id, Component::Lb).await;
-        let resp = match http::read_body(&parts.headers, body, self.env.limits.max_body_bytes).await
-        {
+        let limits = &self.env.limits;
+        let read = http::read_body(
+            &parts.headers,
+            body,
+            limits.max_body_bytes,
+            limits.body_timeout.get(),
+        );
+        let resp = match read.await {
             Ok(body) => self.forward(&parts, body, &ctx, peer).await,
             Err(e) => e.response(),
         };
-        HopCounters::bump(&self.counters.answered);
+        taken.answer();
         if let Some(o) = outside {
             let served_by = resp
                 .headers()

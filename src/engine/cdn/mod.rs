@@ -140,14 +140,20 @@ impl Cdn {
         let (parts, body) = req.into_parts();
         let ctx = http::trace_context(&parts.headers, &self.env.run_token);
         let outside = Outside::begin(&self.env, &ctx, &parts, peer.addr);
-        HopCounters::bump(&self.counters.received);
-        let _answered = Answered(&self.counters);
+        let taken = self.counters.take();
         self.env.arrive(ctx.id, Component::Cdn).await;
-        let (resp, cache) =
-            match http::read_body(&parts.headers, body, self.env.limits.max_body_bytes).await {
-                Ok(body) => self.serve(&parts, body, &ctx, peer).await,
-                Err(e) => (e.response(), None),
-            };
+        let (resp, cache) = match http::read_body(
+            &parts.headers,
+            body,
+            self.env.limits.max_body_bytes,
+            self.env.limits.body_timeout.get(),
+        )
+        .await
+        {
+            Ok(body) => self.serve(&parts, body, &ctx, peer).await,
+            Err(e) => (e.response(), None),
+        };
+        taken.answer();
         if let Some(o) = outside {
             let served_by = match cache {
                 Some(CacheStatus::Hit) => None,
@@ -452,15 +458,6 @@ impl Cdn {
             resp.headers_mut().insert(AGE, v);
         }
         resp
-    }
-}
-
-/// Counts an answer when the handler finishes, whatever path it took.
-struct Answered<'a>(&'a HopCounters);
-
-impl Drop for Answered<'_> {
-    fn drop(&mut self) {
-        HopCounters::bump(&self.0.answered);
     }
 }
 

@@ -1,0 +1,305 @@
+//! Clean shutdown and start-up errors: a stopped engine frees every port at once; `serve`
+//! stops on SIGINT and SIGTERM with exit code 0 and frees its ports; a taken port at
+//! start-up is a clear message naming it with exit code 1; a scenario asking to listen on
+//! anything but loopback is rejected with its line and column.
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hopscope::engine::{Addresses, Engine, EngineOptions};
+use hopscope::scenario::load_str;
+
+use super::harness::{self, Hop, Live};
+use super::{GET, hardened, live};
+
+fn tcp_addresses(a: &Addresses) -> Vec<SocketAddr> {
+    let mut all = vec![a.lb.clone()];
+    all.extend(a.cdn.clone());
+    all.extend(a.edge_tls.clone());
+    all.extend(a.servers.clone());
+    all.iter().map(|t| t.parse().expect("an address")).collect()
+}
+
+/// Binds every port again, as a new hopscope on the same ports would.
+fn ports_are_free(tcp: &[SocketAddr], dns: SocketAddr) {
+    for addr in tcp {
+        TcpListener::bind(addr).unwrap_or_else(|e| panic!("{addr} is still taken: {e}"));
+    }
+    UdpSocket::bind(dns).unwrap_or_else(|e| panic!("DNS {dns} is still taken: {e}"));
+}
+
+#[test]
+fn a_stopped_engine_frees_every_port_at_once() {
+    let mut s = hardened();
+    s.tls.enabled = true;
+    let live: Live = live(s);
+    // Open connections everywhere (the pools between hops included), one left idle. With
+    // TLS on, plain HTTP to the CDN is redirected.
+    for (hop, status) in [(Hop::Cdn, 308), (Hop::Lb, 200), (Hop::Server, 200)] {
+        let reply = live.http_to_close(hop, GET).expect("answered");
+        assert_eq!(harness::statuses(&reply), Ok(vec![status]), "{hop:?}");
+    }
+    let idle = std::net::TcpStream::connect(live.addr(Hop::Cdn)).expect("connect");
+    let a = live.engine().addresses();
+    let (tcp, dns) = (tcp_addresses(&a), a.dns.parse().expect("dns"));
+    let started = Instant::now();
+    drop(live);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stopping took {:?}",
+        started.elapsed()
+    );
+    ports_are_free(&tcp, dns);
+    drop(idle);
+}
+
+fn hopscope() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_hopscope"))
+}
+
+fn scenario_file(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("hopscope-harden-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+const SERVE_SCENARIO: &str = "name = \"serve\"\n[servers]\ncount = 2\n[traffic]\nrate = 50.0\n[dns]\nlatency = \"0ms\"\n[balancer]\nhealth_interval = \"100ms\"\n";
+
+/// Starts `serve` and reads its address line.
+fn serve(args: &[&str]) -> (Child, Addresses) {
+    let file = scenario_file("serve.toml", SERVE_SCENARIO);
+    let mut child = hopscope()
+        .arg("serve")
+        .arg(&file)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().expect("an address line").expect("readable");
+    let value: serde_json::Value = serde_json::from_str(&first).expect("JSON");
+    let get = |k: &str| value[k].as_str().map(str::to_string);
+    let addresses = Addresses {
+        dns: get("dns").expect("dns"),
+        edge: get("edge").expect("edge"),
+        edge_tls: get("edge_tls"),
+        ca_cert: get("ca_cert"),
+        cdn: get("cdn"),
+        lb: get("lb").expect("lb"),
+        servers: value["servers"]
+            .as_array()
+            .expect("servers")
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect(),
+        zone: get("zone").expect("zone"),
+        tokens: hopscope::engine::topology::Tokens {
+            allowed: String::new(),
+            forbidden: String::new(),
+        },
+    };
+    // Keep draining its event lines so that it never blocks on a full pipe.
+    let _ = std::thread::Builder::new()
+        .name("serve-stdout".into())
+        .spawn(move || for _ in lines {});
+    (child, addresses)
+}
+
+/// Sends `signal` to `child` and waits (bounded) for it to exit; returns its exit code.
+#[cfg(unix)]
+fn signal_and_wait(child: &mut Child, signal: &str) -> Option<i32> {
+    let sent = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            assert!(
+                started.elapsed() < Duration::from_secs(6),
+                "took {:?} to stop",
+                started.elapsed()
+            );
+            return status.code();
+        }
+        if started.elapsed() > Duration::from_secs(8) {
+            let _ = child.kill();
+            panic!("serve did not stop within 8 s of {signal}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn serve_stops_on_sigint_and_sigterm_with_exit_0_and_frees_its_ports() {
+    for (signal, extra, busy) in [
+        ("-INT", &["--traffic"][..], true),
+        ("-TERM", &[][..], true),
+        // At once after the address line: a script that starts and stops it right away.
+        ("-INT", &[][..], false),
+        ("-TERM", &[][..], false),
+    ] {
+        let (mut child, a) = serve(extra);
+        let edge: SocketAddr = a.edge.parse().expect("edge");
+        if busy {
+            // A request through it first, so connections are open when the signal comes.
+            let stream = std::net::TcpStream::connect(edge).expect("connect");
+            drop(stream);
+            let reply = plain_get(edge);
+            assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+        }
+        let code = signal_and_wait(&mut child, signal);
+        assert_eq!(code, Some(0), "serve exits 0 on {signal}");
+        ports_are_free(&tcp_addresses(&a), a.dns.parse().expect("dns"));
+    }
+}
+
+fn plain_get(addr: SocketAddr) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    s.write_all(GET).expect("write");
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+/// A port base below the ephemeral range where the next ten ports are free for TCP and UDP.
+fn free_port_base() -> u16 {
+    let seed = u64::from(std::process::id()) ^ 0x9e37_79b9;
+    for i in 0..200u64 {
+        let base = 20_000 + ((seed.wrapping_mul(31).wrapping_add(i * 97)) % 9_000) as u16;
+        let free = (0..10).all(|k| {
+            TcpListener::bind(("127.0.0.1", base + k)).is_ok()
+                && UdpSocket::bind(("127.0.0.1", base + k)).is_ok()
+        });
+        if free {
+            return base;
+        }
+    }
+    panic!("no free port range found");
+}
+
+#[test]
+fn a_taken_port_is_a_clear_error_with_exit_code_1() {
+    // The load balancer's TCP port (base + 2), then the DNS stub's UDP port (base).
+    for udp in [false, true] {
+        let base = free_port_base();
+        let (port, _tcp_guard, _udp_guard) = if udp {
+            let g = UdpSocket::bind(("127.0.0.1", base)).expect("take the DNS port");
+            (base, None, Some(g))
+        } else {
+            let g = TcpListener::bind(("127.0.0.1", base + 2)).expect("take the LB port");
+            (base + 2, Some(g), None)
+        };
+        let file = scenario_file("taken.toml", SERVE_SCENARIO);
+        let child = hopscope()
+            .arg("serve")
+            .arg(&file)
+            .args(["--port-base", &base.to_string(), "--duration", "5s"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("runs");
+        let pid = child.id();
+        let out = child.wait_with_output().expect("exits");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "exit code for a taken port: {err}"
+        );
+        assert!(
+            err.contains(&port.to_string()),
+            "the message names port {port}: {err}"
+        );
+        assert!(
+            err.contains("another program") && !err.contains("panicked"),
+            "a clear message, not a panic: {err}"
+        );
+        assert!(out.stdout.is_empty(), "no address line when not listening");
+        // Nothing is left behind: no working directory, no database.
+        let prefix = format!("hopscope-{pid}-");
+        let left: Vec<String> = std::fs::read_dir(std::env::temp_dir())
+            .expect("temp dir")
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&prefix))
+            .collect();
+        assert!(left.is_empty(), "left in the temp directory: {left:?}");
+    }
+}
+
+#[test]
+fn an_engine_on_a_taken_port_reports_it_and_leaves_nothing_behind() {
+    let base = free_port_base();
+    let taken = TcpListener::bind(("127.0.0.1", base + 1)).expect("take the CDN port");
+    let err = Engine::start(
+        hardened(),
+        EngineOptions {
+            port_base: Some(base),
+            ..EngineOptions::default()
+        },
+    )
+    .expect_err("the CDN's port is taken");
+    assert!(err.to_string().contains(&(base + 1).to_string()), "{err}");
+    drop(taken);
+    // What had started (the servers and the LB) was stopped: the same base works now.
+    let engine = Engine::start(
+        hardened(),
+        EngineOptions {
+            port_base: Some(base),
+            ..EngineOptions::default()
+        },
+    )
+    .expect("starts on the freed ports");
+    drop(engine);
+}
+
+#[test]
+fn a_scenario_asking_for_a_non_loopback_address_is_rejected_with_line_and_column() {
+    for (bind, accepted) in [
+        ("127.0.0.1", true),
+        ("0.0.0.0", false),
+        ("192.168.1.10", false),
+        ("::", false),
+        ("localhost", true),
+        ("example.com", false),
+        ("127.0.0.2", false),
+        ("::1", false),
+    ] {
+        let text = format!("name = \"x\"\n\n[network]\nbind = \"{bind}\"\n");
+        match load_str("bind.toml", &text) {
+            Ok(_) => assert!(accepted, "{bind} accepted"),
+            Err(e) => {
+                assert!(!accepted, "{bind} rejected: {e}");
+                let p = &e.problems()[0];
+                assert_eq!(
+                    (p.line, p.column, p.field.as_str()),
+                    (4, 1, "network.bind"),
+                    "{e}"
+                );
+                assert!(e.to_string().contains("loopback"), "{e}");
+            }
+        }
+    }
+    let bad = scenario_file("exposed.toml", "[network]\nbind = \"0.0.0.0\"\n");
+    let out = hopscope()
+        .args(["validate", bad.to_str().expect("utf-8")])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exposed.toml:2:1"));
+    let _ = harness::ANSWER_BOUND;
+}
