@@ -4,6 +4,8 @@
 //! - [`trace`]: trace events, journeys, the recorder, metrics and the summary.
 //! - [`engine`]: the live components on loopback sockets (DNS, CDN, LB, servers, database,
 //!   clients), their links and faults, driven by `Control` commands.
+//! - [`theory`]: queueing and caching theory next to the measurements (Erlang C, M/M/c/K,
+//!   Che's approximation), with confidence intervals.
 //! - [`sweep`]: the scaling sweep: the same scenario with 1..N servers, measured per run.
 //! - [`cli`]: the command line (`run`, `serve`, `validate`, `scenarios`, …).
 
@@ -11,5 +13,6 @@ pub mod cli;
 pub mod engine;
 pub mod scenario;
 pub mod sweep;
+pub mod theory;
 pub mod trace;
 pub mod ui;
