@@ -1,6 +1,7 @@
 //! The command line: parses arguments with clap and calls the library. Exit codes: 0 for
 //! success, 1 for a runtime failure, 2 for bad input (arguments, scenario, trace file).
 
+pub mod check_theory;
 mod run;
 mod serve;
 mod sweep;
@@ -37,6 +38,9 @@ enum Cmd {
     },
     /// List the built-in scenarios.
     Scenarios,
+    /// Hold measurements against queueing and caching theory (Erlang C, M/M/1, M/M/c/K,
+    /// Che) and injected delays against their settings, with confidence intervals.
+    CheckTheory(check_theory::CheckTheoryArgs),
 }
 
 /// Options shared by the commands that run a scenario.
@@ -146,6 +150,7 @@ pub fn main() -> ExitCode {
         Some(Cmd::Serve(args)) => serve::serve(args),
         Some(Cmd::Sweep(args)) => sweep::sweep(args),
         Some(Cmd::Validate { files }) => validate(&files),
+        Some(Cmd::CheckTheory(args)) => check_theory::check_theory(args),
         Some(Cmd::Scenarios) => {
             for b in BUILTINS {
                 println!("{:<14} {}", b.name, b.summary());

@@ -26,7 +26,15 @@ macro_rules! builtins {
     };
 }
 
-builtins!["default", "bench"];
+builtins![
+    "default",
+    "bench",
+    "theory-erlang-c",
+    "theory-random-lb",
+    "theory-blocking",
+    "theory-lru",
+    "theory-calibration",
+];
 
 /// The built-in named `name`.
 pub fn builtin(name: &str) -> Option<&'static Builtin> {

@@ -103,6 +103,35 @@ pub fn batch_means(samples: &[f64], batches: usize) -> Estimate {
     }
 }
 
+/// A quantile (0..=1) estimated as the mean of the batches' quantiles, with the spread of
+/// those for its uncertainty (`samples` in time order).
+pub fn batch_quantile(samples: &[f64], q: f64, batches: usize) -> Estimate {
+    let n = samples.len();
+    let b = batches.min(n / 5);
+    let whole = super::measure::quantile(samples, q);
+    if b < 2 {
+        return Estimate {
+            mean: whole,
+            std_error: f64::INFINITY,
+            half_width_95: f64::INFINITY,
+            samples: n,
+            batches: b,
+        };
+    }
+    let size = n / b;
+    let qs: Vec<f64> = samples
+        .chunks_exact(size)
+        .take(b)
+        .map(|c| super::measure::quantile(c, q))
+        .collect();
+    let e = batch_means(&qs, b);
+    Estimate {
+        mean: whole,
+        samples: n,
+        ..e
+    }
+}
+
 /// Batch means of a share: `flags` in time order, true counting 1.
 pub fn proportion(flags: &[bool], batches: usize) -> Estimate {
     let values: Vec<f64> = flags.iter().map(|f| f64::from(u8::from(*f))).collect();
@@ -209,6 +238,10 @@ mod tests {
         assert_eq!(t_95(1000), 1.96);
         assert!(batch_means(&[1.0], 10).std_error.is_infinite());
         assert!(batch_means(&[], 10).mean.is_nan());
+        let xs: Vec<f64> = (0..1000).map(|i| f64::from(i % 10)).collect();
+        let median = batch_quantile(&xs, 0.5, 10);
+        assert_eq!((median.mean, median.std_error), (4.0, 0.0));
+        assert!(batch_quantile(&xs[..5], 0.5, 10).std_error.is_infinite());
         let p = proportion(&[true, false, true, false], 2);
         assert_eq!(p.mean, 0.5);
         assert_eq!(p.std_error, 0.0);

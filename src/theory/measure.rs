@@ -203,6 +203,96 @@ pub fn quantile(xs: &[f64], q: f64) -> f64 {
     v[rank - 1]
 }
 
+/// Delays per hop, read from journeys, to check injected delays against their settings.
+/// Every value is in milliseconds.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HopSamples {
+    /// Client TCP handshakes (`connect`'s `tcp_ms`) halved: the link's one-way latency.
+    pub client_one_way: Vec<f64>,
+    /// Client DNS lookups answered at the first attempt (configured latency plus a UDP
+    /// round trip on loopback).
+    pub dns: Vec<f64>,
+    /// Handler time less its database queries: the service time.
+    pub service: Vec<f64>,
+    /// That, less the service time drawn for the request: the timer's error.
+    pub service_error: Vec<f64>,
+    /// Database queries less any wait for a pooled connection (two one-way latencies plus
+    /// the SQL).
+    pub db: Vec<f64>,
+    /// Load balancer to server and back on a reused connection: the LB's `forward` less the
+    /// server's own time (two one-way latencies plus HTTP work on both ends).
+    pub lb_round_trip: Vec<f64>,
+    /// CDN to load balancer and back on a reused connection, less the LB's own time.
+    pub cdn_round_trip: Vec<f64>,
+}
+
+fn ms(micros: u64) -> f64 {
+    micros as f64 / 1000.0
+}
+
+impl HopSamples {
+    /// Adds what `journey` shows.
+    pub fn add(&mut self, journey: &Journey) {
+        let spans = &journey.spans;
+        let find = |c: Component, p: Phase| spans.iter().find(|s| s.component == c && s.phase == p);
+        for s in spans {
+            match (s.component, s.phase) {
+                (Component::Client, Phase::Connect) => {
+                    if let Some(tcp) = s.attr("tcp_ms").and_then(|v| v.parse::<f64>().ok()) {
+                        self.client_one_way.push(tcp / 2.0);
+                    }
+                }
+                (Component::Client, Phase::Dns) if s.attr("attempts") == Some("1") => {
+                    self.dns.push(ms(s.micros()));
+                }
+                (Component::Db, Phase::Db) => {
+                    let waited: u64 = s
+                        .attr("pool_wait_micros")
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
+                    self.db.push(ms(s.micros().saturating_sub(waited)));
+                }
+                _ => {}
+            }
+        }
+        for v in visits(journey).iter().filter(|v| !v.rejected) {
+            if let Some(h) = v.handler_micros {
+                let service = h.saturating_sub(v.db_micros);
+                self.service.push(ms(service));
+                if let Some(drawn) = v.drawn_micros {
+                    self.service_error
+                        .push((service as f64 - drawn as f64) / 1000.0);
+                }
+            }
+        }
+        if let Some(fwd) =
+            find(Component::Lb, Phase::Forward).filter(|f| f.attr("reused") == Some("true"))
+        {
+            let server = spans.iter().filter(|s| {
+                matches!(s.component, Component::Server(_))
+                    && matches!(s.phase, Phase::Queue | Phase::Handler)
+            });
+            let (start, end) = server.fold((u64::MAX, 0), |(a, b), s| {
+                (a.min(s.start_micros), b.max(s.end_micros))
+            });
+            if end >= start && start >= fwd.start_micros && end <= fwd.end_micros {
+                self.lb_round_trip.push(ms(fwd.micros() - (end - start)));
+            }
+        }
+        if let (Some(fwd), Some(pick), Some(lb)) = (
+            find(Component::Cdn, Phase::Forward).filter(|f| f.attr("reused") == Some("true")),
+            find(Component::Lb, Phase::Pick),
+            find(Component::Lb, Phase::Forward),
+        ) && pick.start_micros >= fwd.start_micros
+            && lb.end_micros <= fwd.end_micros
+            && lb.end_micros >= pick.start_micros
+        {
+            self.cdn_round_trip
+                .push(ms(fwd.micros() - (lb.end_micros - pick.start_micros)));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

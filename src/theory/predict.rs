@@ -139,9 +139,16 @@ pub fn queue_model(workers: u32, line: usize, servers: &[(String, f64, f64)]) ->
         .state();
         // Overloaded with a line so long it would take more than a minute to fill: no
         // steady state within any run (Erlang C says the wait is unbounded).
+        // The line fills at the drift λ − cμ, or, right at ρ = 1, as a random walk does
+        // (its spread grows like 2λt).
         let drain = f64::from(c) / service_secs;
-        let endless = *rate >= drain
-            && (*rate - drain <= 0.0 || line as f64 / (*rate - drain) > MAX_FILL_SECS);
+        let diffusive = (line as f64).powi(2) / (2.0 * rate.max(1e-9));
+        let fill_secs = if *rate > drain {
+            (line as f64 / (*rate - drain)).min(diffusive)
+        } else {
+            diffusive
+        };
+        let endless = *rate >= drain && fill_secs > MAX_FILL_SECS;
         let unlimited = endless || k.blocking < NEGLIGIBLE_BLOCKING;
         finite |= !unlimited;
         let (prob_wait, mean_wait_ms) = if unlimited {
@@ -349,22 +356,25 @@ pub fn predict_queueing(s: &Scenario) -> Section<QueueModel> {
     let kinds = kinds(s);
     let mut why = Vec::new();
     let service = &s.servers.service;
+    if service.mean.is_zero() {
+        return Section::no("the service time is zero: requests never wait for a worker");
+    }
     let n = s.servers.count.max(1);
     if n > 1 && s.balancer.policy != Policy::Random {
         why.push(format!(
-            "policy `{}` spreads requests by rule, not at random: each server then sees a smoother stream than Poisson (round robin) or the servers share work (least connections), so independent M/M/c queues do not describe them; use `random`",
+            "policy `{}` spreads requests by rule, not at random: each server then sees a smoother stream than Poisson (round robin) or the servers share work (least connections), so independent M/M/c queues do not describe them (use `random`)",
             s.balancer.policy
         ));
     }
     match service.distribution {
         Distribution::Exponential => {}
         Distribution::Constant => why.push(
-            "constant service time (M/D/c): Erlang C assumes exponential service; waits are about half as long (Allen–Cunneen factor 0.5)".into(),
+            "constant service time (M/D/c): Erlang C assumes exponential service, and waits are about half as long (Allen–Cunneen factor 0.5)".into(),
         ),
         Distribution::Lognormal => {
             let scv = (service.sigma * service.sigma).exp() - 1.0;
             why.push(format!(
-                "lognormal service time (M/G/c): Erlang C assumes exponential service; with σ = {} waits scale by about (1 + cs²)/2 = {:.2} (Allen–Cunneen)",
+                "lognormal service time (M/G/c): Erlang C assumes exponential service, and with σ = {} waits scale by about (1 + cs²)/2 = {:.2} (Allen–Cunneen)",
                 service.sigma,
                 allen_cunneen_factor(scv)
             ));
@@ -377,7 +387,7 @@ pub fn predict_queueing(s: &Scenario) -> Section<QueueModel> {
     let db = s.database.latency.get().as_secs_f64() * 2.0;
     if db_share > 0.0 && db > 0.05 * service.mean.get().as_secs_f64() {
         why.push(format!(
-            "the handler holds its worker during database queries ({} ms of network per query), so service time is the drawn time plus a near-constant database time, not exponential; set database latency to 0 or send `GET /`",
+            "the handler holds its worker during database queries ({} ms of network per query), so service time is the drawn time plus a near-constant database time, not exponential (set database latency to 0 or send `GET /`)",
             db * 1000.0
         ));
     }
@@ -435,7 +445,7 @@ pub fn predict_queueing(s: &Scenario) -> Section<QueueModel> {
         let clients: usize = kept.iter().map(|p| p.clients.max(1)).sum();
         if in_flight / clients as f64 > MAX_IN_FLIGHT_PER_CLIENT {
             why.push(format!(
-                "keep-alive clients hold at most {CONNECTIONS_PER_CLIENT} connections each: with {clients} clients and about {in_flight:.0} requests in flight, requests queue at the clients (blocked) instead of arriving as a Poisson stream; add clients or turn keep-alive off"
+                "keep-alive clients hold at most {CONNECTIONS_PER_CLIENT} connections each: with {clients} clients and about {in_flight:.0} requests in flight, requests queue at the clients (blocked) instead of arriving as a Poisson stream (add clients or turn keep-alive off)"
             ));
         }
     }
@@ -521,7 +531,7 @@ pub fn predict_cache(s: &Scenario) -> Section<CacheModel> {
         why.push("some requests write to cached resources, which removes their entries: popularity alone no longer decides what is cached".to_string());
     }
     if s.cdn.eviction == Eviction::Lfu {
-        why.push("LFU as the CDN does it forgets the counts of evicted entries; there is no simple formula (a perfect LFU would keep the most popular URLs)".into());
+        why.push("LFU as the CDN does it forgets the counts of evicted entries, for which there is no simple formula (a perfect LFU would keep the most popular URLs)".into());
     }
     if let Some(e) = events_note(s) {
         why.push(e);
