@@ -32,6 +32,10 @@ pub struct CheckTheoryArgs {
     /// Also write every result as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Also write every server visit of the queueing checks as CSV to this directory
+    /// (`CHECK.csv`: arrival, server, wait, handler and drawn service time, in µs).
+    #[arg(long, value_name = "DIR")]
+    pub samples: Option<PathBuf>,
 }
 
 /// Every check's report, as `--json` writes it.
@@ -139,14 +143,16 @@ pub fn check_theory(args: CheckTheoryArgs) -> Result<(), Failure> {
         let s = builtin(check.scenario())?;
         let secs = check.seconds(args.quick);
         eprintln!("running {} ({} for {secs:.0} s)…", check.name(), s.name);
-        let report = run_check(
-            check,
-            &s,
+        let rec = record(
+            s.clone(),
             Duration::from_secs_f64(secs),
             Duration::from_secs_f64(check.warmup_secs(args.quick)),
-            BATCHES,
         )
         .map_err(Failure::runtime)?;
+        if let Some(dir) = &args.samples {
+            write_samples(&dir.join(format!("{}.csv", check.name())), &rec)?;
+        }
+        let report = evaluate(check, &s, &rec, BATCHES);
         print!("{}", render(&report));
         reports.push(report);
     }
@@ -181,6 +187,34 @@ pub fn check_theory(args: CheckTheoryArgs) -> Result<(), Failure> {
             }
         )))
     }
+}
+
+/// Every server visit as CSV, for plotting outside hopscope.
+fn write_samples(path: &std::path::Path, rec: &Recorded) -> Result<(), Failure> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Failure::runtime(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    write_atomic(path, |w| {
+        writeln!(w, "arrived_micros,server,wait_micros,waited,rejected,handler_micros,drawn_micros")?;
+        let mut visits = rec.visits.clone();
+        visits.sort_by_key(|v| v.arrived_micros);
+        for v in &visits {
+            writeln!(
+                w,
+                "{},{},{},{},{},{},{}",
+                v.arrived_micros,
+                v.server,
+                v.wait_micros,
+                u8::from(v.waited),
+                u8::from(v.rejected),
+                v.handler_micros.map_or(String::new(), |h| h.to_string()),
+                v.drawn_micros.map_or(String::new(), |d| d.to_string())
+            )?;
+        }
+        Ok(())
+    })
+    .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))
 }
 
 fn value(v: f64, unit: &str) -> String {

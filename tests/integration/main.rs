@@ -7,3 +7,4 @@ mod export;
 mod gui;
 mod inspect;
 mod lessons;
+mod theory;
