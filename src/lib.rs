@@ -4,6 +4,8 @@
 //! - [`trace`]: trace events, journeys, the recorder, metrics and the summary.
 //! - [`engine`]: the live components on loopback sockets (DNS, CDN, LB, servers, database,
 //!   clients), their links and faults, driven by `Control` commands.
+//! - [`theory`]: queueing and caching theory next to the measurements (Erlang C, M/M/c/K,
+//!   Che's approximation), with confidence intervals.
 //! - [`sweep`]: the scaling sweep: the same scenario with 1..N servers, measured per run.
 //! - [`lesson`]: guided lessons: checkpoints judged from the trace, narration, progress.
 //! - [`ui`]: the window (eframe): the topology canvas, playback and step mode, live controls.
@@ -14,5 +16,6 @@ pub mod engine;
 pub mod lesson;
 pub mod scenario;
 pub mod sweep;
+pub mod theory;
 pub mod trace;
 pub mod ui;

@@ -1,6 +1,7 @@
 //! The command line: parses arguments with clap and calls the library. Exit codes: 0 for
 //! success, 1 for a runtime failure, 2 for bad input (arguments, scenario, trace file).
 
+pub mod check_theory;
 pub mod export;
 mod gui;
 mod narrate;
@@ -48,6 +49,9 @@ enum Cmd {
     Scenarios,
     /// Load a hopscope JSON trace for replay: checks it and prints its summary.
     Open(OpenArgs),
+    /// Hold measurements against queueing and caching theory (Erlang C, M/M/1, M/M/c/K,
+    /// Che) and injected delays against their settings, with confidence intervals.
+    CheckTheory(check_theory::CheckTheoryArgs),
 }
 
 /// Options shared by the commands that run a scenario.
@@ -202,6 +206,7 @@ pub fn main() -> ExitCode {
         Some(Cmd::Soak(args)) => soak::soak(args),
         Some(Cmd::Validate { files }) => validate(&files),
         Some(Cmd::Open(args)) => open::open(args),
+        Some(Cmd::CheckTheory(args)) => check_theory::check_theory(args),
         Some(Cmd::Scenarios) => {
             let width = BUILTINS.iter().map(|b| b.name.len()).max().unwrap_or(0);
             for b in BUILTINS {

@@ -23,6 +23,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     let duration = args.duration.unwrap_or(scenario.duration).get();
     let name = scenario.name.clone();
     let seed = scenario.seed;
+    let theory_scenario = scenario.clone();
     let mut engine = Engine::start(
         scenario,
         EngineOptions {
@@ -56,9 +57,13 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
     let before = engine.snapshot();
+    let to_micros = engine.topology().env.now();
     let last = engine.stop();
-    let summary = Summary::from_snapshot(&name, seed, elapsed, &last);
+    let mut summary = Summary::from_snapshot(&name, seed, elapsed, &last);
+    let theory = run_theory(&theory_scenario, &engine, elapsed, to_micros, args.no_trace);
+    summary.theory = serde_json::to_value(&theory).ok();
     print!("{}", table::render(&summary));
+    print!("{}", theory.render());
     if let Some(path) = &args.summary_json {
         write_atomic(path, |w| {
             serde_json::to_writer_pretty(&mut *w, &summary)?;
@@ -77,4 +82,23 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         );
     }
     Ok(())
+}
+
+/// What theory predicts for the scenario next to what the run measured (read back from the
+/// spooled journeys, after a warm-up), or why it does not apply.
+fn run_theory(
+    scenario: &crate::scenario::Scenario,
+    engine: &Engine,
+    elapsed_secs: f64,
+    to_micros: u64,
+    no_trace: bool,
+) -> crate::theory::report::RunTheory {
+    let from_micros = (crate::theory::report::warmup_secs(elapsed_secs) * 1e6) as u64;
+    let rec = if no_trace || !crate::theory::report::applies(scenario) {
+        None
+    } else {
+        super::check_theory::read_recorded(engine, from_micros, to_micros).ok()
+    };
+    let rec = rec.unwrap_or_else(|| crate::theory::fidelity::Recorded::new(from_micros, to_micros));
+    crate::theory::report::compare(scenario, &rec)
 }

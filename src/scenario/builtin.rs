@@ -43,6 +43,11 @@ builtins![
     "overload",
     "sessions",
     "stateless",
+    "theory-erlang-c",
+    "theory-random-lb",
+    "theory-blocking",
+    "theory-lru",
+    "theory-calibration",
 ];
 
 /// The built-in named `name`.

@@ -65,6 +65,10 @@ pub struct Summary {
     pub servers: Vec<ServerSummary>,
     /// Detailed events the recorder had to shed; outcomes above are still complete.
     pub events_shed: u64,
+    /// What queueing and caching theory predict next to what was measured, or why they do
+    /// not apply (filled by `theory::report`; absent when not computed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theory: Option<serde_json::Value>,
 }
 
 impl Summary {
@@ -158,6 +162,7 @@ impl Summary {
                 .collect(),
             servers,
             events_shed: snap.events_shed,
+            theory: None,
         }
     }
 }

@@ -119,6 +119,8 @@ pub struct HopscopeApp {
     replay: Option<ReplayView>,
     /// The scenario last run (for "back to live" after a replay).
     last_run: Option<(Scenario, ScenarioSource)>,
+    /// Markers seen when the plots' theory lines were last worked out (they follow changes).
+    theory_markers: Option<usize>,
     jobs: files::Jobs,
 }
 
@@ -167,6 +169,7 @@ impl HopscopeApp {
             docks: Docks::new(&scenario, ProgressStore::disabled()),
             replay: None,
             last_run: None,
+            theory_markers: None,
             jobs: files::Jobs::default(),
             options,
         };
@@ -265,6 +268,7 @@ impl HopscopeApp {
                 }
                 self.controls = ControlsPanel::new(&scenario);
                 self.docks = Docks::new(&scenario, self.progress_store());
+                self.theory_markers = None;
                 self.replay = None;
                 self.last_run = Some((scenario.clone(), source.clone()));
                 self.step = StepMode::default();
@@ -327,7 +331,15 @@ impl HopscopeApp {
             if changed {
                 session.refresh_addresses();
             }
-            self.live = Some(session.poll());
+            let live = session.poll();
+            let markers = live.snapshot.markers.len();
+            if changed || self.theory_markers != Some(markers) {
+                // Theory follows the topology as it is now (servers added, policy changed…).
+                let now = session.engine().topology().current_scenario();
+                self.docks.plots.set_scenario(&now);
+                self.theory_markers = Some(markers);
+            }
+            self.live = Some(live);
         }
         let servers: Vec<u16> = self
             .live

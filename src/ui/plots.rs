@@ -9,6 +9,7 @@
 mod chart;
 mod legend;
 mod model;
+mod theory;
 
 use chart::{ChartOpts, Styled, chart_ui};
 pub(crate) use legend::{LegendEntry, legend_row};
@@ -19,6 +20,7 @@ use egui::{RichText, Ui};
 use egui_plot::{LineStyle, MarkerShape};
 
 pub use model::{ChangeLine, PlotsModel, Series};
+pub use theory::TheoryLines;
 
 use crate::trace::metrics::SecondMetrics;
 use crate::trace::{Marker, Snapshot};
@@ -94,6 +96,8 @@ pub struct PlotsPanel {
     /// How much history.
     pub window: TimeWindow,
     cache: Option<Cached>,
+    /// What theory predicts for the running scenario (overlay lines), once told.
+    theory: Option<crate::theory::Theory>,
 }
 
 struct Cached {
@@ -109,6 +113,14 @@ impl PlotsPanel {
         PlotsPanel::default()
     }
 
+    /// Shows theory's predictions for `scenario` (as configured) next to the measurements:
+    /// call when a scenario starts. Lines appear only where the theory's assumptions hold;
+    /// elsewhere a note says why not.
+    pub fn set_scenario(&mut self, scenario: &crate::scenario::Scenario) {
+        self.theory = Some(crate::theory::predict(scenario));
+        self.cache = None;
+    }
+
     /// The data the plots show for `snapshot` (rebuilt only when a second closes, a marker
     /// arrives or the window changes).
     pub fn model(&mut self, snapshot: &Snapshot) -> &PlotsModel {
@@ -121,21 +133,26 @@ impl PlotsPanel {
             self.cache = None;
         }
         let window = self.window;
+        let theory = &self.theory;
         let cached = self.cache.get_or_insert_with(|| {
             let now_secs = snapshot
                 .seconds
                 .last()
                 .map_or(0.0, |m| m.second as f64 + 1.0);
+            let mut model = model::build(
+                &snapshot.seconds,
+                &snapshot.markers,
+                now_secs,
+                window.secs(),
+            );
+            if let Some(t) = theory {
+                model.theory = theory::lines(t, snapshot, model.x_range);
+            }
             Cached {
                 seconds: snapshot.seconds.clone(),
                 markers: snapshot.markers.clone(),
                 window,
-                model: model::build(
-                    &snapshot.seconds,
-                    &snapshot.markers,
-                    now_secs,
-                    window.secs(),
-                ),
+                model,
             }
         });
         &cached.model
@@ -214,13 +231,14 @@ fn shorten(text: &str, max: usize) -> String {
 }
 
 fn hit_ratio_ui(ui: &mut Ui, model: &PlotsModel, theme: &Theme, h: f32) {
-    let lines = [Styled {
+    let mut lines = vec![Styled {
         series: &model.hit_ratio,
         color: theme.hit,
         style: LineStyle::Solid,
         shape: None,
         named: true,
     }];
+    lines.extend(theory::hit_lines(&model.theory, theme));
     chart_ui(
         ui,
         "plot-hit-ratio",
@@ -235,6 +253,7 @@ fn hit_ratio_ui(ui: &mut Ui, model: &PlotsModel, theme: &Theme, h: f32) {
         theme,
         h,
     );
+    theory::note_ui(ui, model.theory.hit_note.as_deref(), theme);
 }
 
 fn latency_ui(ui: &mut Ui, model: &PlotsModel, theme: &Theme, h: f32) {
@@ -258,6 +277,8 @@ fn latency_ui(ui: &mut Ui, model: &PlotsModel, theme: &Theme, h: f32) {
             named: true,
         })
         .collect();
+    let mut lines = lines;
+    lines.extend(theory::latency_lines(&model.theory, theme));
     chart_ui(
         ui,
         "plot-latency",
@@ -269,6 +290,7 @@ fn latency_ui(ui: &mut Ui, model: &PlotsModel, theme: &Theme, h: f32) {
         theme,
         h,
     );
+    theory::note_ui(ui, model.theory.latency_note.as_deref(), theme);
 }
 
 fn marker_shape(shape: DotShape) -> MarkerShape {
@@ -295,6 +317,8 @@ fn throughput_ui(ui: &mut Ui, model: &PlotsModel, theme: &Theme, h: f32) {
             named: true,
         })
         .collect();
+    let mut lines = lines;
+    lines.extend(theory::refused_lines(&model.theory, theme));
     chart_ui(
         ui,
         "plot-throughput",

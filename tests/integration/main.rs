@@ -8,3 +8,4 @@ mod gui;
 mod hardening;
 mod inspect;
 mod lessons;
+mod theory;

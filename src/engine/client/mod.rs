@@ -151,6 +151,9 @@ pub struct Clients {
     state: Arc<TrafficState>,
 }
 
+/// How far the open-loop schedule may fall behind before it starts afresh.
+const MAX_BEHIND: Duration = Duration::from_millis(250);
+
 /// Random streams (purposes for `Env::rng`).
 const PLANNER_STREAM: u64 = 0x11;
 const ARRIVAL_STREAM: u64 = 0x12;
@@ -271,6 +274,11 @@ impl Clients {
         let env = self.shared.env.clone();
         let mut arrivals = env.rng(ARRIVAL_STREAM);
         let started = tokio::time::Instant::now();
+        // Arrivals keep to a schedule: each is due one gap after the previous one was due,
+        // not after it happened, so a late wake-up (a busy machine) delays that arrival but
+        // never lowers the rate. After a pause, a rate change or a stall longer than
+        // `MAX_BEHIND`, the schedule starts afresh instead of catching up in a burst.
+        let mut due: Option<tokio::time::Instant> = None;
         loop {
             tokio::select! {
                 _ = self.wait_while_paused() => {}
@@ -285,13 +293,22 @@ impl Clients {
             }
             // Exponential gaps between arrivals: a Poisson process.
             let gap = -(1.0 - arrivals.random::<f64>()).ln() / rate;
-            let sleep = env.delay(Duration::from_secs_f64(gap.min(3600.0)));
+            let now = tokio::time::Instant::now();
+            let from = due
+                .filter(|d| now.saturating_duration_since(*d) < MAX_BEHIND)
+                .unwrap_or(now);
+            let next = from + env.scale.apply(Duration::from_secs_f64(gap.min(3600.0)));
             tokio::select! {
-                _ = sleep => {}
-                _ = self.state.changed.notified() => continue, // paused or rate changed: draw again
+                _ = env.overshoot.sleep_until(next) => due = Some(next),
+                _ = self.state.changed.notified() => {
+                    // Paused or rate changed: draw again, from now.
+                    due = None;
+                    continue;
+                }
                 _ = env.shutdown.cancelled() => return,
             }
             if self.state.paused.load(Ordering::Acquire) {
+                due = None;
                 continue;
             }
             let Some(plan) = self.next_plan() else {

@@ -188,6 +188,7 @@ impl HopscopeApp {
                     view.scenario(),
                     crate::lesson::ProgressStore::disabled(),
                 );
+                self.docks.plots.set_scenario(view.scenario());
                 self.replay = Some(view);
                 self.step = crate::ui::step::StepMode::default();
                 self.selected = None;

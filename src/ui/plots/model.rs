@@ -58,6 +58,8 @@ pub struct PlotsModel {
     pub changes: Vec<ChangeLine>,
     /// The time range shown, in seconds since the start.
     pub x_range: (f64, f64),
+    /// Theory's lines and notes, when the panel knows the scenario (`PlotsPanel::set_scenario`).
+    pub theory: super::theory::TheoryLines,
 }
 
 /// The x of a closed second: its middle.
@@ -129,6 +131,7 @@ pub fn build(
         queued,
         changes,
         x_range: (from, now_secs.max(from + 1.0)),
+        theory: super::theory::TheoryLines::default(),
     }
 }
 
