@@ -47,7 +47,7 @@ enum Cmd {
     },
     /// List the built-in scenarios.
     Scenarios,
-    /// Load a hopscope JSON trace for replay: checks it and prints its summary.
+    /// Replay a hopscope JSON trace in the window (`--summary` prints its summary instead).
     Open(OpenArgs),
     /// Hold measurements against queueing and caching theory (Erlang C, M/M/1, M/M/c/K,
     /// Che) and injected delays against their settings, with confidence intervals.

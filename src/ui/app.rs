@@ -152,7 +152,8 @@ impl HopscopeApp {
             opener: Opener::default(),
             watch: None,
             help_open: false,
-            show_controls: !presentation,
+            // A lesson stays beside the canvas even on a projector.
+            show_controls: !presentation || !scenario.steps.is_empty(),
             show_details: !presentation,
             selected: None,
             error: None,
@@ -438,9 +439,12 @@ impl HopscopeApp {
                 log: &self.log,
             };
             let scenario = self.session.as_ref().map(|s| s.scenario.clone());
+            // At most half the window: the canvas is the point.
+            let max = (ui.available_height() * 0.5).max(body * 10.0);
             egui::Panel::bottom("totals")
                 .resizable(true)
-                .default_size(body * 16.0)
+                .default_size((body * 20.0).min(max))
+                .max_size(max)
                 .show(ui, |ui| {
                     self.docks
                         .bottom_ui(ui, &cx, scenario.as_ref(), &mut self.commands)

@@ -21,6 +21,9 @@ pub enum UiCommand {
     SendOne,
     /// Step mode: let the stepped request take its next hop.
     NextHop,
+    /// The lesson's next step (`true`) or previous one (Page Down / Page Up, as a
+    /// presenter's clicker sends).
+    LessonStep(bool),
     /// Turn step mode on or off (off lets stepped requests run on).
     SetStepMode(bool),
     /// Pick out a request (or none).

@@ -9,7 +9,7 @@ use super::command::{Commands, UiCommand};
 use super::guide::GuidePanel;
 use super::inspector::InspectorPanel;
 use super::panels::{PanelContext, bottom_panel_ui};
-use super::plots::PlotsPanel;
+use super::plots::{PlotView, PlotsPanel};
 use super::sweep_panel::SweepPanel;
 use crate::lesson::{GuideCommand, ProgressStore};
 use crate::scenario::Scenario;
@@ -37,6 +37,9 @@ pub struct Docks {
     pub guide: Option<GuidePanel>,
     pub bottom: BottomTab,
     pub left: LeftTab,
+    /// The lesson's last `look_at`, so a new one turns the plots once and then leaves them
+    /// to the learner.
+    looked: Option<String>,
 }
 
 impl Docks {
@@ -54,6 +57,7 @@ impl Docks {
             },
             bottom: BottomTab::Plots,
             guide,
+            looked: None,
         }
     }
 
@@ -87,10 +91,20 @@ impl Docks {
         scenario: Option<&Scenario>,
         out: &mut Commands,
     ) {
-        if let Some(plot) = self.look_at().and_then(|l| l.strip_prefix("plot:"))
-            && !plot.is_empty()
-        {
-            self.bottom = BottomTab::Plots;
+        let look = self.look_at().map(str::to_owned);
+        if look != self.looked {
+            if let Some(plot) = look.as_deref().and_then(|l| l.strip_prefix("plot:")) {
+                // The step is about one plot: show it big.
+                self.bottom = BottomTab::Plots;
+                self.plots.view = match plot {
+                    "hit_ratio" => PlotView::HitRatio,
+                    "latency" => PlotView::Latency,
+                    "throughput" => PlotView::Throughput,
+                    "queue" | "load" | "server_load" => PlotView::ServerLoad,
+                    _ => PlotView::All,
+                };
+            }
+            self.looked = look;
         }
         ui.horizontal(|ui| {
             ui.selectable_value(&mut self.bottom, BottomTab::Plots, "Plots")
@@ -103,11 +117,21 @@ impl Docks {
             }
         });
         ui.separator();
-        match (self.bottom, scenario) {
-            (BottomTab::Plots, _) => self.plots.ui(ui, &cx.live.snapshot, cx.theme),
-            (BottomTab::Sweep, Some(s)) => self.sweep.ui(ui, s, cx.theme),
-            _ => bottom_panel_ui(ui, cx, out),
-        }
+        // What does not fit scrolls: the panel keeps the size it was given.
+        let budget = ui.available_height();
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| match (self.bottom, scenario) {
+                (BottomTab::Plots, _) => {
+                    self.plots
+                        .ui_within(ui, &cx.live.snapshot, cx.theme, budget)
+                }
+                (BottomTab::Sweep, Some(s)) => {
+                    ui.set_max_height(budget);
+                    self.sweep.ui(ui, s, cx.theme)
+                }
+                _ => bottom_panel_ui(ui, cx, out),
+            });
     }
 
     /// The tab row of the left panel (when there is a lesson).

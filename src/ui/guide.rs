@@ -79,6 +79,15 @@ impl GuidePanel {
         self.walk.progress()
     }
 
+    /// Moves to the next step (`forward`) or back to the previous one, as the buttons do.
+    pub fn turn(&mut self, forward: bool) {
+        if forward {
+            self.walk.next();
+        } else {
+            self.walk.back();
+        }
+    }
+
     /// The actions the learner asked for since the last call, to apply at the end of the
     /// frame.
     #[must_use]

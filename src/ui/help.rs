@@ -32,6 +32,10 @@ pub const SHORTCUTS: &[Shortcut] = &[
         does: "next hop (step mode)",
     },
     Shortcut {
+        keys: "Page Down / Page Up",
+        does: "next or previous lesson step (a presenter's clicker)",
+    },
+    Shortcut {
         keys: "+  or  =",
         does: "add a server",
     },
@@ -87,6 +91,12 @@ pub fn read_keys(ctx: &egui::Context, k: KeyContext, out: &mut Commands) {
         }
         if i.consume_key(none, Key::N) {
             out.push(UiCommand::NextHop);
+        }
+        if i.consume_key(none, Key::PageDown) {
+            out.push(UiCommand::LessonStep(true));
+        }
+        if i.consume_key(none, Key::PageUp) {
+            out.push(UiCommand::LessonStep(false));
         }
         if i.consume_key(none, Key::Plus) || i.consume_key(none, Key::Equals) {
             out.engine(Command::AddServer);

@@ -158,8 +158,16 @@ impl PlotsPanel {
         &cached.model
     }
 
-    /// Draws the chosen plots.
+    /// Draws the chosen plots in the height there is.
     pub fn ui(&mut self, ui: &mut Ui, snapshot: &Snapshot, theme: &Theme) {
+        let budget = ui.available_height();
+        self.ui_within(ui, snapshot, theme, budget);
+    }
+
+    /// Draws the chosen plots, sized to fit `budget` points of height (headers, charts and
+    /// the notes under them), so that a panel holding them never has to grow.
+    pub fn ui_within(&mut self, ui: &mut Ui, snapshot: &Snapshot, theme: &Theme, budget: f32) {
+        let top = ui.cursor().min.y;
         ui.scope(|ui| {
             theme.apply_text_sizes(ui.style_mut());
             ui.horizontal_wrapped(|ui| {
@@ -179,9 +187,12 @@ impl PlotsPanel {
             let model = self.model(snapshot).clone();
             changes_ui(ui, &model, theme);
             let gap = ui.spacing().item_spacing.y;
+            // Room left for the charts: a note of up to two lines may follow each row.
+            let note = theme.body_size * 3.0;
+            let left = budget - (ui.cursor().min.y - top);
             match view {
                 PlotView::All => {
-                    let h = ((ui.available_height() - gap * 3.0) / 2.0).max(theme.body_size * 12.0);
+                    let h = ((left - gap * 3.0 - note * 2.0) / 2.0).max(theme.body_size * 8.0);
                     ui.columns(2, |cols| {
                         hit_ratio_ui(&mut cols[0], &model, theme, h);
                         latency_ui(&mut cols[1], &model, theme, h);
@@ -192,7 +203,7 @@ impl PlotsPanel {
                     });
                 }
                 _ => {
-                    let h = (ui.available_height() - gap).max(theme.body_size * 12.0);
+                    let h = (left - gap - note).max(theme.body_size * 8.0);
                     match view {
                         PlotView::HitRatio => hit_ratio_ui(ui, &model, theme, h),
                         PlotView::Latency => latency_ui(ui, &model, theme, h),

@@ -382,3 +382,47 @@ fn the_file_menu_exports_the_trace_saves_the_settings_and_replays_the_export() {
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn page_down_and_page_up_turn_the_lesson_and_presentation_keeps_it_in_view() {
+    let text = format!(
+        "{SCENARIO}\n[[steps]]\ntitle = \"First look\"\ntext = \"Watch the dots.\"\n\n\
+         [[steps]]\ntitle = \"Second look\"\ntext = \"Watch them again.\"\n\
+         look_at = \"plot:latency\"\n"
+    );
+    let lesson = load_str("lesson.toml", &text).expect("the lesson is valid");
+    let app = HopscopeApp::new(lesson, AppOptions::default());
+    let mut h = Harness::builder()
+        .with_size([1440.0, 900.0])
+        .build_ui_state(|ui, app: &mut HopscopeApp| app.frame(ui), app);
+    wait_for(&mut h, "the lesson's first step", |a| a.live().is_some());
+    h.get_by_label("First look");
+    let current = |h: &Harness<'_, HopscopeApp>| {
+        h.state()
+            .docks()
+            .guide
+            .as_ref()
+            .map(|g| g.current())
+            .expect("a guide")
+    };
+    h.key_press(egui::Key::PageDown);
+    h.run_steps(2);
+    assert_eq!(current(&h), 1);
+    assert!(h.query_by_label("Second look").is_some());
+    assert_eq!(
+        h.state().docks().plots.view,
+        hopscope::ui::plots::PlotView::Latency,
+        "the step's plot is shown on its own"
+    );
+    h.key_press(egui::Key::P);
+    h.run_steps(2);
+    assert!(h.state().presentation());
+    assert!(
+        h.query_by_label("Second look").is_some(),
+        "the lesson stays on screen in presentation mode"
+    );
+    h.key_press(egui::Key::PageUp);
+    h.run_steps(2);
+    assert_eq!(current(&h), 0);
+    assert!(h.query_by_label("First look").is_some());
+}

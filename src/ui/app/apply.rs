@@ -42,8 +42,9 @@ impl HopscopeApp {
                 };
                 self.prefs.presentation = on;
                 self.prefs_dirty = true;
-                // A projector needs the canvas big; the panels are a click away.
-                self.show_controls = !on;
+                // A projector needs the canvas big; the panels are a click away. A lesson
+                // stays: the class follows it.
+                self.show_controls = !on || self.docks.guide.is_some();
                 self.show_details = !on;
             }
             UiCommand::ToggleFullscreen => {
@@ -67,6 +68,11 @@ impl HopscopeApp {
             UiCommand::ResetRun => self.reset_run(),
             UiCommand::OpenTrace(path) => self.open_trace(path),
             UiCommand::CloseReplay => self.close_replay(),
+            UiCommand::LessonStep(forward) => {
+                if let Some(guide) = &mut self.docks.guide {
+                    guide.turn(forward);
+                }
+            }
             UiCommand::TogglePause if self.replay.is_some() => {
                 if let Some(r) = &mut self.replay {
                     r.playing = !r.playing;
