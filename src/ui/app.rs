@@ -443,7 +443,7 @@ impl HopscopeApp {
             let max = (ui.available_height() * 0.5).max(body * 10.0);
             egui::Panel::bottom("totals")
                 .resizable(true)
-                .default_size((body * 20.0).min(max))
+                .default_size((body * 20.0).max(max * 0.75).min(max))
                 .max_size(max)
                 .show(ui, |ui| {
                     self.docks

@@ -187,10 +187,20 @@ impl PlotsPanel {
             let model = self.model(snapshot).clone();
             changes_ui(ui, &model, theme);
             let gap = ui.spacing().item_spacing.y;
-            // Room left for the charts: a note of up to two lines may follow each row.
-            let note = theme.body_size * 3.0;
+            // Room left for the charts: a one-line note may follow each row.
+            let note = theme.body_size * 1.8;
             let left = budget - (ui.cursor().min.y - top);
             match view {
+                PlotView::All if left < theme.body_size * 26.0 => {
+                    // A short panel: the four side by side.
+                    let h = (left - gap - note).max(theme.body_size * 8.0);
+                    ui.columns(4, |cols| {
+                        hit_ratio_ui(&mut cols[0], &model, theme, h);
+                        latency_ui(&mut cols[1], &model, theme, h);
+                        throughput_ui(&mut cols[2], &model, theme, h);
+                        server_load_ui(&mut cols[3], &model, theme, h, true);
+                    });
+                }
                 PlotView::All => {
                     let h = ((left - gap * 3.0 - note * 2.0) / 2.0).max(theme.body_size * 8.0);
                     ui.columns(2, |cols| {

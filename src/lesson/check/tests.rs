@@ -518,3 +518,47 @@ fn scenario_names_agree_with_the_trace() {
 fn outcome_is_known(spec: &str) -> bool {
     spec.parse::<Outcome>().is_ok() || OutcomeClass::ALL.iter().any(|c| c.label() == spec)
 }
+
+#[test]
+fn a_learner_who_arrives_late_is_judged_by_what_followed_the_anchor_at_the_time() {
+    // server-2 is out from 4.5 s to 10 s, then back; the learner reads on at 30 s.
+    let c = Check {
+        server: Some("server-2".into()),
+        value: Some(0.01),
+        count: Some(10),
+        after: Some("server-2 marked unhealthy".into()),
+        ..check(CheckKind::ShareBelow)
+    };
+    let mut js = Vec::new();
+    for i in 0..300u64 {
+        let start = 4600 + i * 85;
+        let mut j = journey(u128::from(i) + 1, start, 20, "200");
+        let server = if start < 10_000 {
+            1 + i % 2 * 2
+        } else {
+            1 + i % 3
+        };
+        j.served_by = Some(format!("server-{server}"));
+        js.push(j);
+    }
+    let s = snap(
+        30_000,
+        js,
+        vec![(4500, "server-2 marked unhealthy: 2 health checks failed")],
+    );
+    let v = evaluate(&c, &s, &ctx(20_000));
+    assert!(v.passed(), "{v:?}");
+    // Had server-2 kept answering after it was marked, no window would pass.
+    let mut js = Vec::new();
+    for i in 0..300u64 {
+        let mut j = journey(u128::from(i) + 1, 4600 + i * 85, 20, "200");
+        j.served_by = Some(format!("server-{}", 1 + i % 3));
+        js.push(j);
+    }
+    let s = snap(
+        30_000,
+        js,
+        vec![(4500, "server-2 marked unhealthy: 2 health checks failed")],
+    );
+    assert!(!evaluate(&c, &s, &ctx(20_000)).passed());
+}

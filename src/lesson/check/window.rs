@@ -5,6 +5,7 @@ use super::{ANCHOR_SLACK_MICROS, Context, DEFAULT_WITHIN, matches, mentions};
 use crate::scenario::{Check, CheckKind};
 use crate::trace::{Journey, Snapshot};
 
+#[derive(Clone)]
 pub(super) struct Window {
     pub start: u64,
     pub now: u64,
@@ -80,10 +81,11 @@ pub(super) fn began_in(j: &Journey, w: &Window) -> bool {
     j.start_micros >= w.start
 }
 
-/// Whether a journey ended in the latest `within` of the window.
+/// Whether a journey ended in the latest `within` of the window (up to its `now`, which
+/// is in the past when a late learner's step is judged by what followed its anchor).
 pub(super) fn latest(j: &Journey, w: &Window) -> bool {
     j.end_micros
-        .is_some_and(|e| e + w.within >= w.now && j.start_micros >= w.start)
+        .is_some_and(|e| e + w.within >= w.now && e <= w.now && j.start_micros >= w.start)
 }
 
 /// Latencies of requests that began in the latest `within` of the window: ended ones with
@@ -99,13 +101,15 @@ pub(super) fn latest_latencies(
         .recent
         .iter()
         .filter(|j| j.start_micros >= from && matches(check, kind, j))
+        .filter(|j| j.end_micros.is_none_or(|e| e <= w.now))
         .filter_map(|j| j.latency_micros())
         .collect();
     if check.status.is_none() && check.server.is_none() {
         out.extend(
             snap.in_flight
                 .iter()
-                .filter(|j| j.start_micros >= from && matches(check, kind, j))
+                .filter(|j| j.start_micros >= from && j.start_micros <= w.now)
+                .filter(|j| matches(check, kind, j))
                 .map(|j| w.now.saturating_sub(j.start_micros)),
         );
     }

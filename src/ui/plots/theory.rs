@@ -188,7 +188,9 @@ pub(super) fn refused_lines<'a>(t: &'a TheoryLines, theme: &Theme) -> Vec<Styled
 /// A note under a chart, in the weak text colour.
 pub(super) fn note_ui(ui: &mut Ui, note: Option<&str>, theme: &Theme) {
     if let Some(n) = note {
-        ui.label(RichText::new(n).color(theme.weak_text));
+        // One line; the whole reason on hover.
+        ui.add(egui::Label::new(RichText::new(n).color(theme.weak_text)).truncate())
+            .on_hover_text(n);
     }
 }
 
