@@ -128,7 +128,7 @@ fn judge_in(check: &Check, kind: CheckKind, snap: &Snapshot, window: &Window) ->
     let ended = || {
         snap.recent
             .iter()
-            .filter(|j| began_in(j, &window) && matches(check, kind, j))
+            .filter(|j| began_in(j, window) && matches(check, kind, j))
     };
     let need = |default: u64| check.count.unwrap_or(default).max(1);
     let expect = check.expect.as_deref().unwrap_or("");
@@ -230,7 +230,7 @@ fn judge_in(check: &Check, kind: CheckKind, snap: &Snapshot, window: &Window) ->
         CheckKind::ShareBelow | CheckKind::ShareAbove => {
             let server = check.server.as_deref().unwrap_or("");
             let recent: Vec<&Arc<Journey>> = ended()
-                .filter(|j| latest(j, &window) && j.served_by.is_some())
+                .filter(|j| latest(j, window) && j.served_by.is_some())
                 .collect();
             let total = recent.len() as u64;
             if total < need(DEFAULT_SAMPLE) {
@@ -266,7 +266,7 @@ fn judge_in(check: &Check, kind: CheckKind, snap: &Snapshot, window: &Window) ->
         }
         CheckKind::HitRatioAbove | CheckKind::HitRatioBelow => {
             let lookups: Vec<CacheStatus> = ended()
-                .filter(|j| latest(j, &window))
+                .filter(|j| latest(j, window))
                 .filter_map(|j| j.cache)
                 .filter(|c| *c != CacheStatus::Bypass)
                 .collect();
@@ -301,7 +301,7 @@ fn judge_in(check: &Check, kind: CheckKind, snap: &Snapshot, window: &Window) ->
                 })
                 .filter_map(|j| j.latency_micros())
                 .collect();
-            let after = latest_latencies(check, kind, snap, &window);
+            let after = latest_latencies(check, kind, snap, window);
             let n = need(DEFAULT_SAMPLE);
             if (before.len() as u64) < n {
                 return Verdict::Waiting(format!(
@@ -332,7 +332,7 @@ fn judge_in(check: &Check, kind: CheckKind, snap: &Snapshot, window: &Window) ->
             }
         }
         CheckKind::P99Above | CheckKind::P99Below => {
-            let after = latest_latencies(check, kind, snap, &window);
+            let after = latest_latencies(check, kind, snap, window);
             let n = need(DEFAULT_SAMPLE);
             if (after.len() as u64) < n {
                 return too_few(after.len() as u64, n, w);
@@ -348,7 +348,7 @@ fn judge_in(check: &Check, kind: CheckKind, snap: &Snapshot, window: &Window) ->
                 judge(a < value, said, &format!("need below {value:.0} ms"))
             }
         }
-        CheckKind::QueueAbove => queue_above(check, snap, &window, value),
+        CheckKind::QueueAbove => queue_above(check, snap, window, value),
         CheckKind::Marker => {
             let found = snap
                 .markers
