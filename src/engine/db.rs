@@ -442,7 +442,7 @@ fn seed(conn: &mut Connection, env: &Env, config: &DatabaseConfig) -> rusqlite::
 mod tests {
     use super::*;
     use crate::scenario::{Dur, Limits};
-    use crate::trace::{Clock, EventSink, TraceEvent};
+    use crate::trace::{Clock, EventSink, Span, TraceEvent};
 
     fn setup(pool: usize, latency_millis: u64) -> (Db, crossbeam_channel::Receiver<TraceEvent>) {
         let (sink, rx) = EventSink::new(Clock::start(), 4096);
@@ -552,11 +552,14 @@ mod tests {
             .iter()
             .filter_map(|s| s.attr("pool_wait_micros")?.parse().ok())
             .collect();
-        // One waited for the single connection during the other's whole round trip.
-        assert!(matches!(waits[..], [w] if w >= 30_000), "{waits:?}");
+        // One waited for the single connection while the other made its 40 ms round trip
+        // (how much of it depends on when the second was scheduled; on a busy machine, late).
+        assert!(matches!(waits[..], [w] if w >= 10_000), "{waits:?}");
+        // Twice 20 ms, less the timer's correction that delays wake early by (engine::timing).
         assert!(
-            spans.iter().all(|s| s.micros() >= 40_000),
-            "latency paid twice"
+            spans.iter().all(|s| s.micros() >= 36_000),
+            "latency paid twice: {:?}",
+            spans.iter().map(Span::micros).collect::<Vec<_>>()
         );
     }
 
