@@ -55,7 +55,8 @@ impl ReplayView {
             scenario,
             path: path.to_path_buf(),
             t: 0,
-            playing: false,
+            // A recording opens playing (slowly): a still first frame would show nothing.
+            playing: true,
             speed: 0.25,
             last_tick: None,
             shown: None,
@@ -108,6 +109,18 @@ impl ReplayView {
             live.addresses.edge = topology.edge_address.clone();
             live.addresses.edge_tls = topology.edge_tls.clone();
             live.addresses.zone = topology.zone.clone();
+        }
+        // The addresses the run really had.
+        for c in &topology.components {
+            let Some(address) = c.address.clone() else {
+                continue;
+            };
+            match c.name.as_str() {
+                "dns" => live.addresses.dns = address,
+                "cdn" => live.addresses.cdn = Some(address),
+                "lb" => live.addresses.lb = address,
+                _ => {}
+            }
         }
         live.paused = !self.playing;
         live.sent = live.snapshot.totals.begun;
