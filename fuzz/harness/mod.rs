@@ -40,6 +40,48 @@ pub fn scenario(bytes: &[u8]) -> Result<(), String> {
     }
 }
 
+/// Checks one input as a hopscope JSON trace (`hopscope open`): no panic; a rejection says
+/// where (a syntax error's line and column lie inside the text, and every message names
+/// the file); an accepted trace prepares for replay, and a snapshot at its middle and its
+/// end holds no more requests than the file.
+pub fn trace_import(bytes: &[u8]) -> Result<(), String> {
+    use hopscope::trace::import::{ImportError, import_reader};
+    use hopscope::trace::replay::Replay;
+    match import_reader(bytes, "fuzz.json") {
+        Ok(trace) => {
+            let requests = trace.requests.len() as u64;
+            let replay = Replay::new(trace);
+            let end = replay.duration_micros();
+            for t in [0, end / 2, end] {
+                let snap = replay.snapshot_at(t);
+                if snap.totals.begun > requests {
+                    return Err(format!(
+                        "a replay at {t} µs shows {} requests begun of {requests} in the file",
+                        snap.totals.begun
+                    ));
+                }
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let message = e.to_string();
+            if !message.contains("fuzz.json") {
+                return Err(format!(
+                    "an import error that does not name the file: {message}"
+                ));
+            }
+            if let ImportError::Syntax { line, column, .. } = e {
+                let text = String::from_utf8_lossy(bytes);
+                let lines = text.split('\n').count();
+                if line == 0 || line > lines || column > text.len() + 1 {
+                    return Err(format!("a syntax error placed outside the text: {message}"));
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
 /// A command that parses prints as text that parses back to the same command.
 fn command(line: &str) -> Result<(), String> {
     let Ok(parsed) = line.trim().parse::<Command>() else {

@@ -345,3 +345,36 @@ fn proptest_dns_datagrams_are_answered_by_the_rules_or_dropped() {
     });
     assert_no_engine_panics();
 }
+
+#[test]
+fn the_trace_import_corpus_and_crashes_replay_cleanly() {
+    let files = inputs("trace_import");
+    assert!(
+        files.iter().any(|(p, _)| p.ends_with("valid-small.json")),
+        "fuzz/corpus/trace_import holds a valid trace"
+    );
+    for (path, bytes) in files {
+        harness::trace_import(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+}
+
+#[test]
+fn proptest_damaged_traces_are_rejected_with_a_place_or_replay() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/trace_import");
+    let valid = std::fs::read(root.join("valid-small.json")).expect("the valid seed");
+    let config = ProptestConfig {
+        cases: 128,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    // Cut it anywhere, then overwrite a few bytes anywhere: what a bad copy or an editor does.
+    proptest!(config, |(cut in 0..valid.len(), edits in prop::collection::vec((0..valid.len(), any::<u8>()), 0..4))| {
+        let mut bytes = valid[..cut.max(1)].to_vec();
+        for (at, b) in edits {
+            if let Some(x) = bytes.get_mut(at) {
+                *x = b;
+            }
+        }
+        prop_assert!(harness::trace_import(&bytes).is_ok(), "{:?}", harness::trace_import(&bytes));
+    });
+}
