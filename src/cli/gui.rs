@@ -3,6 +3,7 @@
 //! a PNG of the window and exits (0 when the file was written, 1 if not).
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use clap::Args;
@@ -96,6 +97,7 @@ pub fn gui(args: GuiArgs) -> Result<(), Failure> {
         screenshot_done: Some(done.clone()),
         trace: None,
         save_dir: args.save_dir,
+        quit: Some(quit_on_signal()),
     };
     let title = format!("hopscope — {}", scenario.name);
     run_window(scenario, options, args.size, title)?;
@@ -111,6 +113,56 @@ pub fn gui(args: GuiArgs) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// A flag raised by Ctrl-C (or SIGTERM): the window then closes the normal way, stopping
+/// the engine and removing its working files (spool, database, certificates). A second
+/// Ctrl-C ends the process at once, for a window that does not answer.
+fn quit_on_signal() -> Arc<AtomicBool> {
+    let quit = Arc::new(AtomicBool::new(false));
+    let raised = quit.clone();
+    let _ = std::thread::Builder::new()
+        .name("hopscope-signals".into())
+        .spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async {
+                #[cfg(unix)]
+                {
+                    use tokio::signal::unix::{SignalKind, signal};
+                    // Should registering fail, the signal keeps its default action.
+                    let (Ok(mut int), Ok(mut term)) = (
+                        signal(SignalKind::interrupt()),
+                        signal(SignalKind::terminate()),
+                    ) else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
+                    raised.store(true, Ordering::Release);
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                #[cfg(not(unix))]
+                {
+                    if tokio::signal::ctrl_c().await.is_err() {
+                        return;
+                    }
+                    raised.store(true, Ordering::Release);
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+                std::process::exit(130);
+            });
+        });
+    quit
 }
 
 /// Opens the window on `scenario` and runs until it closes.
@@ -143,6 +195,7 @@ pub fn replay_window(path: PathBuf) -> Result<(), Failure> {
         source: ScenarioSource::Builtin("default".into()),
         prefs_path: prefs::default_path(),
         trace: Some(path.clone()),
+        quit: Some(quit_on_signal()),
         ..AppOptions::default()
     };
     let (scenario, _) = crate::scenario::resolve("default").map_err(Failure::runtime)?;

@@ -13,6 +13,7 @@ mod bars;
 mod files;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -67,6 +68,9 @@ pub struct AppOptions {
     pub trace: Option<PathBuf>,
     /// Where screenshots, exported traces and saved settings go.
     pub save_dir: PathBuf,
+    /// Set from outside (Ctrl-C in the terminal): close the window the normal way, so the
+    /// engine stops and its working files go.
+    pub quit: Option<Arc<AtomicBool>>,
 }
 
 impl Default for AppOptions {
@@ -81,6 +85,7 @@ impl Default for AppOptions {
             screenshot_done: None,
             trace: None,
             save_dir: PathBuf::from("."),
+            quit: None,
         }
     }
 }
@@ -296,6 +301,14 @@ impl HopscopeApp {
     /// Reads the engine, the keyboard and what arrived since the last frame.
     fn begin_frame(&mut self, ctx: &egui::Context) {
         self.waker.connect(ctx);
+        if self
+            .options
+            .quit
+            .as_ref()
+            .is_some_and(|q| q.load(Ordering::Acquire))
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
         if self.applied_theme.is_none() {
             Theme::install_fonts(ctx);
         }
