@@ -1,4 +1,4 @@
-//! The CI-sized soak: `hopscope soak` runs the `bench` scenario for 30 s at a high rate in a
+//! The CI-sized soak: `hopscope soak` runs the `bench` scenario for 50 s at 250 requests/s in a
 //! child process of its own (so the other tests' memory is not counted), sampling its
 //! resident memory, open descriptors and threads every second. Once the recorder's recent
 //! buffer is full, memory, descriptors and threads must stay flat: the second half of the
@@ -8,8 +8,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
-const SECONDS: u64 = 30;
-const RATE: f64 = 500.0;
+const SECONDS: u64 = 50;
+const RATE: f64 = 250.0;
 
 #[test]
 fn a_soak_keeps_memory_descriptors_and_threads_flat() {
@@ -69,7 +69,10 @@ fn a_soak_keeps_memory_descriptors_and_threads_flat() {
         return;
     }
     let recent = series("recent");
-    let report = format!("rss KiB {rss:?}\nfds {fds:?}\nthreads {threads:?}\nrecent {recent:?}");
+    let in_flight = series("in_flight");
+    let report = format!(
+        "rss KiB {rss:?}\nfds {fds:?}\nthreads {threads:?}\nrecent {recent:?}\nin flight {in_flight:?}"
+    );
     // Memory is judged once the recent buffer is full (before, it fills by design). On a
     // machine so busy that it fills late, the samples after it must still be enough.
     let full = recent
@@ -83,12 +86,26 @@ fn a_soak_keeps_memory_descriptors_and_threads_flat() {
     );
     let half = settled.len() / 2;
     let (first, second) = settled.split_at(half);
-    let first_max = first.iter().copied().max().unwrap_or(0);
-    let second_max = second.iter().copied().max().unwrap_or(0);
-    assert!(
-        second_max <= first_max + (first_max / 10).max(8 * 1024),
-        "memory keeps growing: first half peak {first_max} KiB, second half {second_max} KiB\n{report}"
+    // An open loop that the machine cannot keep up with piles requests up, and their
+    // memory with them: that is overload, not a leak, and says nothing either way.
+    let judged = &in_flight[full.min(in_flight.len())..];
+    let (early, late) = judged.split_at(judged.len() / 2);
+    let (early, late) = (
+        early.iter().copied().max().unwrap_or(0),
+        late.iter().copied().max().unwrap_or(0),
     );
+    if late > 4 * early + 50 {
+        eprintln!(
+            "the run fell behind (in flight {early} then {late}): memory not judged\n{report}"
+        );
+    } else {
+        let first_max = first.iter().copied().max().unwrap_or(0);
+        let second_max = second.iter().copied().max().unwrap_or(0);
+        assert!(
+            second_max <= first_max + (first_max / 10).max(8 * 1024),
+            "memory keeps growing: first half peak {first_max} KiB, second half {second_max} KiB\n{report}"
+        );
+    }
     let (first, second) = fds.split_at(fds.len() / 2);
     let (first_max, second_max) = (
         first.iter().copied().max().unwrap_or(0),
