@@ -238,29 +238,8 @@ impl Theme {
         }
         ctx.set_visuals_of(slot, visuals);
         let body = self.body_size;
-        let heading = self.heading_size;
         ctx.style_mut_of(slot, |style| {
-            use egui::{FontFamily, FontId, TextStyle};
-            style.text_styles = [
-                (
-                    TextStyle::Small,
-                    FontId::new(body, FontFamily::Proportional),
-                ),
-                (TextStyle::Body, FontId::new(body, FontFamily::Proportional)),
-                (
-                    TextStyle::Button,
-                    FontId::new(body, FontFamily::Proportional),
-                ),
-                (
-                    TextStyle::Monospace,
-                    FontId::new(body, FontFamily::Monospace),
-                ),
-                (
-                    TextStyle::Heading,
-                    FontId::new(heading, FontFamily::Proportional),
-                ),
-            ]
-            .into();
+            self.apply_text_sizes(style);
             style.spacing.interact_size.y = (body * 1.45).round();
             style.spacing.item_spacing = egui::vec2(body * 0.55, body * 0.4);
             style.spacing.button_padding = egui::vec2(body * 0.45, body * 0.2);

@@ -350,6 +350,23 @@ impl PerfettoWriter {
         )
     }
 
+    /// One counter event of the metrics track at `ts`.
+    fn counter<W: Write>(
+        &mut self,
+        out: &mut W,
+        ts: u64,
+        name: &str,
+        values: &Value,
+    ) -> io::Result<()> {
+        self.event(
+            out,
+            &Event {
+                args: Some(Args::Value(values)),
+                ..Event::new("C", ts, METRICS_PID, name)
+            },
+        )
+    }
+
     /// Writes the per-second counters and closes the file.
     pub fn finish<W: Write>(
         &mut self,
@@ -363,33 +380,13 @@ impl PerfettoWriter {
             for c in OutcomeClass::ALL {
                 classes.insert(c.label().into(), json!(s.by_class[c.index()]));
             }
-            let classes = Value::Object(classes);
-            self.event(
-                out,
-                &Event {
-                    args: Some(Args::Value(&classes)),
-                    ..Event::new("C", ts, METRICS_PID, "requests per second")
-                },
-            )?;
+            self.counter(out, ts, "requests per second", &Value::Object(classes))?;
             if let Some(l) = s.latency {
                 let latency = json!({"p50": l.p50, "p95": l.p95, "p99": l.p99});
-                self.event(
-                    out,
-                    &Event {
-                        args: Some(Args::Value(&latency)),
-                        ..Event::new("C", ts, METRICS_PID, "latency ms")
-                    },
-                )?;
+                self.counter(out, ts, "latency ms", &latency)?;
             }
             if let Some(r) = s.hit_ratio {
-                let ratio = json!({"hit_ratio": r});
-                self.event(
-                    out,
-                    &Event {
-                        args: Some(Args::Value(&ratio)),
-                        ..Event::new("C", ts, METRICS_PID, "cache")
-                    },
-                )?;
+                self.counter(out, ts, "cache", &json!({ "hit_ratio": r }))?;
             }
         }
         let info = &meta.info;
