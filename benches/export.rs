@@ -7,6 +7,9 @@
 //! /proc/self/clear_refs; elsewhere n/a). It also times reading the JSON trace back and
 //! preparing it for replay.
 //!
+//! First it measures the spool itself: CPU per request and bytes per request of the compact
+//! spool against the JSON-lines spool used before, with and without captured headers.
+//!
 //! Run with `cargo bench --bench export` (optionally `-- N` for another number of requests).
 
 use std::borrow::Cow;
@@ -16,7 +19,7 @@ use std::time::Instant;
 use hopscope::trace::export::{ComponentInfo, TopologyInfo, export_spool};
 use hopscope::trace::import::import_file;
 use hopscope::trace::replay::Replay;
-use hopscope::trace::spool::{self, Spool};
+use hopscope::trace::spool::{self, Spool, SpoolLimit};
 use hopscope::trace::{
     Attr, CacheStatus, Component, Exchange, Exporter, Format, Journey, Marker, Outcome, Phase,
     RunInfo, RunMeta, Span, TraceId,
@@ -210,6 +213,121 @@ fn journey(rng: &mut Rng, n: u64, start: u64) -> Journey {
     }
 }
 
+/// The same `requests` synthetic journeys every time.
+fn journeys(requests: u64) -> impl Iterator<Item = Journey> {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut start = 0;
+    (0..requests).map(move |n| {
+        start += 50 + rng.below(150);
+        journey(&mut rng, n, start)
+    })
+}
+
+/// CPU time this thread has used, in seconds (Linux: /proc/thread-self/schedstat, in ns).
+fn thread_cpu_secs() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: f64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(ns / 1e9)
+}
+
+/// Writes the journeys one way and says what it cost: (CPU seconds or wall seconds, bytes).
+fn timed_write(
+    requests: u64,
+    headers: bool,
+    mut write: impl FnMut(&Journey),
+    finish: impl FnOnce() -> u64,
+) -> (f64, u64) {
+    let cpu = thread_cpu_secs();
+    let wall = Instant::now();
+    for mut j in journeys(requests) {
+        if !headers {
+            j.exchange = None;
+        }
+        write(&j);
+    }
+    let bytes = finish();
+    let secs = match (cpu, thread_cpu_secs()) {
+        (Some(a), Some(b)) => b - a,
+        _ => wall.elapsed().as_secs_f64(),
+    };
+    (secs, bytes)
+}
+
+/// The spool's write cost and size per request: the JSON-lines spool hopscope used before
+/// (serde_json, one journey a line, through a 256 KiB buffer) against the compact spool,
+/// with and without captured headers, alternating in three rounds; the time to make the
+/// journeys (measured alone in each round) is taken off.
+fn spool_write_cost(dir: &Path, requests: u64) {
+    use std::io::Write;
+    let json_path = dir.join("before.jsonl");
+    let compact_path = dir.join("after.spool");
+    let mut rows: Vec<(&str, bool, Vec<f64>, u64)> = vec![
+        ("JSON lines (before)", true, vec![], 0),
+        ("compact (now)", true, vec![], 0),
+        ("JSON lines (before)", false, vec![], 0),
+        ("compact (now)", false, vec![], 0),
+    ];
+    for _round in 0..3 {
+        let (make, _) = timed_write(requests, true, |_| {}, || 0);
+        for (name, headers, times, size) in &mut rows {
+            let (secs, bytes) = if name.starts_with("JSON") {
+                let Ok(file) = std::fs::File::create(&json_path) else {
+                    return;
+                };
+                let mut out = std::io::BufWriter::with_capacity(256 * 1024, file);
+                let (secs, _) = timed_write(
+                    requests,
+                    *headers,
+                    |j| {
+                        let _ = serde_json::to_writer(&mut out, j);
+                        let _ = out.write_all(b"\n");
+                    },
+                    || 0,
+                );
+                let _ = out.flush();
+                (secs, std::fs::metadata(&json_path).map_or(0, |m| m.len()))
+            } else {
+                let Ok(mut spool) = Spool::create(&compact_path, SpoolLimit::unlimited()) else {
+                    return;
+                };
+                let (secs, _) = timed_write(
+                    requests,
+                    *headers,
+                    |j| {
+                        spool.write(j);
+                    },
+                    || 0,
+                );
+                spool.flush();
+                (
+                    secs,
+                    std::fs::metadata(&compact_path).map_or(0, |m| m.len()),
+                )
+            };
+            times.push((secs - make).max(0.0) * 1e6 / requests as f64);
+            *size = bytes;
+        }
+    }
+    println!("spool writing, {requests} requests, three rounds (median, spread):");
+    for (name, headers, mut times, size) in rows {
+        times.sort_by(f64::total_cmp);
+        println!(
+            "  {name:<20} {:<16} {:>7.2} µs CPU per request ({:.2}–{:.2}), {:>7.1} bytes per request",
+            if headers {
+                "headers captured"
+            } else {
+                "no headers"
+            },
+            times[1],
+            times[0],
+            times[2],
+            size as f64 / requests as f64
+        );
+    }
+    let _ = std::fs::remove_file(json_path);
+    let _ = std::fs::remove_file(compact_path);
+}
+
 /// Peak resident memory since the last reset, in MiB (Linux only).
 fn peak_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -237,29 +355,24 @@ fn main() {
         eprintln!("cannot make {}: {e}", dir.display());
         std::process::exit(1);
     }
-    let spool_path = dir.join("journeys.jsonl");
+    spool_write_cost(&dir, requests);
+    let spool_path = dir.join("journeys.spool");
     let made = Instant::now();
-    let mut spool = match Spool::create(&spool_path) {
+    let mut spool = match Spool::create(&spool_path, SpoolLimit::unlimited()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("cannot create the spool: {e}");
             std::process::exit(1);
         }
     };
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let mut start = 0;
     let mut last_end = 0;
-    for n in 0..requests {
-        start += 50 + rng.below(150);
-        let j = journey(&mut rng, n, start);
-        last_end = last_end.max(j.end_micros.unwrap_or(start));
-        if let Err(e) = spool.write(&j) {
-            eprintln!("cannot write the spool: {e}");
-            std::process::exit(1);
-        }
+    for j in journeys(requests) {
+        last_end = last_end.max(j.end_micros.unwrap_or(j.start_micros));
+        spool.write(&j);
     }
-    if let Err(e) = spool.flush() {
-        eprintln!("cannot flush the spool: {e}");
+    spool.flush();
+    if let Some(stop) = spool.stopped() {
+        eprintln!("{}", stop.message);
         std::process::exit(1);
     }
     drop(spool);

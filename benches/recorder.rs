@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use hopscope::trace::{
     Attr, Begin, CacheStatus, Component, End, Outcome, Phase, Recorder, RecorderConfig, Span,
-    TraceEvent, TraceId,
+    SpoolLimit, TraceEvent, TraceId,
 };
 
 /// The events one cached-miss request produces, roughly as the engine emits them.
@@ -126,9 +126,9 @@ fn main() {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let mut recorder = Recorder::new(RecorderConfig {
         keep_recent: 5000,
-        spool: Some(dir.join("spool.jsonl")),
-    })
-    .expect("recorder");
+        spool: Some(dir.join("journeys.spool")),
+        spool_limit: SpoolLimit::unlimited(),
+    });
     let started = Instant::now();
     for (i, event) in events.into_iter().enumerate() {
         recorder.ingest(event);

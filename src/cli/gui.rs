@@ -1,5 +1,6 @@
 //! `hopscope gui [SCENARIO] [--screenshot FILE --after 5s]`: the window, with the scenario
-//! running at once (traffic on, timed events playing). With `--screenshot`, it waits, writes
+//! running at once (traffic on, timed events playing; a lesson opens at its first step,
+//! offering "Resume" when there is saved progress, unless `--fresh`). With `--screenshot`, it waits, writes
 //! a PNG of the window and exits (0 when the file was written, 1 if not).
 
 use std::path::PathBuf;
@@ -33,6 +34,10 @@ pub struct GuiArgs {
     /// Where File ▸ Export trace, Save settings and Save screenshot write their files.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub save_dir: PathBuf,
+    /// Lessons open at their first step and saved progress is not offered (lab machines
+    /// shared by several learners). New progress is still saved.
+    #[arg(long)]
+    pub fresh: bool,
 }
 
 impl GuiArgs {
@@ -43,12 +48,14 @@ impl GuiArgs {
                 scenario: None,
                 seed: None,
                 time_scale: None,
+                spool_dir: std::env::var_os("HOPSCOPE_SPOOL_DIR").map(PathBuf::from),
             },
             screenshot: None,
             after: Dur::from_secs(5),
             presentation: false,
             size: None,
             save_dir: PathBuf::from("."),
+            fresh: false,
         }
     }
 }
@@ -98,6 +105,7 @@ pub fn gui(args: GuiArgs) -> Result<(), Failure> {
         trace: None,
         save_dir: args.save_dir,
         quit: Some(quit_on_signal()),
+        fresh_lessons: args.fresh,
     };
     let title = format!("hopscope — {}", scenario.name);
     run_window(scenario, options, args.size, title)?;

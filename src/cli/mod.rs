@@ -65,6 +65,11 @@ pub struct ScenarioArgs {
     /// Slow motion: multiply every injected delay by this (at least 1).
     #[arg(long)]
     pub time_scale: Option<f64>,
+    /// Folder for the trace spool, the on-disk log of every request that exports read
+    /// (default: the system's temporary folder). Removed at exit; bounded by the scenario's
+    /// `trace.spool_limit`.
+    #[arg(long, value_name = "DIR", env = "HOPSCOPE_SPOOL_DIR")]
+    pub spool_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -91,6 +96,11 @@ pub struct RunArgs {
     /// trace; exit 1 if any checkpoint was not seen in time.
     #[arg(long)]
     pub narrate: bool,
+    /// With --narrate: a simulated reader who reads each step this long before making its
+    /// prediction and pressing its buttons, and again once its checkpoint passed, like
+    /// `12s` (default `0s`: unattended play).
+    #[arg(long, value_name = "D", requires = "narrate")]
+    pub reader: Option<Dur>,
 }
 
 #[derive(Debug, Args)]
@@ -176,8 +186,12 @@ impl Failure {
     }
 }
 
-/// Loads the scenario named in `args`, applying the overrides.
+/// Loads the scenario named in `args`, applying the overrides; the spool folder, if given,
+/// holds for every run of this process.
 pub fn load_scenario(args: &ScenarioArgs) -> Result<Scenario, Failure> {
+    if let Some(dir) = &args.spool_dir {
+        crate::engine::spool_place::set_default_dir(dir.clone());
+    }
     let name = args.scenario.as_deref().unwrap_or("default");
     let (mut s, _) = scenario::resolve(name).map_err(Failure::input)?;
     if let Some(seed) = args.seed {

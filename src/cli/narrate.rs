@@ -1,7 +1,8 @@
-//! `hopscope run SCENARIO --narrate`: plays a lesson headless. Each step is printed as it
-//! becomes current and its checkpoint is judged from the live trace (the scenario's own
-//! events do the actions a learner would); then the summary table follows. Exit 0 when
-//! every checkpoint passed, 1 (naming the missed steps) when some did not.
+//! `hopscope run SCENARIO --narrate [--reader 12s]`: plays a lesson headless. Each step is
+//! printed as it becomes current (its world restored, its own actions played on its
+//! clock); a simulated reader reads it for `--reader`, makes its prediction and presses its
+//! buttons; its checkpoint is judged from the live trace; then the summary table follows.
+//! Exit 0 when every checkpoint passed, 1 (naming the missed steps) when some did not.
 //!
 //! The run lasts as long as the steps take (each within its time limit); `--duration`,
 //! when given, caps the whole narration.
@@ -23,6 +24,11 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             scenario.name
         )));
     }
+    let target = super::export::target(
+        args.export.as_deref(),
+        args.format.as_deref(),
+        args.no_trace,
+    )?;
     let mut engine = Engine::start(
         scenario.clone(),
         EngineOptions {
@@ -34,6 +40,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     )
     .map_err(Failure::runtime)?;
     let options = NarrateOptions {
+        reader: args.reader.map_or(std::time::Duration::ZERO, |d| d.get()),
         deadline: args.duration.map(|d| d.get()),
         ..NarrateOptions::default()
     };
@@ -43,6 +50,8 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     let report = narrate(&scenario, &engine, &options, &mut out)
         .map_err(|e| Failure::runtime(format!("cannot write the narration: {e}")))?;
     let elapsed = started.elapsed().as_secs_f64();
+    let info = target.as_ref().map(|_| super::export::run_info(&engine));
+    let before = engine.snapshot();
     let last = engine.stop();
     let summary = Summary::from_snapshot(&scenario.name, scenario.seed, elapsed, &last);
     let _ = writeln!(out);
@@ -54,6 +63,17 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             w.write_all(b"\n")
         })
         .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))?;
+    }
+    if let (Some(target), Some(info)) = (&target, info) {
+        let stats = super::export::write(&engine, target, info, &last, &before)?;
+        let _ = writeln!(
+            out,
+            "exported {} requests to {} ({}, {})",
+            stats.requests,
+            target.path.display(),
+            target.format,
+            super::export::human_bytes(stats.bytes)
+        );
     }
     if report.all_passed() {
         Ok(())

@@ -47,6 +47,9 @@ pub fn open(args: OpenArgs) -> Result<(), Failure> {
             meta.events_shed
         );
     }
+    if let Some(note) = meta.truncation_note() {
+        println!("note: {note}; the summary below covers the requests it holds");
+    }
     print!("{}", table::render(&replay.summary()));
     if let (Some(out), Some(format)) = (&args.export, format) {
         let stats = export_journeys(

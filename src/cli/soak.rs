@@ -188,6 +188,12 @@ pub fn soak(args: SoakArgs) -> Result<(), Failure> {
         "fds_max_second_half": max_of(second, |s| s.fds),
         "threads_max": max_of(&samples, |s| s.threads),
         "spooled": last.spooled,
+        "spool_bytes": samples.last().map_or(0, |s| s.spool_bytes),
+        "spool_bytes_per_request": samples
+            .last()
+            .filter(|s| s.spooled > 0)
+            .map(|s| s.spool_bytes as f64 / s.spooled as f64),
+        "spool_stopped": last.spool_stop.as_ref().map(|stop| &stop.message),
     });
     if args.json {
         println!("{}", json!({ "summary": summary }));

@@ -175,6 +175,15 @@ impl Topology {
                 };
                 done(Some(Component::Dns), what)
             }
+            Command::DnsFlush => {
+                let n = self.clients.flush_dns();
+                done(
+                    Some(Component::Client),
+                    format!(
+                        "{n} clients forgot their cached DNS answers: the next request looks the name up again"
+                    ),
+                )
+            }
             Command::Policy(p) => {
                 self.lb.set_policy(*p);
                 done(

@@ -176,14 +176,21 @@ impl Env {
     }
 
     /// Reports that request `id` reached `component`, then waits at the step gate if the
-    /// request is stepped.
+    /// request is stepped; the wait is reported as a `held` span (not network time).
     pub async fn arrive(&self, id: TraceId, component: Component) {
+        let at = self.now();
         self.sink.emit(TraceEvent::Arrive {
             id,
             component,
-            at_micros: self.now(),
+            at_micros: at,
         });
-        self.gate.pass(id).await;
+        if self.gate.is_stepped(id) {
+            self.gate.pass(id).await;
+            let released = self.now();
+            if released > at {
+                self.span_between(id, component, Phase::Held, at, released, vec![]);
+            }
+        }
     }
 
     /// Reports a span that started at `start_micros` and ends now.

@@ -8,6 +8,7 @@
 //! - `db`: the SQLite database shared by the API servers.
 //! - `api`: the REST servers.  `balancer`: the load balancer.  `cdn`: the caching proxy.
 //! - `client`: the traffic generator and its client profiles.
+//! - `control` applies commands; `restore` reads and restores a lesson's world.
 
 pub mod api;
 pub mod balancer;
@@ -22,8 +23,10 @@ pub mod link;
 pub mod listener;
 pub mod recorder_thread;
 pub mod resolver;
+pub mod restore;
 mod running;
 mod scheduler;
+pub mod spool_place;
 mod timing;
 pub mod tls;
 pub mod topology;
@@ -31,5 +34,6 @@ pub mod upstream;
 
 pub use control::Applied;
 pub use env::{Env, HopCounters, HopCounts, StepGate, Taken, TimeScale};
-pub use running::{Engine, EngineError, EngineOptions, Reply};
+pub use restore::Restored;
+pub use running::{Engine, EngineError, EngineOptions, Op, Reply};
 pub use topology::{Addresses, Topology};

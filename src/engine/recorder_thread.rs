@@ -1,6 +1,8 @@
 //! Runs the recorder on its own named thread: drains the engine's bounded event channel,
 //! moves time on, and publishes a fresh snapshot about 30 times a second (then calls the
 //! "wake the UI" callback). Readers take the latest snapshot; they never touch the channel.
+//! When the trace spool stops keeping journeys (full, or a failed write) it says so once on
+//! stderr.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -83,10 +85,17 @@ impl RecorderThread {
         let handle = std::thread::Builder::new()
             .name("hopscope-recorder".into())
             .spawn(move || {
-                let publish = |recorder: &mut Recorder| {
+                let mut announced = false;
+                let mut publish = |recorder: &mut Recorder| {
                     let now = sink.now();
                     let servers = gauges();
                     recorder.tick(now, &servers);
+                    if !announced && let Some(stop) = recorder.spool_stop() {
+                        // Said once, on stderr, whatever command is running (the window
+                        // also shows a banner).
+                        eprintln!("hopscope: {}", stop.warning());
+                        announced = true;
+                    }
                     let mut snap = recorder.snapshot(now, servers);
                     snap.events_shed = sink.shed();
                     snap.source_outcomes = sink.outcomes().read();
@@ -111,6 +120,9 @@ impl RecorderThread {
                     let asked = flush2.asked.load(Ordering::Acquire);
                     if asked > flush2.done.load(Ordering::Acquire) {
                         recorder.flush_spool(sink.now());
+                        // The reader's snapshot then says whether the spool it reads stopped.
+                        publish(&mut recorder);
+                        last = Instant::now();
                         flush2.done.store(asked, Ordering::Release);
                     }
                     if stop2.load(Ordering::Acquire) {

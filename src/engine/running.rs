@@ -11,9 +11,10 @@ use tokio::runtime::Runtime;
 
 use super::control::Applied;
 use super::recorder_thread::{Gauges, RecorderThread, SnapshotCell, SpoolFlusher, Wake};
+use super::restore::Restored;
 use super::topology::{Addresses, StartError, Topology};
 use super::{Env, scheduler};
-use crate::scenario::{Command, Scenario};
+use crate::scenario::{Command, Scenario, Scope, SendRequest, World};
 use crate::trace::{EventSink, Recorder, RecorderConfig, Snapshot};
 
 /// Room in the channel from the components to the recorder.
@@ -32,6 +33,9 @@ pub struct EngineOptions {
     pub wake: Option<Wake>,
     /// Turn detailed tracing off (outcomes are still counted): for measuring its cost.
     pub no_detail: bool,
+    /// The folder for the trace spool (else the one set by `--spool-dir` or
+    /// `HOPSCOPE_SPOOL_DIR`, else the run's working folder in the temporary directory).
+    pub spool_dir: Option<PathBuf>,
 }
 
 /// Why the engine could not start.
@@ -41,12 +45,6 @@ pub enum EngineError {
     Runtime(#[source] std::io::Error),
     #[error(transparent)]
     Start(#[from] StartError),
-    #[error("cannot create the trace spool in {path}: {source}")]
-    Spool {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 /// The answer to a command sent without waiting (`Engine::send`).
@@ -56,6 +54,26 @@ pub struct Reply {
     pub result: Result<Applied, String>,
 }
 
+/// One thing a lesson asks of the engine. A batch of them is done in order, by one task,
+/// so a restore is complete before the step's first action.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    /// A control command (its answer arrives in `replies`).
+    Apply(Command),
+    /// A specific request, with a marker naming it.
+    Send(SendRequest),
+    /// Bring the settings in `scope` to `world`; the outcome arrives in `restores` with
+    /// `tag`.
+    Restore {
+        world: World,
+        scope: Scope,
+        tag: u64,
+    },
+}
+
+/// A restore done, with the tag of the request for it.
+type TaggedRestore = (u64, Restored);
+
 /// A running scenario.
 pub struct Engine {
     runtime: Option<Runtime>,
@@ -63,8 +81,11 @@ pub struct Engine {
     recorder: Option<RecorderThread>,
     cell: SnapshotCell,
     replies: (Sender<Reply>, Receiver<Reply>),
+    restores: (Sender<TaggedRestore>, Receiver<TaggedRestore>),
     workdir: PathBuf,
     spool: PathBuf,
+    /// The spool is in a folder of its own choosing (removed on its own at the end).
+    spool_outside_workdir: bool,
 }
 
 impl std::fmt::Debug for Engine {
@@ -114,15 +135,14 @@ impl Engine {
             options.port_base,
             dir.clone(),
         ))?;
-        let spool = dir.join("journeys.jsonl");
+        let place = super::spool_place::choose(options.spool_dir.as_deref(), &dir);
+        let spool = place.path.clone();
+        let _remove_spool = RemoveOnDrop(place.outside_workdir.then(|| spool.clone()));
         let recorder = Recorder::new(RecorderConfig {
             keep_recent: scenario.trace.keep_recent,
             spool: Some(spool.clone()),
-        })
-        .map_err(|source| EngineError::Spool {
-            path: spool.clone(),
-            source,
-        })?;
+            spool_limit: place.limit(scenario.trace.spool_limit),
+        });
         let gauge_source = topology.clone();
         let gauges: Gauges = Arc::new(move || gauge_source.gauges());
         let recorder = RecorderThread::start(recorder, rx, sink, gauges, options.wake.clone())
@@ -139,14 +159,18 @@ impl Engine {
             }
         }
         cleanup.0 = None; // the engine owns the directory now
+        let mut remove_spool = _remove_spool;
+        remove_spool.0 = None; // and the spool
         Ok(Engine {
             runtime: Some(runtime),
             topology,
             recorder: Some(recorder),
             cell,
             replies: crossbeam_channel::bounded(256),
+            restores: crossbeam_channel::bounded(64),
             workdir: dir,
             spool,
+            spool_outside_workdir: place.outside_workdir,
         })
     }
 
@@ -190,6 +214,60 @@ impl Engine {
             let result = topology.apply(&command).await;
             let _ = replies.try_send(Reply { command, result });
         });
+    }
+
+    /// Does `ops` in order on one task, without waiting (for the window): answers to
+    /// commands arrive in `replies`, restores in `restores`.
+    pub fn run_ops(&self, ops: Vec<Op>) {
+        let topology = self.topology.clone();
+        let replies = self.replies.0.clone();
+        let restores = self.restores.0.clone();
+        self.handle().spawn(async move {
+            for op in ops {
+                match op {
+                    Op::Apply(command) => {
+                        let result = topology.apply(&command).await;
+                        let _ = replies.try_send(Reply { command, result });
+                    }
+                    Op::Send(request) => {
+                        topology.send_marked(&request);
+                    }
+                    Op::Restore { world, scope, tag } => {
+                        let done = topology.restore(&world, &scope).await;
+                        let _ = restores.try_send((tag, done));
+                    }
+                }
+            }
+        });
+    }
+
+    /// Does `ops` in order and waits (for the command line; not from inside the runtime).
+    /// Returns the restores done, with their tags; commands that fail are reported in the
+    /// restore's words or ignored as `serve` would.
+    pub fn run_ops_blocking(&self, ops: Vec<Op>) -> Vec<(u64, Restored)> {
+        let topology = self.topology.clone();
+        self.handle().block_on(async move {
+            let mut out = Vec::new();
+            for op in ops {
+                match op {
+                    Op::Apply(command) => {
+                        let _ = topology.apply(&command).await;
+                    }
+                    Op::Send(request) => {
+                        topology.send_marked(&request);
+                    }
+                    Op::Restore { world, scope, tag } => {
+                        out.push((tag, topology.restore(&world, &scope).await));
+                    }
+                }
+            }
+            out
+        })
+    }
+
+    /// Restores done by `run_ops`, oldest first.
+    pub fn restores(&self) -> Vec<(u64, Restored)> {
+        self.restores.1.try_iter().collect()
     }
 
     /// Answers to commands sent with `send`, oldest first.
@@ -254,8 +332,12 @@ struct RemoveOnDrop(Option<PathBuf>);
 
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
-        if let Some(dir) = self.0.take() {
-            let _ = std::fs::remove_dir_all(dir);
+        if let Some(path) = self.0.take() {
+            if path.is_dir() {
+                let _ = std::fs::remove_dir_all(path);
+            } else {
+                let _ = std::fs::remove_file(path);
+            }
         }
     }
 }
@@ -266,5 +348,8 @@ impl Drop for Engine {
             self.stop();
         }
         let _ = std::fs::remove_dir_all(&self.workdir);
+        if self.spool_outside_workdir {
+            let _ = std::fs::remove_file(&self.spool);
+        }
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::topology::Topology;
 use crate::scenario::{Command, Event};
-use crate::trace::{Component, Marker, TraceEvent};
+use crate::trace::{Marker, TraceEvent};
 
 /// Starts one task per event.
 pub fn play(topology: &Arc<Topology>, events: &[Event]) {
@@ -43,16 +43,6 @@ async fn fire(topology: &Arc<Topology>, event: Event) {
         }
     }
     if let Some(send) = &event.send {
-        let id = topology.clients.send(send, false);
-        topology.env.sink.emit(TraceEvent::Marker(Marker {
-            at_micros: topology.env.now(),
-            component: Some(Component::Client),
-            text: format!(
-                "send {} {} (request {})",
-                send.method,
-                send.path,
-                id.short()
-            ),
-        }));
+        topology.send_marked(send);
     }
 }

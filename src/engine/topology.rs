@@ -7,7 +7,6 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -85,7 +84,8 @@ pub struct Topology {
     pub db: Db,
     pub(super) api: Arc<ApiShared>,
     pub(super) servers: RwLock<Vec<Arc<ApiServer>>>,
-    pub(super) next_server: AtomicU16,
+    /// Numbers of servers being started (taken, not yet in `servers`).
+    pub(super) adding: Mutex<std::collections::BTreeSet<u16>>,
     pub lb: Arc<Balancer>,
     pub(super) lb_listener: Arc<Listener>,
     pub cdn: Option<Arc<Cdn>>,
@@ -200,7 +200,7 @@ impl Topology {
         );
         env.set_capture_headers(scenario.trace.capture_headers);
         let topology = Arc::new(Topology {
-            next_server: AtomicU16::new(scenario.servers.count as u16 + 1),
+            adding: Mutex::new(std::collections::BTreeSet::new()),
             servers: RwLock::new(servers),
             env,
             workdir,
@@ -351,15 +351,38 @@ impl Topology {
         }
     }
 
-    /// Starts one more server on the next number and puts it behind the load balancer.
+    /// Starts one more server on the lowest free number (a server removed and added again
+    /// gets its number back) and puts it behind the load balancer.
     pub async fn add_server(&self) -> Result<Arc<ApiServer>, StartError> {
-        let n = self.next_server.fetch_add(1, Ordering::AcqRel);
-        let addr = loopback(port(self.port_base, 3 + n)?);
-        let server = Arc::new(ApiServer::start(self.env.clone(), n, addr, self.api.clone()).await?);
-        self.servers
-            .write()
-            .expect("servers lock")
-            .push(server.clone());
+        let n = {
+            let servers = self.servers.read().expect("servers lock");
+            let mut adding = self.adding.lock().expect("adding lock");
+            let n = (1..u16::MAX)
+                .find(|n| !adding.contains(n) && !servers.iter().any(|s| s.number() == *n))
+                .unwrap_or(u16::MAX);
+            adding.insert(n);
+            n
+        };
+        let started = async {
+            let addr = loopback(port(self.port_base, 3 + n)?);
+            Ok::<_, StartError>(Arc::new(
+                ApiServer::start(self.env.clone(), n, addr, self.api.clone()).await?,
+            ))
+        }
+        .await;
+        let server = match started {
+            Ok(server) => server,
+            Err(e) => {
+                self.adding.lock().expect("adding lock").remove(&n);
+                return Err(e);
+            }
+        };
+        {
+            let mut list = self.servers.write().expect("servers lock");
+            let at = list.partition_point(|s| s.number() < n);
+            list.insert(at, server.clone());
+            self.adding.lock().expect("adding lock").remove(&n);
+        }
         self.lb.add_backend(n, server.addr());
         Ok(server)
     }

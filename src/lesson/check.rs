@@ -3,17 +3,17 @@
 //! window and the tests judge alike.
 //!
 //! A check looks at a window of the run. With `after`, the window starts at the latest
-//! trace marker that mentions it (whoever performed the action: the learner or the
-//! scenario's own events), and the check waits until there is one. Without `after`, a step
-//! that expects an action looks at what followed the action once it is done (before that,
-//! at what happened since the step began, without waiting: scripted events keep their own
-//! clock); any other step looks at what happened since it began.
+//! trace marker that mentions it since the lesson began (whatever made it: a button, a
+//! step's action, the load balancer), and the check waits until there is one. Without
+//! `after`, a step with an action of its own (a button, an action it plays) waits for it
+//! and looks only at what followed; any other step looks at what happened since it became
+//! current. Nothing from before the step (or its anchor) counts.
 //! Requests belong to the window when they began in it. Measuring kinds (ratios,
 //! shares, percentiles) look at the latest `within` of the window, and count requests still
 //! in flight at the age they have reached, so a stuck request is not mistaken for a fast one.
 
 mod window;
-mod words;
+pub(crate) mod words;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,7 +23,7 @@ use self::words::{
     OrWaiting, article, attr_matches, counted, fmt_dur, judge, matches, outcome_words, plural,
     quantile, secs, shorten, tally, too_few,
 };
-pub use self::words::{mentions, outcome_is, path_of, phase_named, url_matches};
+pub use self::words::{answered_by, mentions, outcome_is, path_of, phase_named, url_matches};
 use crate::scenario::{Check, CheckKind};
 use crate::trace::{CacheStatus, Journey, Outcome, Snapshot};
 
@@ -38,27 +38,17 @@ const DEFAULT_SAMPLE: u64 = 20;
 /// Where a step stands, for evaluating its checkpoint.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Context {
-    /// When the step began, in microseconds since the run started.
+    /// When the step became current (its world in place), in µs since the run started.
     pub since_micros: u64,
-    /// The anchor when the check has no `after`: the step's last expected action.
-    pub default_after: Option<String>,
+    /// Markers before this are not anchors: the lesson began (or started over) here.
+    pub floor_micros: u64,
     /// The scenario's time scale (windows are stretched by it).
     pub scale: f64,
-    /// When the learner performed the step's action from the guide, if they did (a
-    /// button sends a command whose marker may not say so, such as `send`).
-    pub acted_micros: Option<u64>,
-}
-
-impl Context {
-    /// The context of `step`, begun at `since_micros`.
-    pub fn for_step(step: &crate::scenario::Step, since_micros: u64, scale: f64) -> Context {
-        Context {
-            since_micros,
-            default_after: step.expects.last().map(|a| super::canonical_action(a)),
-            scale,
-            acted_micros: None,
-        }
-    }
+    /// The step's own action, once done: when, and what (`kill server-2`).
+    pub acted: Option<(u64, String)>,
+    /// What the check waits for while the step's own action is not done yet (`you to
+    /// press “kill server-2”`).
+    pub awaiting: Option<String>,
 }
 
 /// The judgement on a checkpoint.
@@ -84,7 +74,6 @@ impl Verdict {
     }
 }
 
-/// The part of the run a check looks at.
 /// Judges `check` against `snap`.
 pub fn evaluate(check: &Check, snap: &Snapshot, ctx: &Context) -> Verdict {
     let Some(kind) = check.kind else {
@@ -123,6 +112,12 @@ pub fn evaluate(check: &Check, snap: &Snapshot, ctx: &Context) -> Verdict {
     now
 }
 
+/// Where the window `check` is judged over starts now (µs since the run started), or
+/// `None` while the check still waits for its anchor or its step's action.
+pub fn window_start(check: &Check, snap: &Snapshot, ctx: &Context) -> Option<u64> {
+    window(check, snap, ctx).ok().map(|w| w.start)
+}
+
 /// Judges `check` over `window`.
 fn judge_in(check: &Check, kind: CheckKind, snap: &Snapshot, window: &Window) -> Verdict {
     let ended = || {
@@ -143,7 +138,17 @@ fn judge_in(check: &Check, kind: CheckKind, snap: &Snapshot, window: &Window) ->
                 .or_waiting(|| format!("{n} of {} requests ended {w}", need(1)))
         }
         CheckKind::Outcome => {
-            let hits: Vec<&Arc<Journey>> = ended()
+            // An outcome the anchor caused counts even for a request already on its way
+            // when it came (a request cut by `kill server-2` ends in 502 after it).
+            let caused = |j: &&Arc<Journey>| {
+                window.anchor.as_ref().is_some_and(|(at, _)| {
+                    j.end_micros.is_some_and(|e| e >= *at) && matches(check, kind, j)
+                })
+            };
+            let hits: Vec<&Arc<Journey>> = snap
+                .recent
+                .iter()
+                .filter(|j| (began_in(j, window) && matches(check, kind, j)) || caused(j))
                 .filter(|j| j.outcome.is_some_and(|o| outcome_is(o, expect)))
                 .collect();
             let n = hits.len() as u64;
@@ -213,7 +218,7 @@ fn judge_in(check: &Check, kind: CheckKind, snap: &Snapshot, window: &Window) ->
         }
         CheckKind::ServedByCount => {
             let servers: std::collections::BTreeSet<&str> =
-                ended().filter_map(|j| j.served_by.as_deref()).collect();
+                ended().filter_map(|j| answered_by(j)).collect();
             let names: Vec<&str> = servers.iter().copied().collect();
             let said = format!(
                 "{} server{} answered {w} ({})",
@@ -230,7 +235,7 @@ fn judge_in(check: &Check, kind: CheckKind, snap: &Snapshot, window: &Window) ->
         CheckKind::ShareBelow | CheckKind::ShareAbove => {
             let server = check.server.as_deref().unwrap_or("");
             let recent: Vec<&Arc<Journey>> = ended()
-                .filter(|j| latest(j, window) && j.served_by.is_some())
+                .filter(|j| latest(j, window) && answered_by(j).is_some())
                 .collect();
             let total = recent.len() as u64;
             if total < need(DEFAULT_SAMPLE) {
@@ -238,7 +243,7 @@ fn judge_in(check: &Check, kind: CheckKind, snap: &Snapshot, window: &Window) ->
             }
             let mine = recent
                 .iter()
-                .filter(|j| j.served_by.as_deref() == Some(server))
+                .filter(|j| answered_by(j) == Some(server))
                 .count();
             let share = mine as f64 / total as f64;
             let said = format!(
@@ -301,7 +306,6 @@ fn judge_in(check: &Check, kind: CheckKind, snap: &Snapshot, window: &Window) ->
                 })
                 .filter_map(|j| j.latency_micros())
                 .collect();
-            let after = latest_latencies(check, kind, snap, window);
             let n = need(DEFAULT_SAMPLE);
             if (before.len() as u64) < n {
                 return Verdict::Waiting(format!(
@@ -311,10 +315,18 @@ fn judge_in(check: &Check, kind: CheckKind, snap: &Snapshot, window: &Window) ->
                     anchor_text
                 ));
             }
+            let b = quantile(before, q);
+            // A drop is judged on requests old enough to have shown they are that fast.
+            let settle = if kind == CheckKind::P99Drop {
+                ((b * (1.0 - value / 100.0)).max(0.0) as u64 * 1000).min(window.within / 2)
+            } else {
+                0
+            };
+            let after = latest_latencies(check, kind, snap, window, settle);
             if (after.len() as u64) < n {
                 return too_few(after.len() as u64, n, w);
             }
-            let (b, a) = (quantile(before, q), quantile(after, q));
+            let a = quantile(after, q);
             let change = if b > 0.0 { (a - b) / b * 100.0 } else { 0.0 };
             let said = format!("{pname} latency {a:.0} ms now, {b:.0} ms before “{anchor_text}”");
             if kind == CheckKind::P99Drop {
@@ -332,7 +344,12 @@ fn judge_in(check: &Check, kind: CheckKind, snap: &Snapshot, window: &Window) ->
             }
         }
         CheckKind::P99Above | CheckKind::P99Below => {
-            let after = latest_latencies(check, kind, snap, window);
+            let settle = if kind == CheckKind::P99Below {
+                ((value.max(0.0) * 1000.0) as u64).min(window.within / 2)
+            } else {
+                0
+            };
+            let after = latest_latencies(check, kind, snap, window, settle);
             let n = need(DEFAULT_SAMPLE);
             if (after.len() as u64) < n {
                 return too_few(after.len() as u64, n, w);
@@ -413,7 +430,7 @@ fn judge_in(check: &Check, kind: CheckKind, snap: &Snapshot, window: &Window) ->
                     j.method,
                     path_of(&j.url)
                 )),
-                Some(v) => Verdict::Waiting(format!("{key} is `{v}`, not `{expect}`")),
+                Some(v) => Verdict::Waiting(format!("{key} is “{v}”, not “{expect}”")),
                 None => Verdict::Waiting(format!(
                     "the last answer ({} {}) had no {key} header",
                     j.method,
@@ -438,7 +455,7 @@ fn judge_in(check: &Check, kind: CheckKind, snap: &Snapshot, window: &Window) ->
             judge(
                 body.contains(expect),
                 said,
-                &format!("waiting for `{expect}`"),
+                &format!("waiting for “{expect}”"),
             )
         }
         CheckKind::Dns => {

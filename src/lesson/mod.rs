@@ -1,26 +1,37 @@
 //! Guided lessons: narration steps with checkpoints proven from the trace.
 //!
 //! - `check`: evaluates a step's checkpoint against a recorder snapshot (pure, no clock).
-//! - `narrate`: plays a lesson headless (`hopscope run --narrate`), step by step.
+//! - `walk`: a learner's walk through a lesson, and the lesson driving the world: the world
+//!   each step expects is restored as it becomes current, its actions play on its own
+//!   clock, its buttons and prediction wait for the learner (`plan` works out the worlds).
+//! - `view`: what the guide shows for the current step, as data.
+//! - `predict`: predict, then observe: what the trace measured around a step's action.
+//! - `narrate`: plays a lesson headless (`hopscope run --narrate --reader 12s`) through the
+//!   same walk, with a simulated reader.
 //! - `progress`: the learner's place in each lesson, remembered between launches.
-//! - `walk`: a learner's walk through a lesson (current step, passes, answers), as data for
-//!   the window's guide panel.
 //!
 //! The scenario file holds the steps (`crate::scenario::Step`); the window's guide panel
 //! (`crate::ui::guide`) and the command line both build on this module.
 
 pub mod check;
 pub mod narrate;
+pub mod plan;
+pub mod predict;
 pub mod progress;
+pub mod view;
 pub mod walk;
 
-pub use check::{Context, Verdict, evaluate};
+/// What a lesson asks of the engine, performed in order: a command, a request, a restore.
+pub use crate::engine::Op as GuideCommand;
+pub use check::{Context, Verdict, evaluate, window_start};
 pub use narrate::{Live, NarrateOptions, Report, StepReport, StepResult, narrate};
+pub use predict::{Measured, Prediction};
 pub use progress::{LessonProgress, ProgressStore};
-pub use walk::{ActionView, CheckStatus, GuideCommand, QuestionView, StepView, Walkthrough};
+pub use view::{ButtonView, CheckStatus, PredictView, QuestionView, StepView};
+pub use walk::{Note, Turn, Walkthrough};
 
 use crate::engine::Addresses;
-use crate::scenario::{Command, Scenario, Step, placeholders};
+use crate::scenario::placeholders;
 
 /// `command` with its placeholders (`{edge}`, `{dns_port}`, `{allowed_token}`, …) filled
 /// from the live addresses. Unknown placeholders are left as written.
@@ -81,44 +92,6 @@ pub fn reflow(text: &str) -> String {
         .join("\n\n")
 }
 
-/// The anchor a step's checkpoint waits for: its `after`, else the last action it expects
-/// (written as the trace marker writes it).
-pub fn anchor_of(step: &Step) -> Option<String> {
-    if let Some(check) = &step.check
-        && let Some(after) = &check.after
-    {
-        return Some(after.clone());
-    }
-    step.expects.last().map(|a| canonical_action(a))
-}
-
-/// An action as the trace's marker writes it (`slow server-1 200ms`), or as written.
-pub fn canonical_action(action: &str) -> String {
-    action
-        .parse::<Command>()
-        .map_or_else(|_| action.trim().to_string(), |c| c.to_string())
-}
-
-/// When the scenario's own events perform `action` (for "the scenario does this at 5s").
-pub fn scripted_time(scenario: &Scenario, action: &str) -> Option<String> {
-    let wanted = canonical_action(action);
-    scenario.events.iter().find_map(|e| {
-        let does = match (&e.action, &e.send) {
-            (Some(a), _) => canonical_action(a) == wanted,
-            (None, Some(s)) => wanted == format!("send {} {}", s.method, s.path),
-            _ => false,
-        };
-        if !does {
-            return None;
-        }
-        match (e.at, e.after_requests) {
-            (Some(at), _) => Some(format!("at {:.1} s", at.get().as_secs_f64())),
-            (None, Some(n)) => Some(format!("after {n} requests")),
-            _ => None,
-        }
-    })
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -160,19 +133,5 @@ pub(crate) mod tests {
             reflow("\nOne line\nwrapped here.\n\n  Next   paragraph.\n"),
             "One line wrapped here.\n\nNext paragraph."
         );
-    }
-
-    #[test]
-    fn the_anchor_is_the_checks_after_or_the_last_expected_action() {
-        let mut step = Step {
-            expects: vec!["kill server-1".into(), "slow  server-2   200ms".into()],
-            ..Step::default()
-        };
-        assert_eq!(anchor_of(&step).as_deref(), Some("slow server-2 200ms"));
-        step.check = Some(crate::scenario::Check {
-            after: Some("marked unhealthy".into()),
-            ..Default::default()
-        });
-        assert_eq!(anchor_of(&step).as_deref(), Some("marked unhealthy"));
     }
 }

@@ -1,20 +1,24 @@
-//! Playing a lesson headless, as `hopscope run --narrate` does: each step is printed as it
-//! becomes current (title, text, what to look at and do, the command with its placeholders
-//! filled in), its checkpoint is judged against live snapshots until it holds or its time
-//! limit runs out, and the verdict is printed (✓ with what was seen, ✗ with what was
-//! missing). Questions are printed with their choices and the right answer's explanation.
-//!
-//! Without a learner, the actions a step expects are done by the scenario's own timed
-//! events; the checks wait for their markers, whenever those come.
+//! Playing a lesson headless, as `hopscope run --narrate` does, through the same walk the
+//! window uses: each step's world is restored as it becomes current, the step is printed
+//! (title, text, what to look at, what it does by itself, its buttons, the command with
+//! its placeholders filled in), a simulated reader reads it for `--reader` before making
+//! its prediction and pressing its buttons, the checkpoint is judged against live
+//! snapshots until it holds or its time limit runs out (✓ with what was seen, ✗ with what
+//! was missing), and the reader reads the outcome as long again before moving on.
+//! Questions are printed with their choices and the right answer's explanation.
 
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::check::{Context, Verdict, evaluate};
-use super::{fill, scripted_time};
-use crate::engine::{Addresses, Engine};
-use crate::scenario::{Question, Scenario, Step};
+use super::GuideCommand;
+use super::check::window_start;
+use super::fill;
+use super::predict::{Prediction, describe, measure, show};
+use super::progress::LessonProgress;
+use super::walk::Walkthrough;
+use crate::engine::{Addresses, Engine, Restored};
+use crate::scenario::{Predict, Question, Scenario, Step};
 use crate::trace::Snapshot;
 
 /// A running lesson, as narration sees it.
@@ -23,6 +27,12 @@ pub trait Live {
     fn snapshot(&self) -> Arc<Snapshot>;
     /// Every listening address, for the commands' placeholders.
     fn addresses(&self) -> Addresses;
+    /// Trace time now (µs since the run started).
+    fn now_micros(&self) -> u64;
+    /// The time scale now.
+    fn time_scale(&self) -> f64;
+    /// Does `ops` in order and waits; returns the restores done, with their tags.
+    fn perform(&self, ops: Vec<GuideCommand>) -> Vec<(u64, Restored)>;
 }
 
 impl Live for Engine {
@@ -33,11 +43,26 @@ impl Live for Engine {
     fn addresses(&self) -> Addresses {
         Engine::addresses(self)
     }
+
+    fn now_micros(&self) -> u64 {
+        self.topology().env.now()
+    }
+
+    fn time_scale(&self) -> f64 {
+        self.topology().env.scale.get()
+    }
+
+    fn perform(&self, ops: Vec<GuideCommand>) -> Vec<(u64, Restored)> {
+        self.run_ops_blocking(ops)
+    }
 }
 
 /// How narration runs.
 #[derive(Clone, Debug)]
 pub struct NarrateOptions {
+    /// The simulated reader: how long each step is read before its prediction and buttons,
+    /// and again once its checkpoint passed (zero: unattended play).
+    pub reader: Duration,
     /// Shortens every step's time limit to at most this (tests).
     pub step_cap: Option<Duration>,
     /// Stops narrating after this long in all (remaining checkpoints count as missed).
@@ -51,6 +76,7 @@ pub struct NarrateOptions {
 impl Default for NarrateOptions {
     fn default() -> Self {
         NarrateOptions {
+            reader: Duration::ZERO,
             step_cap: None,
             deadline: None,
             poll: Duration::from_millis(50),
@@ -81,6 +107,12 @@ pub struct StepReport {
     pub result: StepResult,
     /// Seconds the step took.
     pub seconds: f64,
+    /// When the step became current (its world in place), µs since the run started.
+    pub became_current_micros: u64,
+    /// Where the window its checkpoint passed on starts (µs since the run started).
+    pub judged_from_micros: Option<u64>,
+    /// What a prediction measured, in a sentence.
+    pub measured: Option<String>,
 }
 
 /// The whole lesson's report.
@@ -132,6 +164,64 @@ impl Report {
     }
 }
 
+/// Drives a walk against a live run.
+struct Driver<'a> {
+    walk: Walkthrough,
+    live: &'a dyn Live,
+    poll: Duration,
+}
+
+impl Driver<'_> {
+    /// Performs what the walk asks, then moves its clock and judges its step.
+    fn pump(&mut self) -> Arc<Snapshot> {
+        self.perform();
+        let snap = self.live.snapshot();
+        self.walk
+            .tick(&snap, self.live.now_micros(), self.live.time_scale());
+        self.perform();
+        snap
+    }
+
+    fn perform(&mut self) {
+        loop {
+            let ops = self.walk.take_commands();
+            if ops.is_empty() {
+                return;
+            }
+            for (tag, done) in self.live.perform(ops) {
+                self.walk.restored(tag, &done);
+            }
+        }
+    }
+
+    /// Keeps the lesson going for `d` (at least one turn).
+    fn pump_for(&mut self, d: Duration) {
+        let until = Instant::now() + d;
+        loop {
+            self.pump();
+            if Instant::now() >= until {
+                return;
+            }
+            std::thread::sleep(self.poll.min(until - Instant::now()));
+        }
+    }
+
+    /// Keeps the lesson going until `done` holds or `limit` has passed; whether it held.
+    fn pump_until(&mut self, limit: Duration, done: impl Fn(&Walkthrough) -> bool) -> bool {
+        let started = Instant::now();
+        loop {
+            self.pump();
+            if done(&self.walk) {
+                return true;
+            }
+            if started.elapsed() >= limit {
+                return false;
+            }
+            std::thread::sleep(self.poll);
+        }
+    }
+}
+
 /// Plays the steps of `scenario` against `live`, printing to `out`.
 pub fn narrate(
     scenario: &Scenario,
@@ -144,71 +234,138 @@ pub fn narrate(
     let addresses = live.addresses();
     let total = scenario.steps.len();
     let mut report = Report::default();
+    let mut d = Driver {
+        walk: Walkthrough::new(scenario, LessonProgress::default()),
+        live,
+        poll: options.poll,
+    };
     writeln!(out, "Lesson: {}", scenario.name)?;
     if !scenario.summary.is_empty() {
         writeln!(out, "{}", wrap(&scenario.summary, options.width, ""))?;
     }
+    if !options.reader.is_zero() {
+        writeln!(
+            out,
+            "(a simulated reader takes {:.0} s over each step)",
+            options.reader.as_secs_f64()
+        )?;
+    }
     for (index, step) in scenario.steps.iter().enumerate() {
+        if index > 0 {
+            d.walk.next();
+        }
         let step_start = Instant::now();
-        let since = live.snapshot().now_micros;
+        // The step becomes current once its world is in place.
+        d.pump_until(Duration::from_secs(30), |w| w.started_micros().is_some());
+        let became = d.walk.started_micros().unwrap_or_else(|| live.now_micros());
         write!(
             out,
             "{}",
-            render_step(scenario, step, index, total, &addresses, options.width)
+            render_step(step, index, total, &addresses, options.width)
         )?;
+        if let Some(note) = d.walk.view(&addresses).and_then(|v| v.note) {
+            writeln!(out, "{}", wrap(&format!("({note})"), options.width, "  "))?;
+        }
         out.flush()?;
+        d.pump_for(options.reader);
+        if let Some(p) = &step.predict {
+            let guess = reader_guess(p, &live.snapshot());
+            d.walk.predict(guess);
+            let said = match guess {
+                Prediction::Choice(i) => p.choices.get(i).cloned().unwrap_or_default(),
+                Prediction::Number(x) => {
+                    show(p.measure.unwrap_or(crate::scenario::Measure::P99), x)
+                }
+            };
+            writeln!(out, "  the reader predicts: {said}")?;
+        }
+        for (i, button) in step.buttons.iter().enumerate() {
+            d.walk.press(i, live.now_micros());
+            writeln!(out, "  pressed: {}", button.label())?;
+            d.pump();
+        }
+        out.flush()?;
+        // Stretched by the time scale; a huge scale means "no limit", never a panic.
+        let mut limit = Duration::try_from_secs_f64(step.limit().as_secs_f64() * scale)
+            .unwrap_or(Duration::MAX);
+        if let Some(cap) = options.step_cap {
+            limit = limit.min(cap);
+        }
+        if let Some(deadline) = options.deadline {
+            limit = limit.min(deadline.saturating_sub(started.elapsed()));
+        }
+        let mut judged_from = None;
         let result = if let Some(q) = &step.question {
             write!(out, "{}", render_question(q, options.width))?;
+            d.walk.answer(q.answer);
             StepResult::Asked
         } else if let Some(check) = &step.check {
-            // Stretched by the time scale; a huge scale means "no limit", never a panic.
-            let mut limit = Duration::try_from_secs_f64(step.limit().as_secs_f64() * scale)
-                .unwrap_or(Duration::MAX);
-            if let Some(cap) = options.step_cap {
-                limit = limit.min(cap);
-            }
-            if let Some(deadline) = options.deadline {
-                limit = limit.min(deadline.saturating_sub(started.elapsed()));
-            }
-            let ctx = Context::for_step(step, since, scale);
-            let verdict = loop {
-                let verdict = evaluate(check, &live.snapshot(), &ctx);
-                if verdict.passed() || step_start.elapsed() >= limit {
-                    break verdict;
+            let passed = d.pump_until(limit, |w| w.is_passed(index));
+            let snap = live.snapshot();
+            if passed {
+                judged_from = d
+                    .walk
+                    .context()
+                    .and_then(|ctx| window_start(check, &snap, &ctx));
+                let seen = match d.walk.view(&addresses).map(|v| v.status) {
+                    Some(super::CheckStatus::Passed { seen, .. }) => seen,
+                    _ => String::new(),
+                };
+                let said = check.success.as_deref().unwrap_or("");
+                writeln!(
+                    out,
+                    "  ✓ {}",
+                    wrap(said, options.width, "    ").trim_start()
+                )?;
+                writeln!(out, "    ({seen})")?;
+                StepResult::Passed(seen)
+            } else {
+                let missing = match d.walk.view(&addresses).map(|v| v.status) {
+                    Some(super::CheckStatus::Waiting { missing, .. }) => missing,
+                    _ => "the step never became current".to_string(),
+                };
+                writeln!(
+                    out,
+                    "  ✗ not seen within {:.0} s: {missing}",
+                    limit.as_secs_f64()
+                )?;
+                if let Some(hint) = &check.hint {
+                    writeln!(out, "{}", wrap(hint, options.width, "    "))?;
                 }
-                std::thread::sleep(options.poll);
-            };
-            match verdict {
-                Verdict::Passed(seen) => {
-                    let said = check.success.as_deref().unwrap_or("");
-                    writeln!(
-                        out,
-                        "  ✓ {}",
-                        wrap(said, options.width, "    ").trim_start()
-                    )?;
-                    writeln!(out, "    ({})", seen)?;
-                    StepResult::Passed(seen)
-                }
-                Verdict::Waiting(missing) => {
-                    writeln!(
-                        out,
-                        "  ✗ not seen within {:.0} s: {missing}",
-                        limit.as_secs_f64()
-                    )?;
-                    if let Some(hint) = &check.hint {
-                        writeln!(out, "{}", wrap(hint, options.width, "    "))?;
-                    }
-                    StepResult::Missed(missing)
-                }
+                StepResult::Missed(missing)
             }
         } else {
             StepResult::Read
         };
+        if step.predict.is_some() && !matches!(result, StepResult::Missed(_)) {
+            d.pump_until(limit, |w| w.measured(index).is_some());
+        }
+        let measured = step.predict.as_ref().and_then(|p| {
+            let m = d.walk.measured(index)?;
+            Some((p, describe(p.measure?, p.server.as_deref(), m)))
+        });
+        if let Some((p, said)) = &measured {
+            writeln!(
+                out,
+                "{}",
+                wrap(&format!("measured: {said}"), options.width, "  ")
+            )?;
+            writeln!(
+                out,
+                "{}",
+                wrap(&format!("Why: {}", p.explain), options.width, "  ")
+            )?;
+        }
+        out.flush()?;
+        d.pump_for(options.reader);
         report.steps.push(StepReport {
             index,
             title: step.title.clone(),
             result,
             seconds: step_start.elapsed().as_secs_f64(),
+            became_current_micros: became,
+            judged_from_micros: judged_from,
+            measured: measured.map(|(_, said)| said),
         });
         out.flush()?;
     }
@@ -216,9 +373,20 @@ pub fn narrate(
     Ok(report)
 }
 
+/// What the simulated reader predicts: the choice the lesson says is right, or, for a
+/// number, that nothing will change (the number measured just now).
+fn reader_guess(p: &Predict, snap: &Snapshot) -> Prediction {
+    if p.choices.is_empty() {
+        let within = p.within.map_or(3.0, |d| d.get().as_secs_f64());
+        let from = snap.now_micros.saturating_sub((within * 1e6) as u64);
+        Prediction::Number(measure(p, snap, from, snap.now_micros).unwrap_or(0.0))
+    } else {
+        Prediction::Choice(p.answer.unwrap_or(0))
+    }
+}
+
 /// A step as printed when it becomes current.
 pub fn render_step(
-    scenario: &Scenario,
     step: &Step,
     index: usize,
     total: usize,
@@ -240,11 +408,36 @@ pub fn render_step(
         s.push_str(&wrap(&format!("do this: {prompt}"), width, "  "));
         s.push('\n');
     }
-    for action in &step.expects {
-        let when = scripted_time(scenario, action)
-            .map(|t| format!(" (the scenario does it {t} if nobody does)"))
-            .unwrap_or_default();
-        s.push_str(&format!("  press: {action}{when}\n"));
+    for action in &step.actions {
+        let when = match action.at {
+            Some(at) if !at.is_zero() => format!("{:.1} s in", at.get().as_secs_f64()),
+            _ => "at once".to_string(),
+        };
+        s.push_str(&format!("  the step does, {when}: {}\n", action.text()));
+    }
+    for button in &step.buttons {
+        s.push_str(&format!("  button: {}\n", button.label()));
+    }
+    if let Some(keep) = &step.keep {
+        s.push_str(&wrap(
+            &format!("(stays after this step: {keep})"),
+            width,
+            "  ",
+        ));
+        s.push('\n');
+    }
+    if let Some(p) = &step.predict {
+        s.push_str(&wrap(&format!("Predict: {}", p.ask), width, "  "));
+        s.push('\n');
+        for (i, choice) in p.choices.iter().enumerate() {
+            let letter = char::from(b'a' + (i % 26) as u8);
+            s.push_str(&format!("    {letter}) {choice}\n"));
+        }
+        if p.choices.is_empty()
+            && let Some(m) = p.measure
+        {
+            s.push_str(&format!("    (a number, in {})\n", m.unit()));
+        }
     }
     if let Some(command) = &step.command {
         s.push_str(&format!("  $ {}\n", fill(command, addresses)));

@@ -3,14 +3,27 @@
 use std::sync::Mutex;
 
 use super::*;
+use crate::engine::Restored;
 use crate::engine::topology::Tokens;
-use crate::scenario::{Check, CheckKind, Event};
+use crate::lesson::GuideCommand;
 use crate::trace::{Journey, Marker, TraceId};
 
-/// A fake run whose clock moves 100 ms per snapshot; a 502 ends at 0.5 s, after a
-/// `kill server-1` marker at 0.3 s.
+/// A fake run whose clock moves 100 ms per snapshot. Once `kill server-1` is performed,
+/// a request that begins 100 ms later ends in a 502 100 ms after that.
 struct Fake {
     calls: Mutex<u64>,
+    killed: Mutex<Option<u64>>,
+    performed: Mutex<Vec<String>>,
+}
+
+impl Fake {
+    fn new() -> Fake {
+        Fake {
+            calls: Mutex::new(0),
+            killed: Mutex::new(None),
+            performed: Mutex::new(Vec::new()),
+        }
+    }
 }
 
 impl Live for Fake {
@@ -22,23 +35,23 @@ impl Live for Fake {
             now_micros: now,
             ..Snapshot::default()
         };
-        if now >= 300_000 {
+        if let Some(at) = *self.killed.lock().expect("lock") {
             snap.markers = Arc::new(vec![Marker {
-                at_micros: 300_000,
+                at_micros: at,
                 component: None,
                 text: "kill server-1".into(),
             }]);
-        }
-        if now >= 500_000 {
-            snap.recent = vec![Arc::new(Journey {
-                id: TraceId(1),
-                method: "GET".into(),
-                url: "/users/1".into(),
-                start_micros: 400_000,
-                end_micros: Some(500_000),
-                outcome: Some(crate::trace::Outcome::Status(502)),
-                ..Journey::default()
-            })];
+            if now >= at + 200_000 {
+                snap.recent = vec![Arc::new(Journey {
+                    id: TraceId(1),
+                    method: "GET".into(),
+                    url: "/users/1".into(),
+                    start_micros: at + 100_000,
+                    end_micros: Some(at + 200_000),
+                    outcome: Some(crate::trace::Outcome::Status(502)),
+                    ..Journey::default()
+                })];
+            }
         }
         Arc::new(snap)
     }
@@ -59,63 +72,76 @@ impl Live for Fake {
             },
         }
     }
+
+    fn now_micros(&self) -> u64 {
+        *self.calls.lock().expect("lock") * 100_000
+    }
+
+    fn time_scale(&self) -> f64 {
+        1.0
+    }
+
+    fn perform(&self, ops: Vec<GuideCommand>) -> Vec<(u64, Restored)> {
+        let now = self.now_micros();
+        let mut out = Vec::new();
+        for op in ops {
+            match op {
+                GuideCommand::Restore { tag, .. } => {
+                    self.performed.lock().expect("lock").push("restore".into());
+                    out.push((
+                        tag,
+                        Restored {
+                            at_micros: now,
+                            ..Restored::default()
+                        },
+                    ));
+                }
+                GuideCommand::Apply(c) => {
+                    if c.to_string() == "kill server-1" {
+                        *self.killed.lock().expect("lock") = Some(now);
+                    }
+                    self.performed.lock().expect("lock").push(c.to_string());
+                }
+                GuideCommand::Send(r) => self
+                    .performed
+                    .lock()
+                    .expect("lock")
+                    .push(format!("send {} {}", r.method, r.path)),
+            }
+        }
+        out
+    }
 }
 
+const LESSON: &str = r#"
+name = "fake"
+
+[[steps]]
+title = "Break it"
+text = "Kill the only server and watch the load balancer answer for it."
+look_at = "server-1"
+command = "curl http://{edge}/users/1"
+buttons = ["kill server-1"]
+check = { kind = "outcome", expect = "502", success = "The load balancer said 502 Bad Gateway." }
+
+[[steps]]
+title = "Why"
+question = { ask = "Who wrote the 502?", choices = ["the server", "the load balancer"], answer = 1, explain = "The server was gone; the balancer answered." }
+
+[[steps]]
+title = "Never"
+text = "This one waits for something that never comes."
+actions = [{ at = "1s", do = "rate 5" }]
+check = { kind = "outcome", expect = "dns_failure", hint = "Try dns nxdomain." }
+"#;
+
 fn lesson() -> Scenario {
-    Scenario {
-        name: "fake".into(),
-        events: vec![Event {
-            at: Some(crate::scenario::Dur::from_secs(3)),
-            action: Some("kill server-1".into()),
-            ..Event::default()
-        }],
-        steps: vec![
-            Step {
-                title: "Break it".into(),
-                text: "Kill the only server and watch the load balancer answer for it.".into(),
-                look_at: Some("server-1".into()),
-                command: Some("curl http://{edge}/users/1".into()),
-                expects: vec!["kill server-1".into()],
-                check: Some(Check {
-                    kind: Some(CheckKind::Outcome),
-                    expect: Some("502".into()),
-                    success: Some("The load balancer said 502 Bad Gateway.".into()),
-                    ..Check::default()
-                }),
-                ..Step::default()
-            },
-            Step {
-                title: "Why".into(),
-                question: Some(crate::scenario::Question {
-                    ask: "Who wrote the 502?".into(),
-                    choices: vec!["the server".into(), "the load balancer".into()],
-                    answer: 1,
-                    explain: "The server was gone; the balancer answered.".into(),
-                    feedback: vec![],
-                }),
-                ..Step::default()
-            },
-            Step {
-                title: "Never".into(),
-                text: "This one waits for something that never comes.".into(),
-                check: Some(Check {
-                    kind: Some(CheckKind::Outcome),
-                    expect: Some("dns_failure".into()),
-                    hint: Some("Try dns nxdomain.".into()),
-                    ..Check::default()
-                }),
-                ..Step::default()
-            },
-        ],
-        ..Scenario::default()
-    }
+    crate::scenario::load_str("fake.toml", LESSON).expect("valid lesson")
 }
 
 #[test]
 fn narration_prints_each_step_judges_it_and_reports() {
-    let fake = Fake {
-        calls: Mutex::new(0),
-    };
+    let fake = Fake::new();
     let options = NarrateOptions {
         step_cap: Some(Duration::from_millis(300)),
         poll: Duration::from_millis(1),
@@ -129,10 +155,9 @@ fn narration_prints_each_step_judges_it_and_reports() {
         text.contains("$ curl http://127.0.0.1:80/users/1"),
         "{text}"
     );
-    assert!(
-        text.contains("press: kill server-1 (the scenario does it at 3.0 s if nobody does)"),
-        "{text}"
-    );
+    assert!(text.contains("button: kill server-1"), "{text}");
+    assert!(text.contains("pressed: kill server-1"), "{text}");
+    assert!(text.contains("the step does, 1.0 s in: rate 5"), "{text}");
     assert!(
         text.contains("✓ The load balancer said 502 Bad Gateway."),
         "{text}"
@@ -147,6 +172,12 @@ fn narration_prints_each_step_judges_it_and_reports() {
         "1 of 2 checkpoints passed; missed: step 3 “Never”"
     );
     assert_eq!(report.steps[1].result, StepResult::Asked);
+    // The 502 was judged on what followed the press, after the step became current.
+    let first = &report.steps[0];
+    assert!(first.judged_from_micros >= Some(first.became_current_micros));
+    let performed = fake.performed.lock().expect("lock").clone();
+    assert_eq!(performed[..2], ["restore", "kill server-1"]);
+    assert!(performed.contains(&"rate 5".to_string()), "{performed:?}");
 }
 
 #[test]
@@ -162,9 +193,7 @@ fn wrapping_keeps_words_whole_and_paragraphs_apart() {
 
 #[test]
 fn a_huge_time_scale_does_not_panic() {
-    let fake = Fake {
-        calls: Mutex::new(0),
-    };
+    let fake = Fake::new();
     let mut lesson = lesson();
     lesson.time_scale = 1e300;
     let options = NarrateOptions {

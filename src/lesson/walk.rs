@@ -1,121 +1,124 @@
-//! A learner's walk through a lesson, without any drawing: which step is current, which
-//! checkpoints passed (a pass stays passed), which answers were given, and which actions the
-//! learner performed from the guide. The window's guide panel draws `StepView`s computed
-//! here and turns clicks into calls here, so all of it is testable as data.
+//! A learner's walk through a lesson, and the lesson driving the world as it goes. Without
+//! any drawing: which step is current, the world it expects (restored on entry), the
+//! actions it plays on its own clock (timed from when it became current), the buttons
+//! pressed, the prediction made, the checkpoint judged (a pass stays passed) and the
+//! answers given.
+//!
+//! The walk never touches the engine: it queues `GuideCommand`s (`take_commands`), which
+//! the window or the command line performs in order, and is told when a restore is done
+//! (`restored`). Time comes in with each `tick`, so all of it is testable as data.
 
 use std::collections::BTreeMap;
 
+use super::GuideCommand;
 use super::check::{Context, Verdict, evaluate};
+use super::plan::{action_ops, button_ops, expected_world, forward_scope, full_scope};
+use super::predict::{Measured, Prediction, measure};
 use super::progress::LessonProgress;
-use super::{anchor_of, canonical_action, fill, reflow, scripted_time};
-use crate::engine::Addresses;
-use crate::scenario::{Command, Scenario, SendRequest};
+use crate::engine::Restored;
+use crate::scenario::{Measure, Scenario, Scope, Step};
 use crate::trace::Snapshot;
 
-/// Something the guide asks the app to do, applied once at the end of the frame.
-#[must_use]
-#[derive(Clone, Debug, PartialEq)]
-pub enum GuideCommand {
-    /// A control command, as the controls send it (`engine.send(command)`).
-    Apply(Command),
-    /// A specific request, as a scenario's `send` event makes it (with its body, token and
-    /// profile): `let _rt = engine.handle().enter(); engine.topology().clients.send(&req, false)`.
-    Send(SendRequest),
+/// Why the world was restored, for the note that says what changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Turn {
+    /// The lesson opened (nothing to say unless something changed).
+    Open,
+    /// The learner moved on.
+    Next,
+    /// The learner went back.
+    Back,
+    /// The learner started over.
+    StartOver,
+    /// The learner resumed where they left off.
+    Resume,
 }
 
-/// How the current step's checkpoint stands.
+/// What a restore changed, shown once on the step it was done for.
 #[derive(Clone, Debug, PartialEq)]
-pub enum CheckStatus {
-    /// The step has no checkpoint.
-    None,
-    /// Not seen yet: what is missing, and the author's hint.
-    Waiting {
-        missing: String,
-        hint: Option<String>,
+pub struct Note {
+    pub turn: Turn,
+    /// In words, one per change.
+    pub changes: Vec<String>,
+    /// Changes that could not be made.
+    pub failed: Vec<String>,
+}
+
+/// The current step, once its world is in place.
+#[derive(Clone, Debug)]
+pub(super) struct Run {
+    /// When the step became current (µs since the run started).
+    pub started_micros: u64,
+    last_micros: u64,
+    /// Simulated seconds since the step became current (or since the prediction, while
+    /// the step's actions wait for it).
+    pub sim_secs: f64,
+    /// Which of the step's actions have been played, and when.
+    pub fired: Vec<Option<u64>>,
+    /// The step's own action, once done: when it began (a press, or the first of the
+    /// step's actions), and what.
+    pub acted: Option<(u64, String)>,
+    pub pressed: bool,
+}
+
+#[derive(Clone, Debug)]
+pub(super) enum Stage {
+    /// Waiting for the world to be restored (the restore's tag).
+    Restoring {
+        tag: u64,
+        turn: Turn,
     },
-    /// Seen: the author's success text and what was seen.
-    Passed { success: String, seen: String },
-}
-
-/// An action button.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ActionView {
-    /// The command, as written (`kill server-2`), which is also the button's label.
-    pub label: String,
-    /// When the scenario's own events do it, if they do (`at 5.0 s`).
-    pub scripted: Option<String>,
-}
-
-/// A question as shown.
-#[derive(Clone, Debug, PartialEq)]
-pub struct QuestionView {
-    pub ask: String,
-    pub choices: Vec<String>,
-    /// The choice picked, if any.
-    pub chosen: Option<usize>,
-    /// Shown once a choice is picked: whether it was right, the choice's own feedback and
-    /// the explanation.
-    pub right: Option<bool>,
-    pub feedback: Option<String>,
-    pub explain: Option<String>,
-}
-
-/// What the guide shows for the current step.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StepView {
-    pub lesson: String,
-    /// 0-based.
-    pub index: usize,
-    pub total: usize,
-    pub title: String,
-    pub text: String,
-    /// In words (`the CDN cache`), and as written (`cdn`).
-    pub look_at: Option<(String, String)>,
-    pub prompt: Option<String>,
-    pub actions: Vec<ActionView>,
-    /// The command with its placeholders filled in.
-    pub command: Option<String>,
-    pub status: CheckStatus,
-    pub question: Option<QuestionView>,
-    pub can_back: bool,
-    pub can_next: bool,
-    /// Steps done (checkpoint passed, question answered right, or nothing to do and seen).
-    pub done: usize,
+    Running(Run),
 }
 
 /// A learner's walk through one lesson.
 #[derive(Clone, Debug)]
 pub struct Walkthrough {
-    scenario: Scenario,
-    current: usize,
-    /// When the current step became current (run time, µs); set by `observe`.
-    started_micros: Option<u64>,
-    passed: BTreeMap<usize, String>,
-    answers: BTreeMap<usize, usize>,
-    /// When the learner performed each action from the guide (canonical text → µs).
-    acted: BTreeMap<String, u64>,
-    verdict: Option<Verdict>,
+    pub(super) scenario: Scenario,
+    pub(super) current: usize,
+    pub(super) stage: Stage,
+    /// Markers before this are not anchors: the lesson began or started over here.
+    pub(super) floor_micros: u64,
+    pub(super) passed: BTreeMap<usize, String>,
+    pub(super) answers: BTreeMap<usize, usize>,
+    pub(super) predictions: BTreeMap<usize, Prediction>,
+    pub(super) measured: BTreeMap<usize, Measured>,
+    pub(super) verdict: Option<Verdict>,
+    pub(super) note: Option<Note>,
+    /// Saved progress from an earlier session, offered as "Resume".
+    pub(super) saved: Option<LessonProgress>,
+    outbox: Vec<GuideCommand>,
+    next_tag: u64,
     changed: bool,
 }
 
 impl Walkthrough {
-    /// A walk through `scenario`, resuming from `saved`.
+    /// A walk through `scenario` from its first step; `saved` (an earlier session's
+    /// progress) is offered for resuming, never taken without asking.
     pub fn new(scenario: &Scenario, saved: LessonProgress) -> Walkthrough {
         let saved = saved.fit(scenario.steps.len());
-        Walkthrough {
+        let has_progress = saved.step > 0 || !saved.passed.is_empty() || !saved.answers.is_empty();
+        let mut walk = Walkthrough {
             scenario: scenario.clone(),
-            current: saved.step,
-            started_micros: None,
-            passed: saved
-                .passed
-                .iter()
-                .map(|s| (*s, "passed in an earlier session".to_string()))
-                .collect(),
-            answers: saved.answers,
-            acted: BTreeMap::new(),
+            current: 0,
+            stage: Stage::Restoring {
+                tag: 0,
+                turn: Turn::Open,
+            },
+            floor_micros: 0,
+            passed: BTreeMap::new(),
+            answers: BTreeMap::new(),
+            predictions: BTreeMap::new(),
+            measured: BTreeMap::new(),
             verdict: None,
+            note: None,
+            saved: has_progress.then_some(saved),
+            outbox: Vec::new(),
+            next_tag: 0,
             changed: false,
-        }
+        };
+        walk.enter(0, Turn::Open);
+        walk
     }
 
     /// The lesson's name (its key in the progress file).
@@ -123,9 +126,19 @@ impl Walkthrough {
         &self.scenario.name
     }
 
+    /// The scenario walked through.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
     /// The current step (0-based).
     pub fn current(&self) -> usize {
         self.current
+    }
+
+    /// The current step.
+    pub fn step(&self) -> Option<&Step> {
+        self.scenario.steps.get(self.current)
     }
 
     /// Whether step `index`'s checkpoint has passed.
@@ -133,9 +146,33 @@ impl Walkthrough {
         self.passed.contains_key(&index)
     }
 
+    /// What was measured for step `index`'s prediction, once it was.
+    pub fn measured(&self, index: usize) -> Option<&Measured> {
+        self.measured.get(&index)
+    }
+
+    /// What the latest restore changed, while its step is current.
+    pub fn note(&self) -> Option<&Note> {
+        self.note.as_ref()
+    }
+
+    /// When the current step became current (µs since the run started), once its world
+    /// is in place.
+    pub fn started_micros(&self) -> Option<u64> {
+        match &self.stage {
+            Stage::Running(run) => Some(run.started_micros),
+            Stage::Restoring { .. } => None,
+        }
+    }
+
     /// What the current step points at (`cdn`, `server-2`, `plot:latency`, `request`).
     pub fn look_at(&self) -> Option<&str> {
-        self.scenario.steps.get(self.current)?.look_at.as_deref()
+        self.step()?.look_at.as_deref()
+    }
+
+    /// Saved progress from an earlier session, while it may be resumed.
+    pub fn resumable(&self) -> Option<&LessonProgress> {
+        self.saved.as_ref()
     }
 
     /// What to remember between launches.
@@ -152,64 +189,278 @@ impl Walkthrough {
         std::mem::take(&mut self.changed)
     }
 
-    /// Judges the current step's checkpoint against `snap` (a pass is kept).
-    pub fn observe(&mut self, snap: &Snapshot) {
-        let Some(step) = self.scenario.steps.get(self.current) else {
+    /// What the lesson asks of the engine, in order.
+    #[must_use]
+    pub fn take_commands(&mut self) -> Vec<GuideCommand> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// The context the current step's checkpoint is judged in, once the step runs.
+    pub fn context(&self) -> Option<Context> {
+        let Stage::Running(run) = &self.stage else {
+            return None;
+        };
+        let step = self.step()?;
+        Some(Context {
+            since_micros: run.started_micros,
+            floor_micros: self.floor_micros,
+            scale: self.scenario.time_scale.max(1.0),
+            acted: run.acted.clone(),
+            awaiting: self.awaiting(step, run),
+        })
+    }
+
+    /// What the step waits for before its checkpoint can be judged, in words.
+    fn awaiting(&self, step: &Step, run: &Run) -> Option<String> {
+        if self.prediction_pending() {
+            return Some("your prediction".into());
+        }
+        if !step.buttons.is_empty() && !run.pressed {
+            return Some(match step.buttons.as_slice() {
+                [one] => format!("you to press “{}”", one.label()),
+                _ => "you to press one of the step's buttons".into(),
+            });
+        }
+        let next = step
+            .actions
+            .iter()
+            .zip(&run.fired)
+            .find(|(_, fired)| fired.is_none());
+        next.map(|(a, _)| {
+            let due = a.at.map_or(0.0, |d| d.get().as_secs_f64());
+            let left = (due - run.sim_secs).max(0.0);
+            format!("“{}” (in {left:.1} s)", a.text())
+        })
+    }
+
+    /// Whether the current step asks for a prediction not made yet (its buttons wait and
+    /// its actions hold until then).
+    pub fn prediction_pending(&self) -> bool {
+        self.step().is_some_and(|s| s.predict.is_some())
+            && !self.predictions.contains_key(&self.current)
+    }
+
+    /// Advances the step's clock to `now_micros`, plays the actions that are due, judges
+    /// the checkpoint against `snap` (a pass is kept) and measures the prediction once the
+    /// checkpoint passed. `scale` is the time scale now.
+    pub fn tick(&mut self, snap: &Snapshot, now_micros: u64, scale: f64) {
+        let held = self.prediction_pending();
+        let Some(step) = self.scenario.steps.get(self.current).cloned() else {
             return;
         };
-        let started = *self.started_micros.get_or_insert(snap.now_micros);
-        let Some(check) = &step.check else {
+        let Stage::Running(run) = &mut self.stage else {
+            self.verdict = Some(Verdict::Waiting("setting up this step…".into()));
             return;
         };
-        if self.passed.contains_key(&self.current) {
+        let elapsed = now_micros.saturating_sub(run.last_micros);
+        run.last_micros = run.last_micros.max(now_micros);
+        if !held {
+            run.sim_secs += elapsed as f64 / 1e6 / scale.max(1.0);
+        }
+        for (i, action) in step.actions.iter().enumerate() {
+            let due = action.at.map_or(0.0, |d| d.get().as_secs_f64());
+            if held || run.fired[i].is_some() || due > run.sim_secs + 1e-9 {
+                continue;
+            }
+            run.fired[i] = Some(now_micros);
+            if !run.pressed {
+                // What the step does by itself is one story: the window starts with its
+                // first action, once the last has been played.
+                let first = run
+                    .fired
+                    .iter()
+                    .flatten()
+                    .min()
+                    .copied()
+                    .unwrap_or(now_micros);
+                let text = if step.actions.len() > 1 {
+                    "the step's actions".to_string()
+                } else {
+                    action.text()
+                };
+                run.acted = Some((first, text));
+            }
+            self.outbox.extend(action_ops(action));
+        }
+        self.judge(&step, snap);
+    }
+
+    fn judge(&mut self, step: &Step, snap: &Snapshot) {
+        let Some(ctx) = self.context() else {
+            return;
+        };
+        if let Some(check) = &step.check
+            && !self.passed.contains_key(&self.current)
+        {
+            let verdict = evaluate(check, snap, &ctx);
+            if let Verdict::Passed(seen) = &verdict {
+                self.passed.insert(self.current, seen.clone());
+                self.changed = true;
+            }
+            self.verdict = Some(verdict);
+        }
+        self.take_measurement(step, snap, &ctx);
+    }
+
+    /// Measures the prediction once the step's action ran, its checkpoint passed and the
+    /// change has settled: before is the window before the action, after the latest
+    /// window, at least one window after it.
+    fn take_measurement(&mut self, step: &Step, snap: &Snapshot, ctx: &Context) {
+        let Some(p) = &step.predict else {
+            return;
+        };
+        if self.measured.contains_key(&self.current) || ctx.awaiting.is_some() {
             return;
         }
-        let mut ctx = Context::for_step(step, started, self.scenario.time_scale);
-        ctx.acted_micros =
-            anchor_of(step).and_then(|a| self.acted.get(&canonical_action(&a)).copied());
-        let verdict = evaluate(check, snap, &ctx);
-        if let Verdict::Passed(seen) = &verdict {
-            self.passed.insert(self.current, seen.clone());
-            self.changed = true;
+        let Some((acted, _)) = ctx.acted else {
+            return;
+        };
+        let within = (p.within.map_or(3.0, |d| d.get().as_secs_f64()) * ctx.scale * 1e6) as u64;
+        if step.check.is_some() && !self.passed.contains_key(&self.current) {
+            return;
         }
-        self.verdict = Some(verdict);
+        let before = measure(p, snap, acted.saturating_sub(within), acted);
+        // Latency is judged on requests old enough to have shown it: those begun in the
+        // last moments and already back would flatter the figure.
+        let latency = matches!(p.measure, Some(Measure::P50 | Measure::P95 | Measure::P99));
+        let settle = match before {
+            Some(ms) if latency => (ms * 1000.0) as u64,
+            _ => 0,
+        };
+        // The world once the change has settled: a whole window, after a first one in
+        // which the change was still working its way through (queues draining, clients
+        // reconnecting).
+        if snap.now_micros < acted + 2 * within + settle {
+            return;
+        }
+        let to = snap.now_micros.saturating_sub(settle);
+        let from = to.saturating_sub(within).max(acted + within);
+        self.measured.insert(
+            self.current,
+            Measured {
+                before,
+                after: measure(p, snap, from, to),
+            },
+        );
+    }
+
+    /// The world is restored: the restore tagged `tag` was done at `done.at_micros`. The
+    /// step becomes current then (its clock and its checkpoint's window start).
+    pub fn restored(&mut self, tag: u64, done: &Restored) {
+        let Stage::Restoring { tag: waiting, turn } = self.stage else {
+            return;
+        };
+        if waiting != tag {
+            return;
+        }
+        let says = !done.changes.is_empty()
+            || !done.failed.is_empty()
+            || matches!(turn, Turn::Back | Turn::StartOver | Turn::Resume);
+        self.note = says.then(|| Note {
+            turn,
+            changes: done.changes.clone(),
+            failed: done.failed.clone(),
+        });
+        if turn == Turn::StartOver || (turn == Turn::Open && self.floor_micros == 0) {
+            self.floor_micros = done.at_micros;
+        }
+        let actions = self.step().map_or(0, |s| s.actions.len());
+        self.stage = Stage::Running(Run {
+            started_micros: done.at_micros,
+            last_micros: done.at_micros,
+            sim_secs: 0.0,
+            fired: vec![None; actions],
+            acted: None,
+            pressed: false,
+        });
+        self.verdict = None;
     }
 
     /// Moves to the next step.
     pub fn next(&mut self) {
         if self.current + 1 < self.scenario.steps.len() {
-            self.go(self.current + 1);
+            self.enter(self.current + 1, Turn::Next);
         }
     }
 
     /// Moves to the previous step.
     pub fn back(&mut self) {
         if self.current > 0 {
-            self.go(self.current - 1);
+            self.enter(self.current - 1, Turn::Back);
         }
     }
 
-    /// Starts the lesson over.
+    /// Starts the lesson over: its first step, its start world, nothing passed.
     pub fn restart(&mut self) {
         self.passed.clear();
         self.answers.clear();
-        self.acted.clear();
-        self.go(0);
+        self.predictions.clear();
+        self.measured.clear();
+        self.enter(0, Turn::StartOver);
     }
 
-    fn go(&mut self, index: usize) {
+    /// Takes up the saved progress: its passes and answers, at its step.
+    pub fn resume(&mut self) {
+        if let Some(saved) = self.saved.take() {
+            self.passed = saved
+                .passed
+                .iter()
+                .map(|s| (*s, "passed in an earlier session".to_string()))
+                .collect();
+            self.answers = saved.answers;
+            self.enter(saved.step, Turn::Resume);
+        }
+    }
+
+    /// Makes `index` the current step: the world it expects is restored first (every
+    /// setting when going back, starting over or resuming; only what the lesson changes
+    /// when moving on, so the learner's own experiments stay).
+    fn enter(&mut self, index: usize, turn: Turn) {
         self.current = index;
-        self.started_micros = None;
+        self.next_tag += 1;
+        let tag = self.next_tag;
+        let scope: Scope = match turn {
+            Turn::Open | Turn::Next => forward_scope(&self.scenario),
+            Turn::Back | Turn::StartOver | Turn::Resume => full_scope(&self.scenario),
+        };
+        self.outbox.push(GuideCommand::Restore {
+            world: expected_world(&self.scenario, index),
+            scope,
+            tag,
+        });
+        self.stage = Stage::Restoring { tag, turn };
+        self.predictions.remove(&index);
+        self.measured.remove(&index);
         self.verdict = None;
-        self.changed = true;
+        self.note = None;
+        if turn != Turn::Open {
+            // The learner has made their own progress: the saved one is overwritten.
+            self.saved = None;
+            self.changed = true;
+        }
+    }
+
+    /// Presses button `index` of the current step at `now_micros` (nothing happens while
+    /// the step's world is being set up, or while its prediction is not made).
+    pub fn press(&mut self, index: usize, now_micros: u64) {
+        if self.prediction_pending() {
+            return;
+        }
+        let Some(button) = self.step().and_then(|s| s.buttons.get(index)).cloned() else {
+            return;
+        };
+        let Stage::Running(run) = &mut self.stage else {
+            return;
+        };
+        run.pressed = true;
+        run.acted = Some((now_micros, button.texts().join(" + ")));
+        self.outbox.extend(button_ops(&button));
     }
 
     /// Picks `choice` in the current step's question.
     pub fn answer(&mut self, choice: usize) {
         let has = self
-            .scenario
-            .steps
-            .get(self.current)
+            .step()
             .and_then(|s| s.question.as_ref())
             .is_some_and(|q| choice < q.choices.len());
         if has {
@@ -218,91 +469,72 @@ impl Walkthrough {
         }
     }
 
-    /// The learner performs `action` (one of the current step's `expects`) at `now_micros`:
-    /// the command to send, or the scenario's own request when the action is a `send` it
-    /// scripts (with its body and token).
-    pub fn act(&mut self, action: &str, now_micros: u64) -> Option<GuideCommand> {
-        let command: Command = action.parse().ok()?;
-        self.acted.insert(canonical_action(action), now_micros);
-        if let Command::Send(method, path) = &command {
-            let scripted = self
-                .scenario
-                .events
-                .iter()
-                .filter_map(|e| e.send.as_ref())
-                .find(|s| &s.method == method && &s.path == path);
-            if let Some(send) = scripted {
-                return Some(GuideCommand::Send(send.clone()));
-            }
-        }
-        Some(GuideCommand::Apply(command))
-    }
-
-    /// What to show for the current step.
-    pub fn view(&self, addresses: &Addresses) -> Option<StepView> {
-        let step = self.scenario.steps.get(self.current)?;
-        let status = match &step.check {
-            None => CheckStatus::None,
-            Some(check) => match self.passed.get(&self.current) {
-                Some(seen) => CheckStatus::Passed {
-                    success: check
-                        .success
-                        .as_deref()
-                        .map_or_else(|| "Checkpoint passed.".into(), reflow),
-                    seen: seen.clone(),
-                },
-                None => CheckStatus::Waiting {
-                    missing: self
-                        .verdict
-                        .as_ref()
-                        .map_or_else(|| "watching…".to_string(), |v| v.detail().to_string()),
-                    hint: check.hint.as_deref().map(reflow),
-                },
-            },
+    /// Makes the current step's prediction (once; the step's action follows it).
+    pub fn predict(&mut self, prediction: Prediction) {
+        let Some(p) = self.step().and_then(|s| s.predict.as_ref()) else {
+            return;
         };
-        let question = step.question.as_ref().map(|q| {
-            let chosen = self.answers.get(&self.current).copied();
-            QuestionView {
-                ask: reflow(&q.ask),
-                choices: q.choices.clone(),
-                chosen,
-                right: chosen.map(|c| c == q.answer),
-                feedback: chosen.and_then(|c| q.feedback.get(c)).map(|f| reflow(f)),
-                explain: chosen.map(|_| reflow(&q.explain)),
-            }
-        });
-        let done = (0..self.scenario.steps.len())
-            .filter(|i| self.step_done(*i))
-            .count();
-        Some(StepView {
-            lesson: self.scenario.name.clone(),
-            index: self.current,
-            total: self.scenario.steps.len(),
-            title: step.title.clone(),
-            text: reflow(&step.text),
-            look_at: step
-                .look_at
-                .as_ref()
-                .map(|l| (super::narrate::describe_look_at(l), l.clone())),
-            prompt: step.prompt.as_deref().map(reflow),
-            actions: step
-                .expects
-                .iter()
-                .map(|a| ActionView {
-                    label: a.clone(),
-                    scripted: scripted_time(&self.scenario, a),
-                })
-                .collect(),
-            command: step.command.as_ref().map(|c| fill(c, addresses)),
-            status,
-            question,
-            can_back: self.current > 0,
-            can_next: self.current + 1 < self.scenario.steps.len(),
-            done,
-        })
+        let fits = match prediction {
+            Prediction::Choice(i) => i < p.choices.len(),
+            Prediction::Number(x) => p.choices.is_empty() && x.is_finite(),
+        };
+        if fits && !self.predictions.contains_key(&self.current) {
+            self.predictions.insert(self.current, prediction);
+        }
     }
 
-    fn step_done(&self, index: usize) -> bool {
+    /// The prediction made for the current step.
+    pub fn prediction(&self) -> Option<Prediction> {
+        self.predictions.get(&self.current).copied()
+    }
+
+    /// The current step's actions: what each does, and when it was played (none: not
+    /// yet), with its delay.
+    pub fn timeline(&self) -> Vec<(String, f64, bool)> {
+        let Some(step) = self.step() else {
+            return Vec::new();
+        };
+        let fired = match &self.stage {
+            Stage::Running(run) => run.fired.clone(),
+            Stage::Restoring { .. } => vec![None; step.actions.len()],
+        };
+        step.actions
+            .iter()
+            .zip(fired)
+            .map(|(a, f)| {
+                (
+                    a.text(),
+                    a.at.map_or(0.0, |d| d.get().as_secs_f64()),
+                    f.is_some(),
+                )
+            })
+            .collect()
+    }
+
+    /// Whether a button of the current step was pressed.
+    pub fn pressed(&self) -> bool {
+        matches!(&self.stage, Stage::Running(run) if run.pressed)
+    }
+
+    /// Seconds of the step's own clock until its next action is due (for a wake-up).
+    pub fn next_action_in(&self) -> Option<f64> {
+        let Stage::Running(run) = &self.stage else {
+            return None;
+        };
+        if self.prediction_pending() {
+            return None;
+        }
+        self.step()?
+            .actions
+            .iter()
+            .zip(&run.fired)
+            .filter(|(_, f)| f.is_none())
+            .map(|(a, _)| a.at.map_or(0.0, |d| d.get().as_secs_f64()) - run.sim_secs)
+            .reduce(f64::min)
+            .map(|s| s.max(0.0))
+    }
+
+    pub(super) fn step_done(&self, index: usize) -> bool {
         let Some(step) = self.scenario.steps.get(index) else {
             return false;
         };
@@ -310,6 +542,8 @@ impl Walkthrough {
             self.passed.contains_key(&index)
         } else if let Some(q) = &step.question {
             self.answers.get(&index) == Some(&q.answer)
+        } else if step.predict.is_some() {
+            self.measured.contains_key(&index)
         } else {
             index <= self.current
         }

@@ -96,6 +96,8 @@ pub enum Command {
     /// Stop a server and take it out of the pool.
     RemoveServer(u16),
     Dns(DnsMode),
+    /// Every client forgets its cached DNS answers (as `ipconfig /flushdns` does).
+    DnsFlush,
     Policy(Policy),
     Cache(CacheCommand),
     /// Print the address line again.
@@ -254,13 +256,14 @@ impl FromStr for Command {
                 other => return Err(format!("`add {other}`: only `add server` exists")),
             },
             "remove" => Command::RemoveServer(server_number(arg(1, "a server")?)?),
-            "dns" => Command::Dns(match arg(1, "ok, nxdomain or drop N")? {
+            "dns" if words.get(1) == Some(&"flush") => Command::DnsFlush,
+            "dns" => Command::Dns(match arg(1, "ok, nxdomain, drop N or flush")? {
                 "ok" => DnsMode::Ok,
                 "nxdomain" => DnsMode::Nxdomain,
                 "drop" => DnsMode::Drop(share(arg(2, "a share")?)?),
                 other => {
                     return Err(format!(
-                        "`dns {other}`: use dns ok, dns nxdomain or dns drop 0.3"
+                        "`dns {other}`: use dns ok, dns nxdomain, dns drop 0.3 or dns flush"
                     ));
                 }
             }),
@@ -359,6 +362,7 @@ impl fmt::Display for Command {
             Command::Dns(DnsMode::Ok) => f.write_str("dns ok"),
             Command::Dns(DnsMode::Nxdomain) => f.write_str("dns nxdomain"),
             Command::Dns(DnsMode::Drop(s)) => write!(f, "dns drop {s}"),
+            Command::DnsFlush => f.write_str("dns flush"),
             Command::Policy(p) => write!(f, "policy {p}"),
             Command::Cache(c) => match c {
                 CacheCommand::On => f.write_str("cache on"),
@@ -407,6 +411,7 @@ mod tests {
             "dns nxdomain",
             "dns drop 0.3",
             "dns ok",
+            "dns flush",
             "policy least_connections",
             "cache off",
             "cache on",

@@ -1,5 +1,5 @@
 //! Scenarios are data: the topology (DNS, TLS, CDN, load balancer, servers, database), the
-//! traffic (client profiles and request templates), timed events and narration steps.
+//! traffic (client profiles and request templates), timed events and narration steps (whose actions change the `world`).
 //!
 //! Every field has a default, so a three-line file is a complete scenario; unknown fields are
 //! errors. `load` reads a file and reports every problem with file, line and column
@@ -9,15 +9,19 @@ mod builtin;
 mod command;
 mod duration;
 mod network;
+mod size;
 mod types;
 mod validate;
+mod world;
 
 pub use builtin::{BUILTINS, Builtin, builtin, builtin_names};
 pub use command::{COMMAND_WORDS, CacheCommand, Command, DnsMode, Link, Target};
 pub use duration::{Dur, DurError};
 pub use network::{LOOPBACK, NetworkConfig, bind_problem};
+pub use size::{ByteSize, SizeError};
 pub use types::*;
 pub use validate::{Problem, ScenarioError, load, load_str, resolve};
+pub use world::{CacheState, Change, ClientState, Scope, ServerState, World, key_of};
 
 /// A scenario as TOML text that `load_str` reads back to the same scenario.
 pub fn to_toml(scenario: &Scenario) -> Result<String, toml::ser::Error> {

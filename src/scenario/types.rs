@@ -7,9 +7,11 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Dur, NetworkConfig};
+use super::{ByteSize, Dur, NetworkConfig};
 
+mod actions;
 mod steps;
+pub use actions::{Action, Button, Measure, Predict, canonical};
 pub use steps::{
     Check, CheckKind, DEFAULT_STEP_LIMIT, PLACEHOLDERS, Question, Step, is_placeholder,
     placeholders,
@@ -757,13 +759,20 @@ pub struct TraceConfig {
     pub capture_headers: bool,
     /// Completed journeys kept in memory for the window (all are spooled to disk).
     pub keep_recent: usize,
+    /// How large the trace spool on disk may grow (never more than half the free space of
+    /// its disk at start). Past it, requests are still counted but no longer kept for export.
+    pub spool_limit: ByteSize,
 }
+
+/// The default `trace.spool_limit`: about 25 million requests of the default scenario.
+pub const DEFAULT_SPOOL_LIMIT: ByteSize = ByteSize::gib(4);
 
 impl Default for TraceConfig {
     fn default() -> Self {
         TraceConfig {
             capture_headers: true,
             keep_recent: 5000,
+            spool_limit: DEFAULT_SPOOL_LIMIT,
         }
     }
 }

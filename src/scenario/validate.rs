@@ -6,6 +6,7 @@
 use std::fmt;
 use std::path::Path;
 
+mod actions;
 mod steps;
 
 use serde::de::DeserializeOwned;
@@ -13,7 +14,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 use super::{
-    ApiConfig, BalancerConfig, CdnConfig, Command, DatabaseConfig, DnsConfig, Dur, Event, Limits,
+    ApiConfig, BalancerConfig, CdnConfig, DatabaseConfig, DnsConfig, Dur, Event, Limits,
     NetworkConfig, Profile, Scenario, ServersConfig, Step, TlsConfig, TraceConfig, TrafficConfig,
     TrafficMode, bind_problem, builtin, builtin_names,
 };
@@ -154,10 +155,12 @@ pub fn load_str(file: &str, text: &str) -> Result<Scenario, ScenarioError> {
         root: &root,
         problems: Vec::new(),
         step_problems: Vec::new(),
+        profiles: profile_names(&root),
     };
     for (key, value) in root.get_ref().iter() {
         reader.section(key, value);
     }
+    reader.events_in_a_lesson();
     // Steps are checked one by one as they are read, so their problems are reported
     // whatever else is wrong in the file.
     let step_problems = std::mem::take(&mut reader.step_problems);
@@ -242,6 +245,24 @@ struct Reader<'a, 'i> {
     problems: Vec<Problem>,
     /// Problems in the values of steps that were read (see `steps.rs`).
     step_problems: Vec<Problem>,
+    /// The client profiles' names (steps' `weight` commands and `send`s name them).
+    profiles: Vec<String>,
+}
+
+/// The names of the scenario's client profiles (the standard ones when it has none, or
+/// when they cannot be read: that problem is reported where they are).
+fn profile_names(root: &Spanned<DeTable<'_>>) -> Vec<String> {
+    let written = root
+        .get_ref()
+        .iter()
+        .find(|(k, _)| k.get_ref() == "profiles")
+        .and_then(|(_, v)| Vec::<Profile>::deserialize(ValueDeserializer::from(v.clone())).ok())
+        .filter(|p| !p.is_empty());
+    written
+        .unwrap_or_else(Profile::standard_set)
+        .into_iter()
+        .map(|p| p.name)
+        .collect()
 }
 
 impl<'i> Reader<'_, 'i> {
@@ -280,6 +301,32 @@ impl<'i> Reader<'_, 'i> {
         }
     }
 
+    /// A lesson (a scenario with steps) plays its actions from its steps: timed events
+    /// would run on the clock since launch, whatever step the reader is on.
+    fn events_in_a_lesson(&mut self) {
+        let top = |name: &str| {
+            self.root
+                .get_ref()
+                .iter()
+                .find(|(k, _)| k.get_ref() == name)
+                .and_then(|(_, v)| v.get_ref().as_array())
+        };
+        let has_steps = top("steps").is_some_and(|a| !a.is_empty());
+        let Some(events) = top("events").filter(|_| has_steps) else {
+            return;
+        };
+        for (i, event) in events.iter().enumerate() {
+            let (line, column) = line_col(self.text, event.span().start);
+            self.problems.push(Problem {
+                line,
+                column,
+                field: format!("events[{}]", i + 1),
+                message: "a lesson's timeline belongs to its steps, not to the clock since launch".into(),
+                hint: Some("move it into the step that needs it: actions = [{ at = \"2s\", do = \"kill server-2\" }] (timed from when the step becomes current), or a button: buttons = [\"kill server-2\"]".into()),
+            });
+        }
+    }
+
     fn read<T: DeserializeOwned>(&mut self, value: &Spanned<DeValue<'i>>) {
         if let Err(e) = T::deserialize(ValueDeserializer::from(value.clone())) {
             let offset = e.span().map_or(value.span().start, |s| s.start);
@@ -308,7 +355,7 @@ impl<'i> Reader<'_, 'i> {
             let Ok(step) = Step::deserialize(ValueDeserializer::from(item.clone())) else {
                 continue;
             };
-            for (path, message, hint) in steps::step_problems(i, &step) {
+            for (path, message, hint) in steps::step_problems(i, &step, &self.profiles) {
                 let offset = span_of(self.root, &path).unwrap_or(item.span().start);
                 let (line, column) = line_col(self.text, offset);
                 self.step_problems.push(Problem {
@@ -341,6 +388,11 @@ fn hint_for(message: &str) -> Option<String> {
         .or_else(|| message.strip_prefix("unknown variant `"))
     {
         let given = rest.split('`').next().unwrap_or("");
+        if given == "expects" {
+            return Some(
+                "`expects` is now `buttons` (what the learner presses); what the step does by itself goes in `actions`".into(),
+            );
+        }
         let expected: Vec<&str> = message
             .split("expected ")
             .nth(1)
@@ -748,41 +800,17 @@ fn check_values(s: &Scenario) -> Vec<Check> {
                 "nothing to do".into(),
                 "add do = \"kill server-2\" or a [events.send] request",
             ),
-            (Some(text), None) => match text.parse::<Command>() {
-                Ok(Command::Weight(p, _)) if !names.contains(&p) => {
-                    fail(
-                        &at("do"),
-                        format!("no profile named `{p}`"),
-                        &format!("profiles: {}", names.join(", ")),
-                    );
+            (Some(text), None) => {
+                if let Some((msg, hint)) = actions::command_problem(text, &names) {
+                    fail(&at("do"), msg, &hint);
                 }
-                Ok(_) => {}
-                Err(msg) => fail(
-                    &at("do"),
-                    msg,
-                    "the same commands as `hopscope serve` reads",
-                ),
-            },
+            }
             (None, Some(send)) => {
-                if !send.path.starts_with('/') {
-                    fail(
-                        &at("send.path"),
-                        format!("path `{}` does not start with /", send.path),
-                        "like /users/1",
-                    );
-                }
-                if let Some(p) = &send.profile
-                    && !names.contains(p)
-                {
-                    fail(
-                        &at("send.profile"),
-                        format!("no profile named `{p}`"),
-                        &format!("profiles: {}", names.join(", ")),
-                    );
-                }
+                actions::send_problems(send, &names, &at("send"), &mut fail);
             }
         }
     }
+    actions::lesson_problems(&s.steps, &mut fail);
     if s.limits.max_header_bytes < 256 {
         fail(
             "limits.max_header_bytes",

@@ -118,11 +118,14 @@ pub enum Phase {
     Handler,
     /// A database query (attribute `sql`).
     Db,
+    /// Held at a hop in step mode until the learner let it go on: not network time, so it
+    /// is left out of the request's latency.
+    Held,
 }
 
 impl Phase {
     /// Every phase, in display order.
-    pub const ALL: [Phase; 13] = [
+    pub const ALL: [Phase; 14] = [
         Phase::Blocked,
         Phase::Dns,
         Phase::Connect,
@@ -136,6 +139,7 @@ impl Phase {
         Phase::Queue,
         Phase::Handler,
         Phase::Db,
+        Phase::Held,
     ];
 
     /// The name used in traces and summaries.
@@ -154,6 +158,7 @@ impl Phase {
             Phase::Queue => "queue",
             Phase::Handler => "handler",
             Phase::Db => "db",
+            Phase::Held => "held",
         }
     }
 }

@@ -17,7 +17,7 @@ use std::path::Path;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use super::export::{RequestIn, RunInfo, RunMeta, TRACE_SCHEMA, TopologyInfo};
+use super::export::{RequestIn, RunInfo, RunMeta, TRACE_SCHEMA, TopologyInfo, TruncatedIo};
 use super::metrics::SecondMetrics;
 use super::{Journey, Marker, Outcome, ServerGauge};
 
@@ -125,6 +125,8 @@ struct Top {
     duration_micros: u64,
     topology: TopologyInfo,
     events_shed: u64,
+    /// Absent in traces from before it existed: those hold every request.
+    truncated: Option<TruncatedIo>,
     source_outcomes: Vec<(Outcome, u64)>,
     markers: Vec<Marker>,
     requests: Option<Vec<Journey>>,
@@ -176,6 +178,13 @@ impl<'de> Visitor<'de> for TopSeed<'_> {
                 }
                 "topology" => top.topology = map.next_value()?,
                 "events_shed" => top.events_shed = map.next_value()?,
+                "truncated" => {
+                    top.truncated = map.next_value()?;
+                    if let Some(t) = &top.truncated {
+                        check_time("`truncated.at_micros`", t.stop.at_micros)
+                            .map_err(de::Error::custom)?;
+                    }
+                }
                 "source_outcomes" => top.source_outcomes = map.next_value::<OutcomesIn>()?.0,
                 "markers" => {
                     top.markers = map.next_value()?;
@@ -328,8 +337,27 @@ pub fn import_reader<R: Read>(reader: R, file: &str) -> Result<Trace, ImportErro
             ),
         ));
     }
+    if let Some(t) = &top.truncated
+        && t.stop.requests_kept != requests.len() as u64
+    {
+        return Err(invalid(
+            "$.truncated.requests_kept",
+            format!(
+                "the trace says it kept {} requests but {} were read (was it edited or cut?)",
+                t.stop.requests_kept,
+                requests.len()
+            ),
+        ));
+    }
+    let counted: u64 = top.source_outcomes.iter().map(|(_, n)| n).sum();
+    let requests_ended = match &top.truncated {
+        Some(t) => t.requests_ended,
+        None => counted.max(requests.len() as u64),
+    };
     Ok(Trace {
         meta: RunMeta {
+            truncated: top.truncated.map(|t| t.stop),
+            requests_ended,
             info: RunInfo {
                 scenario: scenario.name,
                 seed: scenario.seed,

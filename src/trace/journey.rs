@@ -59,10 +59,22 @@ impl Journey {
         self.arrivals.insert(at, (component, at_micros));
     }
 
-    /// Total time from start to end, if ended.
+    /// Time from start to end, less any time held in step mode, if ended.
     pub fn latency_micros(&self) -> Option<u64> {
-        self.end_micros
-            .map(|end| end.saturating_sub(self.start_micros))
+        self.end_micros.map(|end| {
+            end.saturating_sub(self.start_micros)
+                .saturating_sub(self.held_micros())
+        })
+    }
+
+    /// How long it was held at its hops in step mode, waiting for the learner (left out of
+    /// its latency).
+    pub fn held_micros(&self) -> u64 {
+        self.spans
+            .iter()
+            .filter(|s| s.phase == Phase::Held)
+            .map(Span::micros)
+            .sum()
     }
 
     /// The first span of `phase` (at any component).
@@ -108,5 +120,18 @@ mod tests {
             order,
             vec![Phase::Dns, Phase::Wait, Phase::Forward, Phase::Handler]
         );
+    }
+
+    #[test]
+    fn time_held_in_step_mode_is_not_latency() {
+        let mut j = Journey {
+            start_micros: 1_000,
+            end_micros: Some(3_512_000),
+            ..Journey::default()
+        };
+        j.add_span(span(Component::Cdn, Phase::Held, 2_000, 1_502_000));
+        j.add_span(span(Component::Lb, Phase::Held, 1_503_000, 3_503_000));
+        assert_eq!(j.held_micros(), 3_500_000);
+        assert_eq!(j.latency_micros(), Some(11_000));
     }
 }

@@ -31,4 +31,5 @@ pub use journey::Journey;
 pub use recorder::{Recorder, RecorderConfig};
 pub use sink::{EventSink, OutcomeCounters};
 pub use snapshot::{ServerGauge, Snapshot, Totals};
+pub use spool::{SpoolLimit, SpoolStop, StopReason};
 pub use summary::{PhaseSummary, ServerSummary, Summary};

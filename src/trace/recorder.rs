@@ -1,12 +1,16 @@
 //! The recorder: assembles events into journeys, keeps rolling metrics, spools every ended
 //! journey to disk and produces snapshots. Pure logic: the engine runs it on its own thread.
+//!
+//! When the spool stops keeping journeys (its limit reached, or a write failed), the recorder
+//! goes on exactly as before — every request is still counted in the metrics and totals —
+//! and its snapshots say since when the spool holds only part of the run.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::metrics::{Metrics, SecondMetrics};
-use super::spool::Spool;
+use super::spool::{Spool, SpoolLimit, SpoolStop, StopReason};
 use super::{
     Attr, Component, DnsQuery, Journey, Marker, Phase, ServerGauge, Snapshot, Span, Totals,
     TraceEvent, TraceId,
@@ -32,6 +36,8 @@ pub struct RecorderConfig {
     pub keep_recent: usize,
     /// Where to spool every ended journey (none: not spooled).
     pub spool: Option<PathBuf>,
+    /// How large the spool may grow.
+    pub spool_limit: SpoolLimit,
 }
 
 /// Assembles journeys and metrics from trace events.
@@ -45,7 +51,10 @@ pub struct Recorder {
     seconds: Arc<Vec<SecondMetrics>>,
     markers: Arc<Vec<Marker>>,
     spool: Option<Spool>,
-    spool_error: Option<String>,
+    /// Since when, and why, the spool keeps no more journeys.
+    spool_stop: Option<SpoolStop>,
+    /// When the latest request ended.
+    last_end_micros: u64,
     begun: u64,
     /// Reports about requests the recorder never saw begin, or saw end long ago.
     orphans: u64,
@@ -54,13 +63,25 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// A recorder; fails only if the spool file cannot be created.
-    pub fn new(config: RecorderConfig) -> std::io::Result<Recorder> {
-        let spool = match &config.spool {
-            Some(path) => Some(Spool::create(path)?),
-            None => None,
+    /// A recorder. If the spool file cannot be created, the recorder still runs and counts
+    /// everything; [`Recorder::spool_stop`] says that no journey is kept, and why.
+    pub fn new(config: RecorderConfig) -> Recorder {
+        let (spool, spool_stop) = match &config.spool {
+            Some(path) => match Spool::create(path, config.spool_limit.clone()) {
+                Ok(spool) => (Some(spool), None),
+                Err(e) => (
+                    None,
+                    Some(SpoolStop {
+                        reason: StopReason::WriteFailed,
+                        message: format!("cannot create the trace spool {}: {e}", path.display()),
+                        at_micros: 0,
+                        requests_kept: 0,
+                    }),
+                ),
+            },
+            None => (None, None),
         };
-        Ok(Recorder {
+        Recorder {
             keep_recent: config.keep_recent.max(1),
             in_flight: HashMap::new(),
             settling: HashMap::new(),
@@ -70,12 +91,13 @@ impl Recorder {
             seconds: Arc::new(Vec::new()),
             markers: Arc::new(Vec::new()),
             spool,
-            spool_error: None,
+            spool_stop,
+            last_end_micros: 0,
             begun: 0,
             orphans: 0,
             dns_rcodes: BTreeMap::new(),
             recent_dns: VecDeque::new(),
-        })
+        }
     }
 
     fn journey_mut(&mut self, id: TraceId) -> Option<&mut Journey> {
@@ -160,6 +182,7 @@ impl Recorder {
                 j.reused = end.reused;
                 let latency = j.latency_micros();
                 self.metrics.on_end(&end, latency);
+                self.last_end_micros = self.last_end_micros.max(end.at_micros);
                 self.recent.push_back(journey.clone());
                 while self.recent.len() > self.keep_recent {
                     self.recent.pop_front();
@@ -229,20 +252,33 @@ impl Recorder {
             self.settle_order.pop_front();
             if let Some(journey) = self.settling.remove(&id)
                 && let Some(spool) = &mut self.spool
-                && let Err(e) = spool.write(&journey)
             {
-                self.spool_error.get_or_insert_with(|| e.to_string());
+                spool.write(&journey);
             }
+        }
+        self.note_spool_stop();
+    }
+
+    fn note_spool_stop(&mut self) {
+        if self.spool_stop.is_none()
+            && let Some(stop) = self.spool.as_ref().and_then(Spool::stopped)
+        {
+            self.spool_stop = Some(stop.clone());
         }
     }
 
-    /// Spools everything still settling and flushes the spool: call at the end of a run.
+    /// Spools everything still settling, flushes the spool and closes every second of
+    /// metrics (so that they cover the whole run even where the spool kept no journeys):
+    /// call at the end of a run.
     pub fn finish(&mut self) {
         self.settle(u64::MAX);
-        if let Some(spool) = &mut self.spool
-            && let Err(e) = spool.flush()
-        {
-            self.spool_error.get_or_insert_with(|| e.to_string());
+        if let Some(spool) = &mut self.spool {
+            spool.flush();
+        }
+        self.note_spool_stop();
+        let through = self.last_end_micros.saturating_add(1_000_000);
+        if self.metrics.close_until(through, 0, &[]) {
+            self.seconds = Arc::new(self.metrics.seconds().to_vec());
         }
     }
 
@@ -252,16 +288,21 @@ impl Recorder {
     /// a journey already spooled counts as an orphan.
     pub fn flush_spool(&mut self, now_micros: u64) {
         self.settle(now_micros.saturating_sub(FLUSH_MARGIN_MICROS));
-        if let Some(spool) = &mut self.spool
-            && let Err(e) = spool.flush()
-        {
-            self.spool_error.get_or_insert_with(|| e.to_string());
+        if let Some(spool) = &mut self.spool {
+            spool.flush();
         }
+        self.note_spool_stop();
     }
 
-    /// The first error writing the spool, if any.
-    pub fn spool_error(&self) -> Option<&str> {
-        self.spool_error.as_deref()
+    /// Since when, and why, the spool keeps no more journeys (its limit was reached, or it
+    /// could not be written).
+    pub fn spool_stop(&self) -> Option<&SpoolStop> {
+        self.spool_stop.as_ref()
+    }
+
+    /// Bytes the spool holds on disk.
+    pub fn spool_bytes(&self) -> u64 {
+        self.spool.as_ref().map_or(0, Spool::bytes)
     }
 
     /// Reports about requests it never saw begin.
@@ -294,6 +335,7 @@ impl Recorder {
             events_shed: 0,
             source_outcomes: Vec::new(),
             spooled: self.spool.as_ref().map_or(0, |s| s.written()),
+            spool_stop: self.spool_stop.clone(),
         }
     }
 }
@@ -346,8 +388,8 @@ mod tests {
         let mut r = Recorder::new(RecorderConfig {
             keep_recent: 10,
             spool: Some(path.clone()),
-        })
-        .expect("recorder");
+            spool_limit: SpoolLimit::unlimited(),
+        });
         r.ingest(begin(1, 0));
         r.ingest(span(1, Phase::Queue, 100, 200));
         assert_eq!(r.snapshot(300, vec![]).in_flight.len(), 1);
@@ -376,8 +418,8 @@ mod tests {
         let mut r = Recorder::new(RecorderConfig {
             keep_recent: 3,
             spool: None,
-        })
-        .expect("recorder");
+            spool_limit: SpoolLimit::unlimited(),
+        });
         for i in 1..=10 {
             r.ingest(begin(i, i as u64));
             r.ingest(end(i, 100 + i as u64));

@@ -433,6 +433,7 @@ impl Replay {
                 Vec::new()
             },
             spooled: ended as u64,
+            spool_stop: self.meta.truncated.clone(),
             recent_dns: Vec::new(),
         }
     }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::metrics::{Percentiles, SecondMetrics, ServerTotals};
+use super::spool::SpoolStop;
 use super::{CacheStatus, DnsQuery, Journey, Marker, Outcome};
 
 /// A server's live state, read from the engine's gauges.
@@ -70,8 +71,11 @@ pub struct Snapshot {
     pub events_shed: u64,
     /// Outcomes counted at the source (authoritative even when events were shed).
     pub source_outcomes: Vec<(Outcome, u64)>,
-    /// Journeys written to the spool (every ended request).
+    /// Journeys written to the spool (every ended request, unless the spool stopped).
     pub spooled: u64,
+    /// Since when, and why, the spool keeps no more journeys: exports hold only the
+    /// requests before that (the counts and metrics stay complete).
+    pub spool_stop: Option<SpoolStop>,
     /// Recent DNS queries (simulated clients' and outside tools'), oldest first.
     pub recent_dns: Vec<Arc<DnsQuery>>,
 }

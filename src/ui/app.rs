@@ -71,6 +71,8 @@ pub struct AppOptions {
     /// Set from outside (Ctrl-C in the terminal): close the window the normal way, so the
     /// engine stops and its working files go.
     pub quit: Option<Arc<AtomicBool>>,
+    /// Lessons open at their first step without offering saved progress (lab machines).
+    pub fresh_lessons: bool,
 }
 
 impl Default for AppOptions {
@@ -86,6 +88,7 @@ impl Default for AppOptions {
             trace: None,
             save_dir: PathBuf::from("."),
             quit: None,
+            fresh_lessons: false,
         }
     }
 }
@@ -172,7 +175,7 @@ impl HopscopeApp {
             stopping: Vec::new(),
             commands: Commands::default(),
             report: CanvasReport::default(),
-            docks: Docks::new(&scenario, ProgressStore::disabled()),
+            docks: Docks::new(&scenario, ProgressStore::disabled(), true),
             replay: None,
             last_run: None,
             theory_markers: None,
@@ -273,7 +276,8 @@ impl HopscopeApp {
                     self.stopping.extend(old.stop_in_background());
                 }
                 self.controls = ControlsPanel::new(&scenario);
-                self.docks = Docks::new(&scenario, self.progress_store());
+                self.docks =
+                    Docks::new(&scenario, self.progress_store(), self.options.fresh_lessons);
                 self.theory_markers = None;
                 self.replay = None;
                 self.last_run = Some((scenario.clone(), source.clone()));
@@ -345,7 +349,21 @@ impl HopscopeApp {
             if changed {
                 session.refresh_addresses();
             }
+            if let Some(guide) = &mut self.docks.guide {
+                for (tag, done) in session.engine().restores() {
+                    guide.restored(tag, &done);
+                }
+            }
             let live = session.poll();
+            self.docks.tick_guide(&live, &mut self.commands);
+            if let Some(wake) = self
+                .docks
+                .guide
+                .as_ref()
+                .and_then(|g| g.next_wake(live.time_scale))
+            {
+                ctx.request_repaint_after(wake);
+            }
             let markers = live.snapshot.markers.len();
             if changed || self.theory_markers != Some(markers) {
                 // Theory follows the topology as it is now (servers added, policy changed…).
@@ -435,7 +453,7 @@ impl HopscopeApp {
                             selected: self.selected,
                             log: &self.log,
                         };
-                        self.docks.guide_ui(ui, &cx, &mut self.commands);
+                        self.docks.guide_ui(ui, &cx);
                     } else {
                         ScrollArea::vertical().show(ui, |ui| {
                             ui.heading("Controls");
@@ -471,6 +489,7 @@ impl HopscopeApp {
             .frame(Frame::NONE.fill(self.theme.background))
             .show(ui, |ui| {
                 self.error_ui(ui);
+                self.spool_banner_ui(ui, &live);
                 if self.step.on {
                     self.step_banner_ui(ui, &live);
                 }

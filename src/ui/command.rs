@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::scenario::{Command, SendRequest};
+use crate::scenario::Command;
 use crate::trace::{Format, TraceId};
 
 use super::live::ScenarioSource;
@@ -46,8 +46,9 @@ pub enum UiCommand {
     Screenshot(Option<PathBuf>),
     /// Close the scenario error box.
     DismissError,
-    /// Send a specific request (a lesson step's action).
-    SendRequest(SendRequest),
+    /// What the lesson asks of the engine (commands, requests, a restore of the world a
+    /// step expects), performed in order.
+    Lesson(Vec<crate::lesson::GuideCommand>),
     /// Write the trace so far to a file in this format.
     ExportTrace(Format),
     /// Save the running settings as a scenario file.

@@ -8,6 +8,7 @@ use egui::Ui;
 use super::command::{Commands, UiCommand};
 use super::guide::GuidePanel;
 use super::inspector::InspectorPanel;
+use super::live::Live;
 use super::panels::{PanelContext, bottom_panel_ui};
 use super::plots::{PlotView, PlotsPanel};
 use super::sweep_panel::SweepPanel;
@@ -43,9 +44,11 @@ pub struct Docks {
 }
 
 impl Docks {
-    /// Panels for `scenario`; its lesson (if it has steps) opens on the left.
-    pub fn new(scenario: &Scenario, progress: ProgressStore) -> Docks {
-        let guide = (!scenario.steps.is_empty()).then(|| GuidePanel::new(scenario, progress));
+    /// Panels for `scenario`; its lesson (if it has steps) opens on the left, at its first
+    /// step (saved progress is offered as "Resume" unless `fresh`).
+    pub fn new(scenario: &Scenario, progress: ProgressStore, fresh: bool) -> Docks {
+        let guide =
+            (!scenario.steps.is_empty()).then(|| GuidePanel::new(scenario, progress, fresh));
         Docks {
             inspector: InspectorPanel::new(),
             plots: PlotsPanel::new(),
@@ -145,17 +148,23 @@ impl Docks {
         }
     }
 
-    /// The lesson guide; its buttons become commands.
-    pub fn guide_ui(&mut self, ui: &mut Ui, cx: &PanelContext<'_>, out: &mut Commands) {
+    /// The lesson guide, when its tab is shown.
+    pub fn guide_ui(&mut self, ui: &mut Ui, cx: &PanelContext<'_>) {
+        if let Some(guide) = &mut self.guide {
+            guide.ui(ui, &cx.live.addresses, cx.theme);
+        }
+    }
+
+    /// Every frame, shown or not: the lesson's clock moves, its due actions play and its
+    /// checkpoint is judged; what it asks of the engine is queued in order.
+    pub fn tick_guide(&mut self, live: &Live, out: &mut Commands) {
         let Some(guide) = &mut self.guide else {
             return;
         };
-        guide.ui(ui, &cx.live.snapshot, &cx.live.addresses, cx.theme);
-        for command in guide.take_commands() {
-            match command {
-                GuideCommand::Apply(c) => out.engine(c),
-                GuideCommand::Send(request) => out.push(UiCommand::SendRequest(request)),
-            }
+        guide.tick(&live.snapshot, live.now_micros, live.time_scale);
+        let ops: Vec<GuideCommand> = guide.take_commands();
+        if !ops.is_empty() {
+            out.push(UiCommand::Lesson(ops));
         }
     }
 }

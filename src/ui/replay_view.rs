@@ -11,10 +11,12 @@ use egui::{RichText, Slider, Ui};
 
 use super::command::{Commands, UiCommand};
 use super::live::Live;
+use super::step::{CaptionContext, caption};
 use super::theme::Theme;
+use crate::lesson::check::path_of;
 use crate::scenario::Scenario;
-use crate::trace::Snapshot;
-use crate::trace::replay::Replay;
+use crate::trace::replay::{HopEvent, HopKind, Replay};
+use crate::trace::{Component, Journey, Snapshot};
 
 /// Playback speeds offered (trace time per real time).
 const SPEEDS: [f64; 6] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.0];
@@ -136,9 +138,43 @@ impl ReplayView {
         };
         if let Some(e) = event.copied() {
             self.t = e.at_micros;
-            self.caption = self.replay.trace_event(&e).map(|t| t.to_string());
+            self.caption = self.hop_caption(&e);
             self.playing = false;
         }
+    }
+
+    /// What the request of hop event `e` had done by then, in the sentence step mode would
+    /// show at that hop ("At 1.234 s, GET /users/3: the load balancer picked server-2 …").
+    fn hop_caption(&self, e: &HopEvent) -> Option<String> {
+        let j = self.replay.journeys().get(e.journey as usize)?;
+        let mut so_far = Journey::clone(j);
+        let t = e.at_micros;
+        so_far.arrivals.retain(|(_, at)| *at <= t);
+        so_far.spans.retain(|s| s.end_micros <= t);
+        if j.end_micros.is_none_or(|end| end > t) {
+            so_far.end_micros = None;
+            so_far.outcome = None;
+        }
+        let ctx = CaptionContext {
+            edge: if self.scenario.cdn.enabled {
+                Component::Cdn
+            } else {
+                Component::Lb
+            },
+            zone: self.scenario.dns.zone.clone(),
+            ttl: self.scenario.dns.ttl.to_string(),
+        };
+        let said = if matches!(e.kind, HopKind::Begin) {
+            "a client sends it.".to_string()
+        } else {
+            caption(&so_far, &ctx)
+        };
+        Some(format!(
+            "At {:.3} s, {} {}: {said}",
+            t as f64 / 1e6,
+            j.method,
+            path_of(&j.url)
+        ))
     }
 
     /// The timeline bar: play, scrub, step by hop, speed, back to live.
@@ -201,7 +237,7 @@ impl ReplayView {
             self.caption = None;
         }
         if let Some(c) = &self.caption {
-            ui.label(RichText::new(c).monospace().color(theme.text));
+            ui.label(RichText::new(c).size(theme.body_size).color(theme.text));
         }
     }
 }
@@ -244,6 +280,12 @@ mod tests {
             view.caption
                 .as_deref()
                 .is_some_and(|c| c.contains("GET /users/1"))
+        );
+        view.step_hop(true);
+        let said = view.caption.clone().unwrap_or_default();
+        assert!(
+            said.starts_with("At 0.000 s, GET /users/1:") && said.contains("the CDN"),
+            "the hop is said in a sentence: {said}"
         );
         view.t = 2_500;
         let live = view.live();

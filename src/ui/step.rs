@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use crate::trace::{Component, Journey, Outcome, OutcomeClass, Phase, Span, TraceId};
+use crate::trace::{CacheStatus, Component, Journey, Outcome, OutcomeClass, Phase, Span, TraceId};
 
 use super::live::Live;
 
@@ -67,6 +67,27 @@ impl StepMode {
     /// Records a click on "Next hop" for a request that had made `hops` hops.
     pub fn stepped_at(&mut self, hops: usize) {
         self.awaiting = Some(hops);
+    }
+
+    /// The banner's heading: the hop the request is at, and once it has ended, that it was
+    /// the last ("hop 5 of 5 · answered").
+    pub fn heading(&self, live: &Live) -> String {
+        match self.journey(live) {
+            None => "Step mode".into(),
+            Some(j) if j.is_done() => {
+                let hops = j.arrivals.len();
+                let how = if j
+                    .outcome
+                    .is_some_and(|o| o.class() == OutcomeClass::Failure)
+                {
+                    "failed"
+                } else {
+                    "answered"
+                };
+                format!("Step mode · hop {hops} of {hops} · {how}")
+            }
+            Some(j) => format!("Step mode · hop {}", j.arrivals.len()),
+        }
     }
 
     /// The caption now.
@@ -205,7 +226,12 @@ pub fn caption(j: &Journey, ctx: &CaptionContext) -> String {
             }
             None => format!("The load balancer sent the request on to server-{n}."),
         },
-        other => format!("The request reached {other}."),
+        Component::Db => "The server asks the database.".into(),
+        Component::Client => "The answer is back at the client.".into(),
+        other => format!(
+            "The request reached {}.",
+            other.to_string().replace('_', " ")
+        ),
     }
 }
 
@@ -250,16 +276,32 @@ fn connected(j: &Journey, ctx: &CaptionContext) -> String {
                 edge_name(ctx.edge)
             )
         }
-        None => format!(
-            "{lookup}the client reuses its open connection to {} (keep-alive): no new handshake.",
-            edge_name(ctx.edge)
-        ),
+        None => {
+            let who = if lookup.is_empty() {
+                "The client"
+            } else {
+                "the client"
+            };
+            format!(
+                "{lookup}{who} reuses its open connection to {} (keep-alive): no new handshake.",
+                edge_name(ctx.edge)
+            )
+        }
     }
 }
 
 /// The caption once the request has ended.
 fn ending(j: &Journey, ctx: &CaptionContext) -> String {
-    let total = j.latency_micros().map(ms).unwrap_or_default();
+    // The time it waited for the learner's clicks is not network time: said apart.
+    let total = match (j.latency_micros(), j.held_micros()) {
+        (None, _) => String::new(),
+        (Some(net), 0) => format!("{} in all", ms(net)),
+        (Some(net), held) => format!(
+            "{} of network time; it also waited {:.1} s at the hops for your clicks",
+            ms(net),
+            held as f64 / 1e6
+        ),
+    };
     let Some(outcome) = j.outcome else {
         return String::new();
     };
@@ -283,21 +325,35 @@ fn ending(j: &Journey, ctx: &CaptionContext) -> String {
         );
     }
     let status = outcome.status().map(status_text).unwrap_or_default();
-    if j.cache.is_some_and(|c| c.is_hit()) {
+    if j.cache == Some(CacheStatus::Revalidated) {
+        // The copy was old: a server was asked, and its pick, handler and query are real.
+        let server = j.served_by.as_deref().unwrap_or("a server");
+        return format!(
+            "The CDN's copy had grown old, so it asked {server} whether it had changed (If-None-Match with the copy's ETag); {server} {}said 304 Not Modified, and the CDN answered {status} from its copy, fresh again: REVALIDATED ({total}).",
+            work(j)
+        );
+    }
+    if j.cache == Some(CacheStatus::Hit) {
         let why = find(j, Component::Cdn, Phase::Cache)
             .and_then(|s| s.attr("why"))
             .map(|w| format!(" ({w})"))
             .unwrap_or_default();
         return format!(
-            "Cache HIT at the CDN{why}: it answered {status} itself, without asking any server ({total} in all)."
+            "Cache HIT at the CDN{why}: it answered {status} itself, without asking any server ({total})."
         );
     }
     let Some(server) = j.served_by.as_deref() else {
-        return format!(
-            "{} answered {status} ({total} in all).",
-            edge_name(ctx.edge)
-        );
+        return format!("{} answered {status} ({total}).", edge_name(ctx.edge));
     };
+    format!(
+        "{server} {}and answered {status}; the answer went back the same way to the client ({total}).",
+        work(j)
+    )
+}
+
+/// What the server did before answering: its wait in the queue and its query, each with a
+/// trailing comma or space ("waited 0.2 ms in its queue, ran the query “SELECT …” ").
+fn work(j: &Journey) -> String {
     let queue = j
         .spans
         .iter()
@@ -306,17 +362,15 @@ fn ending(j: &Journey, ctx: &CaptionContext) -> String {
         .unwrap_or_default();
     let sql = find(j, Component::Db, Phase::Db)
         .and_then(|s| s.attr("sql"))
-        .map(|q| format!("ran `{}` ", short(q, 70)))
+        .map(|q| format!("ran the query “{}” ", short(q, 70)))
         .unwrap_or_default();
-    format!(
-        "{server} {queue}{sql}and answered {status}; the answer went back the same way to the client ({total} in all)."
-    )
+    format!("{queue}{sql}")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::{Attr, CacheStatus};
+    use crate::trace::Attr;
 
     fn ctx() -> CaptionContext {
         CaptionContext {
@@ -428,8 +482,53 @@ mod tests {
         j.end_micros = Some(2000);
         let c = caption(&j, &ctx());
         assert!(c.starts_with("server-2 waited 0.2 ms in its queue"), "{c}");
-        assert!(c.contains("ran `SELECT * FROM users WHERE id = ?1`"), "{c}");
+        assert!(
+            c.contains("ran the query “SELECT * FROM users WHERE id = ?1”"),
+            "{c}"
+        );
+        assert!(!c.contains('`'), "{c}");
         assert!(c.contains("answered 200 OK"), "{c}");
+        assert!(c.ends_with("(2.0 ms in all)."), "{c}");
+
+        // Held at two hops for the learner's clicks: said apart, not added to the total.
+        j.add_span(span(Component::Cdn, Phase::Held, 950, 1_500_950, vec![]));
+        j.end_micros = Some(1_502_000);
+        let c = caption(&j, &ctx());
+        assert!(
+            c.ends_with(
+                "(2.0 ms of network time; it also waited 1.5 s at the hops for your clicks)."
+            ),
+            "{c}"
+        );
+    }
+
+    #[test]
+    fn a_revalidated_answer_says_which_server_was_asked() {
+        let mut j = begun();
+        j.add_span(span(
+            Component::Lb,
+            Phase::Pick,
+            0,
+            1,
+            vec![Attr::new("server", "server-1")],
+        ));
+        j.add_span(span(
+            Component::Db,
+            Phase::Db,
+            2,
+            3,
+            vec![Attr::new("sql", "SELECT * FROM users WHERE id = ?1")],
+        ));
+        j.outcome = Some(Outcome::Status(200));
+        j.served_by = Some("server-1".into());
+        j.cache = Some(CacheStatus::Revalidated);
+        j.end_micros = Some(40);
+        let c = caption(&j, &ctx());
+        assert!(c.contains("asked server-1 whether it had changed"), "{c}");
+        assert!(c.contains("304 Not Modified"), "{c}");
+        assert!(c.contains("REVALIDATED"), "{c}");
+        assert!(!c.contains("without asking"), "{c}");
+        assert!(!c.contains('`'), "{c}");
     }
 
     #[test]
@@ -460,7 +559,10 @@ mod tests {
     fn reused_connections_hits_and_failures_say_so() {
         let mut j = begun();
         j.add_arrival(Component::Cdn, 10);
-        assert!(caption(&j, &ctx()).contains("reuses its open connection"));
+        assert_eq!(
+            caption(&j, &ctx()),
+            "The client reuses its open connection to the CDN (keep-alive): no new handshake."
+        );
 
         j.add_arrival(Component::Cdn, 20);
         j.add_span(span(

@@ -334,6 +334,7 @@ impl Theme {
             Phase::Queue => Color32::from_rgb(0xd5, 0x5e, 0x00),
             Phase::Handler => Color32::from_rgb(0x11, 0x77, 0x33),
             Phase::Db => Color32::from_rgb(0xaa, 0x44, 0x99),
+            Phase::Held => Color32::from_rgb(0x5a, 0x5a, 0x5a),
         }
     }
 

@@ -5,7 +5,7 @@
 //! back and replayed, and damaged traces are refused with clear errors. The CLI tests run the
 //! real binary.
 
-mod checks;
+pub mod checks;
 mod cli;
 mod replay;
 

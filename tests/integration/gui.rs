@@ -65,7 +65,11 @@ fn window_with(options: AppOptions) -> Harness<'static, HopscopeApp> {
 }
 
 /// Runs frames until `done` holds (or fails after `PATIENCE`, saying what it waited for).
-fn wait_for(h: &mut Harness<'_, HopscopeApp>, what: &str, done: impl Fn(&HopscopeApp) -> bool) {
+pub(super) fn wait_for(
+    h: &mut Harness<'_, HopscopeApp>,
+    what: &str,
+    done: impl Fn(&HopscopeApp) -> bool,
+) {
     let deadline = Instant::now() + PATIENCE;
     loop {
         h.step();
@@ -85,7 +89,7 @@ fn click(h: &mut Harness<'_, HopscopeApp>, label: &str) {
 }
 
 /// Runs frames for about `d`.
-fn run_for(h: &mut Harness<'_, HopscopeApp>, d: Duration) {
+pub(super) fn run_for(h: &mut Harness<'_, HopscopeApp>, d: Duration) {
     let until = Instant::now() + d;
     while Instant::now() < until {
         h.step();
@@ -188,10 +192,72 @@ fn step_mode_advances_exactly_one_hop_per_click() {
     }
 
     // Step mode off lets it run to its end.
+    let id = h.state().step_mode().stepped.expect("a stepped request");
     h.get_by_label("Step mode").click();
     wait_for(&mut h, "the released request to end", |a| {
-        stepped(a).is_none_or(|(_, done)| done) && !a.step_mode().on
+        !a.step_mode().on
+            && a.live()
+                .and_then(|l| l.snapshot.find(id))
+                .is_some_and(|j| j.is_done())
     });
+    // The time it was held for the clicks is said apart, not counted as latency.
+    let live = h.state().live().expect("a run");
+    let j = live.snapshot.find(id).expect("still traced");
+    let whole = j.end_micros.expect("ended") - j.start_micros;
+    assert!(j.held_micros() >= 300_000, "held {} µs", j.held_micros());
+    assert_eq!(j.latency_micros(), Some(whole - j.held_micros()));
+}
+
+#[test]
+fn a_request_held_at_the_edge_longer_than_the_edge_waits_still_gets_its_answer() {
+    // The edge closes a connection that sends no request within a second; the learner
+    // reads for longer than that with the request held just before it is sent.
+    let text = format!("{SCENARIO}\n[limits]\nheader_timeout = \"1s\"\n");
+    let scenario = load_str("held.toml", &text).expect("the scenario is valid");
+    let app = HopscopeApp::new(scenario, AppOptions::default());
+    let mut h = Harness::builder()
+        .with_size([1440.0, 900.0])
+        .build_ui_state(|ui, app: &mut HopscopeApp| app.frame(ui), app);
+    wait_for(&mut h, "the window to show the run", |a| a.live().is_some());
+    h.get_by_label("Step mode").click();
+    wait_for(&mut h, "step mode to pause the traffic", |a| {
+        a.step_mode().on && a.live().is_some_and(|l| l.paused)
+    });
+    h.get_by_label("Send one request").click();
+    let at_edge = |a: &HopscopeApp| {
+        a.live()
+            .and_then(|l| a.step_mode().journey(l))
+            .is_some_and(|j| j.location() == Some(hopscope::trace::Component::Cdn))
+    };
+    for _ in 0..3 {
+        wait_for(&mut h, "the request to wait at a hop", |a| {
+            a.live().is_some_and(|l| a.step_mode().can_step(l))
+        });
+        if at_edge(h.state()) {
+            break;
+        }
+        h.get_by_label("Next hop").click();
+        h.run_steps(2);
+    }
+    assert!(
+        at_edge(h.state()),
+        "the request waits at the edge, connected"
+    );
+    run_for(&mut h, Duration::from_millis(1_500));
+    let id = h.state().step_mode().stepped.expect("a stepped request");
+    h.get_by_label("Step mode").click();
+    wait_for(&mut h, "the released request to end", |a| {
+        a.live()
+            .and_then(|l| l.snapshot.find(id))
+            .is_some_and(|j| j.is_done())
+    });
+    let live = h.state().live().expect("a run");
+    let j = live.snapshot.find(id).expect("still traced");
+    assert_eq!(
+        j.outcome,
+        Some(hopscope::trace::Outcome::Status(200)),
+        "{j:#?}"
+    );
 }
 
 #[test]

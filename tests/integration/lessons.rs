@@ -1,11 +1,13 @@
 //! Integration tests: lessons. Every built-in scenario validates and runs headless; every
-//! lesson's checkpoints pass when it is played without a learner (the scenario's own events
-//! do the actions, narration judges each checkpoint from the live trace, as
-//! `hopscope run --narrate` does); and each troubleshooting symptom is produced for real,
-//! after the fault the narration names as its cause.
+//! lesson's checkpoints pass when a simulated reader plays it (the lesson's own actions and
+//! the reader's button presses change the world, narration judges each checkpoint from the
+//! live trace, as `hopscope run --narrate --reader` does) at three reading speeds and for
+//! three seeds, and no checkpoint is judged on what happened before its step; each
+//! troubleshooting symptom is produced for real, after the fault the narration names.
 //!
 //! Lessons run a few at a time (they are real traffic on a shared machine), each step
-//! within a capped time limit.
+//! within a capped time limit. The readers' times are scaled down (`READER_SCALE`) so the
+//! suite stays short; the command line plays them at full length.
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -15,25 +17,41 @@ use hopscope::lesson::{NarrateOptions, Report, narrate};
 use hopscope::scenario::{BUILTINS, Dur, Scenario, load_str, resolve};
 use hopscope::trace::{Outcome, Snapshot};
 
-/// Lessons played at once at most.
-const AT_ONCE: usize = 5;
+/// How much traffic may be played at once, in units of 25 requests a second (a lesson's
+/// share is its highest rate): the lessons are real traffic, and a starved machine turns
+/// latency checks into measurements of the machine.
+const LOAD_UNITS: usize = 8;
 /// The longest any one checkpoint may take here.
 const STEP_CAP: Duration = Duration::from_secs(15);
+/// The readers of the acceptance: 0 s (unattended), 5 s and 20 s per step...
+const READERS: [Duration; 3] = [
+    Duration::ZERO,
+    Duration::from_secs(5),
+    Duration::from_secs(20),
+];
+/// ... scaled by this, so that the plays fit in a few minutes (`hopscope run LESSON
+/// --narrate --reader 20s` plays them at full length).
+const READER_SCALE: f64 = 0.03;
+/// Requests a step's own action caused may have begun this long before it (a request
+/// is begun by its task a moment before the marker that names it).
+const SLACK_MICROS: u64 = 50_000;
 
 static SLOTS: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
 
-/// A turn to run a lesson; the next one may start when it is dropped.
-struct Turn;
+/// A turn to run a lesson, holding its share of the load; the next one may start when it
+/// is dropped.
+struct Turn(usize);
 
 impl Turn {
-    fn take() -> Turn {
+    fn take(units: usize) -> Turn {
+        let units = units.clamp(1, LOAD_UNITS);
         let (lock, cv) = &SLOTS;
         let mut running = lock.lock().unwrap_or_else(|e| e.into_inner());
-        while *running >= AT_ONCE {
+        while *running + units > LOAD_UNITS {
             running = cv.wait(running).unwrap_or_else(|e| e.into_inner());
         }
-        *running += 1;
-        Turn
+        *running += units;
+        Turn(units)
     }
 }
 
@@ -41,9 +59,30 @@ impl Drop for Turn {
     fn drop(&mut self) {
         let (lock, cv) = &SLOTS;
         let mut running = lock.lock().unwrap_or_else(|e| e.into_inner());
-        *running -= 1;
-        cv.notify_one();
+        *running -= self.0;
+        cv.notify_all();
     }
+}
+
+/// A lesson's share of the load: its highest request rate (the scenario's, or one a step
+/// sets), in units of 25 requests a second.
+fn load_of(scenario: &Scenario) -> usize {
+    let rates = scenario
+        .steps
+        .iter()
+        .flat_map(|s| {
+            s.actions
+                .iter()
+                .filter_map(|a| a.action.clone())
+                .chain(s.buttons.iter().flat_map(|b| b.commands.clone()))
+        })
+        .filter_map(|c| match c.parse() {
+            Ok(hopscope::scenario::Command::Rate(r)) => Some(r),
+            _ => None,
+        });
+    let top = rates.fold(scenario.traffic.rate, f64::max);
+    let rate = if scenario.traffic.enabled { top } else { 1.0 };
+    (rate / 25.0).ceil().max(1.0) as usize
 }
 
 fn lesson(name: &str) -> Scenario {
@@ -53,17 +92,24 @@ fn lesson(name: &str) -> Scenario {
     }
 }
 
-/// Plays `name` unattended; returns the report, the printed narration and the last snapshot.
-fn play(name: &str) -> (Report, String, Arc<Snapshot>) {
-    play_scenario(lesson(name))
+/// The lesson a teacher wrote from docs/scenarios.md alone.
+fn teacher_lesson() -> Scenario {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lessons/failover.toml");
+    hopscope::scenario::load(&path)
+        .unwrap_or_else(|e| panic!("the teacher's lesson is invalid:\n{e}"))
 }
 
-/// Plays `scenario` unattended.
-fn play_scenario(scenario: Scenario) -> (Report, String, Arc<Snapshot>) {
+/// Plays `name` unattended; returns the report, the printed narration and the last snapshot.
+fn play(name: &str) -> (Report, String, Arc<Snapshot>) {
+    play_scenario(lesson(name), Duration::ZERO)
+}
+
+/// Plays `scenario` with a reader who takes `reader` over each step.
+fn play_scenario(scenario: Scenario, reader: Duration) -> (Report, String, Arc<Snapshot>) {
     let name = scenario.name.clone();
     let name = name.as_str();
     assert!(!scenario.steps.is_empty(), "{name} has no steps");
-    let _turn = Turn::take();
+    let _turn = Turn::take(load_of(&scenario));
     let started = Instant::now();
     let mut engine = Engine::start(
         scenario.clone(),
@@ -75,6 +121,7 @@ fn play_scenario(scenario: Scenario) -> (Report, String, Arc<Snapshot>) {
     )
     .unwrap_or_else(|e| panic!("{name} does not start: {e}"));
     let options = NarrateOptions {
+        reader,
         step_cap: Some(STEP_CAP),
         ..NarrateOptions::default()
     };
@@ -84,7 +131,9 @@ fn play_scenario(scenario: Scenario) -> (Report, String, Arc<Snapshot>) {
     let last = engine.stop();
     let text = String::from_utf8_lossy(&out).into_owned();
     eprintln!(
-        "{name}: {} in {:.1} s",
+        "{name} (seed {}, reader {:.2} s): {} in {:.1} s",
+        scenario.seed,
+        reader.as_secs_f64(),
         report.verdict(),
         started.elapsed().as_secs_f64()
     );
@@ -102,6 +151,41 @@ fn assert_lesson_passes(name: &str) -> Arc<Snapshot> {
     assert!(total > 0 && passed == total, "{name}: {passed}/{total}");
     assert!(last.totals.ended > 0, "{name}: no request ended");
     last
+}
+
+/// What went wrong with one play, if anything: a missed checkpoint, or one judged on what
+/// happened before its step became current (only an explicit `after` may reach back, and
+/// never to before the lesson began).
+fn problems_of(scenario: &Scenario, report: &Report, text: &str) -> Option<String> {
+    let mut wrong = Vec::new();
+    if !report.all_passed() {
+        wrong.push(report.verdict());
+    }
+    let lesson_began = report.steps.first().map_or(0, |s| s.became_current_micros);
+    for s in &report.steps {
+        let Some(from) = s.judged_from_micros else {
+            continue;
+        };
+        let explicit = scenario.steps[s.index]
+            .check
+            .as_ref()
+            .is_some_and(|c| c.after.is_some());
+        let floor = if explicit {
+            lesson_began
+        } else {
+            s.became_current_micros
+        };
+        if from + SLACK_MICROS < floor {
+            wrong.push(format!(
+                "step {} “{}” was judged from {} µs, before {} µs",
+                s.index + 1,
+                s.title,
+                from,
+                floor
+            ));
+        }
+    }
+    (!wrong.is_empty()).then(|| format!("{}\n{text}", wrong.join("; ")))
 }
 
 #[test]
@@ -132,7 +216,7 @@ fn default_and_bench_run_headless_for_two_seconds() {
     for name in ["default", "bench"] {
         let mut scenario = lesson(name);
         scenario.duration = Dur::from_secs(2);
-        let _turn = Turn::take();
+        let _turn = Turn::take(load_of(&scenario));
         let mut engine = Engine::start(
             scenario,
             EngineOptions {
@@ -152,28 +236,41 @@ fn default_and_bench_run_headless_for_two_seconds() {
     }
 }
 
-/// Every lesson but troubleshooting (tested on its own below), played a few at a time in
-/// threads of this one test: the test harness alone would run only as many tests at once as
-/// there are cores, and a lesson mostly waits for its scripted events.
+/// Every built-in lesson with a reader of 0 s, 5 s and 20 s (scaled), each reader with
+/// another of three seeds (a Latin square: over the lessons every reader meets every seed
+/// offset), and the docs' example and the teacher's lesson the same way; played a few at a
+/// time in threads of this one test (the harness alone would run only as many tests at once
+/// as there are cores, and a lesson mostly waits for its traffic), longest first.
 #[test]
-fn every_lesson_passes_unattended() {
+fn every_lesson_passes_for_every_reader_and_three_seeds() {
     let mut lessons: Vec<Scenario> = BUILTINS
         .iter()
         .map(|b| lesson(b.name))
-        .filter(|s| s.name != "troubleshooting" && !s.steps.is_empty())
+        .filter(|s| !s.steps.is_empty())
         .collect();
     let names: Vec<String> = lessons.iter().map(|s| s.name.clone()).collect();
-    // The annotated example of docs/scenarios.md plays as well as the built-ins.
     lessons.push(docs_example());
-    let players: Vec<_> = lessons
+    lessons.push(teacher_lesson());
+    let mut plays = Vec::new();
+    for (i, scenario) in lessons.iter().enumerate() {
+        for (r, reader) in READERS.iter().enumerate() {
+            let mut s = scenario.clone();
+            s.seed = scenario.seed + ((i + r) % READERS.len()) as u64;
+            plays.push((s, reader.mul_f64(READER_SCALE)));
+        }
+    }
+    // The slow readers of the long lessons first, so the last ones to finish are short.
+    plays.sort_by_key(|(s, reader)| std::cmp::Reverse((*reader, s.steps.len())));
+    let players: Vec<_> = plays
         .into_iter()
-        .map(|scenario| {
+        .map(|(scenario, reader)| {
             let name = scenario.name.clone();
             std::thread::Builder::new()
                 .name(format!("lesson-{name}"))
                 .spawn(move || {
-                    let (report, text, last) = play_scenario(scenario);
-                    (name, report, text, last.totals.ended)
+                    let (report, text, last) = play_scenario(scenario.clone(), reader);
+                    let wrong = problems_of(&scenario, &report, &text);
+                    (name, scenario.seed, reader, wrong, last.totals.ended)
                 })
                 .unwrap_or_else(|e| panic!("cannot start a thread for a lesson: {e}"))
         })
@@ -181,16 +278,21 @@ fn every_lesson_passes_unattended() {
     let mut failures = Vec::new();
     for player in players {
         match player.join() {
-            Ok((name, report, text, ended)) => {
-                if !report.all_passed() || ended == 0 {
-                    failures.push(format!("{name}: {}\n{text}", report.verdict()));
+            Ok((name, seed, reader, wrong, ended)) => {
+                if let Some(wrong) = wrong {
+                    failures.push(format!(
+                        "{name} (seed {seed}, reader {:.2} s): {wrong}",
+                        reader.as_secs_f64()
+                    ));
+                } else if ended == 0 {
+                    failures.push(format!("{name} (seed {seed}): no request ended"));
                 }
             }
             Err(_) => failures.push("a lesson's thread panicked".to_string()),
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    assert!(names.len() >= 12, "only {} lessons: {names:?}", names.len());
+    assert!(names.len() >= 15, "only {} lessons: {names:?}", names.len());
 }
 
 fn docs_text() -> String {
@@ -254,7 +356,29 @@ fn the_docs_name_every_field_kind_command_and_placeholder() {
         ..Default::default()
     }];
     let some = Some(String::new());
+    let send = Some(hopscope::scenario::SendRequest::default());
     scenario.steps = vec![Step {
+        actions: vec![hopscope::scenario::Action {
+            at: Some(Dur::from_secs(1)),
+            action: some.clone(),
+            send: send.clone(),
+        }],
+        buttons: vec![hopscope::scenario::Button {
+            label: some.clone(),
+            commands: vec![String::new()],
+            send,
+        }],
+        keep: some.clone(),
+        predict: Some(hopscope::scenario::Predict {
+            ask: String::new(),
+            choices: vec![String::new()],
+            answer: Some(0),
+            measure: Some(hopscope::scenario::Measure::P99),
+            server: some.clone(),
+            url: some.clone(),
+            within: Some(Dur::from_secs(1)),
+            explain: String::new(),
+        }),
         look_at: some.clone(),
         prompt: some.clone(),
         command: some.clone(),
@@ -296,6 +420,13 @@ fn the_docs_name_every_field_kind_command_and_placeholder() {
             .collect(),
     );
     missing(
+        "prediction measures",
+        hopscope::scenario::Measure::ALL
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect(),
+    );
+    missing(
         "commands",
         COMMAND_WORDS.iter().map(|c| c.to_string()).collect(),
     );
@@ -330,7 +461,9 @@ fn troubleshooting_produces_each_symptom_after_its_cause() {
                 .check
                 .as_ref()
                 .is_some_and(|c| c.expect.as_deref() == Some(*symptom))
-                && s.expects.iter().any(|e| e == cause)),
+                && s.buttons
+                    .iter()
+                    .any(|b| b.texts().iter().any(|t| t == cause))),
             "no step explains {symptom} by “{cause}”"
         );
         let marker = last
@@ -345,31 +478,28 @@ fn troubleshooting_produces_each_symptom_after_its_cause() {
             .collect();
         let first = failing
             .iter()
-            .min_by_key(|j| j.start_micros)
+            .min_by_key(|j| j.end_micros)
             .unwrap_or_else(|| panic!("no request ended with {symptom}"));
         assert!(
-            first.start_micros + 50_000 >= marker.at_micros,
-            "a {symptom} began at {} µs, before its cause “{}” at {} µs",
-            first.start_micros,
+            first.end_micros.is_some_and(|e| e > marker.at_micros),
+            "a {symptom} ended at {:?} µs, before its cause “{}” at {} µs",
+            first.end_micros,
             marker.text,
             marker.at_micros
-        );
-        assert!(
-            first.end_micros.is_some_and(|e| e > marker.at_micros),
-            "{symptom} ended before its cause"
         );
     }
 }
 
 mod guide_panel {
-    //! The guide panel on its own, clicked through with egui_kittest.
+    //! The guide panel on its own, clicked through with egui_kittest: the app's part (the
+    //! engine performing what the lesson asks) is played by the test.
 
     use std::sync::Arc;
 
     use egui_kittest::Harness;
     use egui_kittest::kittest::Queryable;
-    use hopscope::engine::Addresses;
     use hopscope::engine::topology::Tokens;
+    use hopscope::engine::{Addresses, Restored};
     use hopscope::lesson::{GuideCommand, ProgressStore};
     use hopscope::scenario::load_str;
     use hopscope::trace::{Journey, Outcome, Snapshot, TraceId};
@@ -390,7 +520,7 @@ check = { kind = "outcome", expect = "200", success = "An answer came back." }
 [[steps]]
 title = "Break a server"
 text = "Press the button."
-expects = ["kill server-1"]
+buttons = ["kill server-1"]
 
 [[steps]]
 title = "Who answered?"
@@ -407,6 +537,27 @@ feedback = ["It was not running.", "Yes."]
         snap: Snapshot,
         addresses: Addresses,
         theme: Theme,
+        /// What the lesson asked of the engine, restores left out.
+        performed: Vec<GuideCommand>,
+    }
+
+    /// One frame as the app runs it: the lesson ticks, its restores are done at once, the
+    /// panel is drawn.
+    fn frame(ui: &mut egui::Ui, s: &mut State) {
+        s.panel.tick(&s.snap, s.snap.now_micros, 1.0);
+        for c in s.panel.take_commands() {
+            match c {
+                GuideCommand::Restore { tag, .. } => s.panel.restored(
+                    tag,
+                    &Restored {
+                        at_micros: s.snap.now_micros,
+                        ..Restored::default()
+                    },
+                ),
+                other => s.performed.push(other),
+            }
+        }
+        s.panel.ui(ui, &s.addresses, &s.theme);
     }
 
     fn addresses() -> Addresses {
@@ -442,29 +593,39 @@ feedback = ["It was not running.", "Yes."]
         }
     }
 
-    #[test]
-    fn next_back_actions_and_answers_by_label_and_progress_is_remembered() {
-        let dir = std::env::temp_dir().join(format!("hopscope-guide-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let store = ProgressStore::at(dir.join("progress.json"));
-        let scenario = load_str("tiny.toml", LESSON).expect("valid lesson");
+    fn harness(panel: GuidePanel) -> Harness<'static, State> {
         let state = State {
-            panel: GuidePanel::new(&scenario, store.clone()),
+            panel,
             snap: Snapshot {
                 now_micros: 1_000_000,
                 ..Snapshot::default()
             },
             addresses: addresses(),
             theme: Theme::normal(),
+            performed: Vec::new(),
         };
-        let mut harness = Harness::new_ui_state(
-            |ui, s: &mut State| s.panel.ui(ui, &s.snap, &s.addresses, &s.theme),
-            state,
-        );
-        harness.run();
+        // The size of a lesson panel beside the canvas at 1280×720.
+        let mut h = Harness::builder()
+            .with_size([420.0, 640.0])
+            .build_ui_state(frame, state);
+        h.run();
+        h
+    }
+
+    #[test]
+    fn next_back_buttons_and_answers_by_label_and_progress_is_offered_not_imposed() {
+        let dir = std::env::temp_dir().join(format!("hopscope-guide-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let store = ProgressStore::at(dir.join("progress.json"));
+        let scenario = load_str("tiny.toml", LESSON).expect("valid lesson");
+        let mut harness = harness(GuidePanel::new(&scenario, store.clone(), false));
         harness.get_by_label("Watch an answer");
         harness.get_by_label("curl -H 'Host: api.example.test' http://127.0.0.1:8080/users/1");
         harness.get_by_label_contains("watching the trace");
+        assert!(
+            harness.query_by_label_contains("Resume step").is_none(),
+            "nothing to resume yet"
+        );
         assert_eq!(harness.state().panel.look_at(), Some("cdn"));
 
         // The checkpoint passes live when the trace shows it.
@@ -476,16 +637,15 @@ feedback = ["It was not running.", "Yes."]
         harness.run();
         harness.get_by_label("Copied");
 
-        // Next, then the step's action button.
+        // Next, then the step's button.
         harness.get_by_label("Next").click();
         harness.run();
         assert_eq!(harness.state().panel.current(), 1);
         harness.get_by_label("Break a server");
         harness.get_by_label("kill server-1").click();
         harness.run();
-        let commands = harness.state_mut().panel.take_commands();
         assert_eq!(
-            commands,
+            harness.state().performed,
             vec![GuideCommand::Apply(
                 "kill server-1".parse().expect("command")
             )]
@@ -503,8 +663,10 @@ feedback = ["It was not running.", "Yes."]
         harness.run();
         harness.get_by_label_contains("Right.");
         harness.get_by_label("The server was gone, so the balancer answered for it.");
+        // Back restores the world the step expects, and says so.
         harness.get_by_label("Back").click();
         harness.run();
+        harness.get_by_label_contains("Back to step 2");
         harness.get_by_label("Next").click();
         harness.run();
         let progress = harness.state().panel.progress();
@@ -512,11 +674,28 @@ feedback = ["It was not running.", "Yes."]
         assert_eq!(progress.answers.get(&2), Some(&1));
         drop(harness);
 
-        // A new launch resumes where the learner left off.
-        let again = GuidePanel::new(&scenario, store.clone());
-        assert_eq!(again.current(), 2);
-        assert!(again.is_passed(0));
-        assert_eq!(store.lesson("tiny").answers.get(&2), Some(&1));
+        // A new launch opens at the first step and offers to resume.
+        let mut again = harness_at(&scenario, &store, false);
+        assert_eq!(again.state().panel.current(), 0);
+        again.get_by_label("Resume step 3").click();
+        again.run();
+        assert_eq!(again.state().panel.current(), 2);
+        assert!(again.state().panel.is_passed(0));
+        again.get_by_label_contains("Resumed at step 3");
+        drop(again);
+        // ... but not on a lab machine (`hopscope gui --fresh`).
+        let fresh = harness_at(&scenario, &store, true);
+        assert!(fresh.query_by_label_contains("Resume step").is_none());
+        assert_eq!(fresh.state().panel.current(), 0);
+        drop(fresh);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn harness_at(
+        scenario: &hopscope::scenario::Scenario,
+        store: &ProgressStore,
+        fresh: bool,
+    ) -> Harness<'static, State> {
+        harness(GuidePanel::new(scenario, store.clone(), fresh))
     }
 }

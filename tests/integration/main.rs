@@ -7,5 +7,7 @@ mod export;
 mod gui;
 mod hardening;
 mod inspect;
+mod lesson_window;
 mod lessons;
+mod spool;
 mod theory;

@@ -500,6 +500,48 @@ impl Clients {
             .collect()
     }
 
+    /// Each profile's share, link and connection habit now, as a lesson's world reads them.
+    pub fn world_clients(
+        &self,
+    ) -> std::collections::BTreeMap<String, crate::scenario::ClientState> {
+        let weights = self
+            .state
+            .planner
+            .lock()
+            .expect("planner lock")
+            .weights()
+            .to_vec();
+        self.shared
+            .profiles
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                (
+                    p.profile.name.clone(),
+                    crate::scenario::ClientState {
+                        weight: weights.get(i).copied().unwrap_or(p.profile.weight),
+                        latency: p.link.latency(),
+                        loss: p.link.loss(),
+                        keep_alive: self.shared.keeps_alive(i),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    /// Every client forgets its cached DNS answers; returns how many clients there are
+    /// (a client that has not sent anything yet has nothing to forget).
+    pub fn flush_dns(&self) -> usize {
+        let mut n = 0;
+        for p in &self.shared.profiles {
+            for s in p.sessions.iter().filter_map(OnceLock::get) {
+                s.resolver.flush();
+                n += 1;
+            }
+        }
+        n
+    }
+
     /// Forces keep-alive on or off for every client.
     pub fn set_keep_alive(&self, on: bool) {
         self.shared

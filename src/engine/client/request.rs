@@ -169,7 +169,7 @@ async fn exchange(
     } else {
         None
     };
-    let (mut conn, reused) = match idle {
+    let (mut conn, mut reused) = match idle {
         Some(c) => (c, true),
         None => (open(shared, session, plan, id, tls, port).await?, false),
     };
@@ -179,8 +179,18 @@ async fn exchange(
         .capture_headers()
         .then(|| http::header_pairs(req.headers()));
     conn.stamps.reset();
-    let send_start = env.now();
+    let mut send_start = env.now();
     env.arrive(id, shared.edge_component()).await;
+    let held = std::time::Duration::from_micros(env.now().saturating_sub(send_start));
+    if held >= env.limits.header_timeout.get() / 2 || conn.sender.is_closed() {
+        // Held in step mode about as long as the edge waits for a request on an open
+        // connection: the edge has closed it (or is about to), so the client connects
+        // again, as a browser does with a stale connection.
+        conn = open(shared, session, plan, id, tls, port).await?;
+        reused = false;
+        conn.stamps.reset();
+        send_start = env.now();
+    }
     let response = conn.sender.send_request(req).await.map_err(|e| {
         let outcome = if e.is_timeout() {
             Outcome::Timeout

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::scenario::Step;
 use crate::trace::{
     Attr, Component, DnsQuery, Exchange, Marker, Outcome, OutcomeClass, Phase, ServerGauge, Span,
     TraceId, metrics::SecondMetrics,
@@ -111,10 +110,19 @@ fn an_anchored_check_waits_for_its_marker_and_then_looks_after_it() {
     assert!(v.detail().starts_with("1 request ended"), "{v:?}");
     // The learner's own action counts as the anchor too.
     let acted = Context {
-        acted_micros: Some(4_000_000),
+        acted: Some((4_000_000, "kill cdn".into())),
         ..ctx(5000)
     };
     assert!(!evaluate(&c, &s, &acted).passed());
+    // A marker from before the lesson (re)started is no anchor.
+    let later = Context {
+        floor_micros: 1_250_000,
+        ..ctx(5000)
+    };
+    assert_eq!(
+        evaluate(&c, &s, &later),
+        Verdict::Waiting("waiting for “kill cdn” to happen".into())
+    );
 }
 
 #[test]
@@ -426,55 +434,55 @@ fn marker_mentions_respect_word_ends() {
 }
 
 #[test]
-fn the_steps_expected_action_reaches_back_but_is_not_waited_for() {
-    let step = Step {
-        expects: vec!["slow server-1   200ms".into()],
-        ..Step::default()
-    };
-    let ctx = Context::for_step(&step, 2_000_000, 1.0);
-    assert_eq!(ctx.default_after.as_deref(), Some("slow server-1 200ms"));
+fn a_step_with_an_action_waits_for_it_and_judges_only_what_followed() {
     let requests = check(CheckKind::Requests);
-    // Not done yet: the window is the step's own.
-    let s = snap(
-        3000,
-        vec![journey(1, 1500, 5, "200"), journey(2, 2500, 5, "200")],
-        vec![],
-    );
-    let v = evaluate(&requests, &s, &ctx);
-    assert_eq!(
-        v,
-        Verdict::Passed("1 request ended since this step began".into())
-    );
-    // Done by the scenario before the step began: the window reaches back to it.
+    let waiting = Context {
+        awaiting: Some("you to press “slow server-1 200ms”".into()),
+        ..ctx(2000)
+    };
+    // Not done yet: nothing is judged, however much happened since the step began.
     let s = snap(
         3000,
         vec![journey(1, 1500, 5, "200"), journey(2, 2500, 5, "200")],
         vec![(1400, "slow server-1 200ms")],
     );
-    let v = evaluate(&requests, &s, &ctx);
     assert_eq!(
-        v,
-        Verdict::Passed("2 requests ended since “slow server-1 200ms”".into())
+        evaluate(&requests, &s, &waiting),
+        Verdict::Waiting("waiting for you to press “slow server-1 200ms”".into())
     );
-    // Done after the step began: only what followed the action counts.
+    // Done in this step: only what followed the action counts, never what came before
+    // the step (the marker at 1.4 s is an earlier step's).
+    let done = Context {
+        acted: Some((2_500_000, "slow server-1 200ms".into())),
+        ..ctx(2000)
+    };
     let s = snap(
         3000,
         vec![journey(1, 2100, 5, "200"), journey(2, 2600, 5, "200")],
-        vec![(2500, "slow server-1 200ms")],
+        vec![(1400, "slow server-1 200ms"), (2500, "slow server-1 200ms")],
     );
     assert_eq!(
-        evaluate(&requests, &s, &ctx),
+        evaluate(&requests, &s, &done),
         Verdict::Passed("1 request ended since “slow server-1 200ms”".into())
     );
-    // A comparison cannot go without it.
+    // A step without an action of its own looks at what happened since it became current.
+    let s = snap(
+        3000,
+        vec![journey(1, 1500, 5, "200"), journey(2, 2500, 5, "200")],
+        vec![],
+    );
+    assert_eq!(
+        evaluate(&requests, &s, &ctx(2000)),
+        Verdict::Passed("1 request ended since this step began".into())
+    );
+    // A comparison cannot go without a change.
     let drop = Check {
         value: Some(10.0),
         ..check(CheckKind::P99Drop)
     };
-    let s = snap(3000, vec![], vec![]);
     assert_eq!(
-        evaluate(&drop, &s, &ctx),
-        Verdict::Waiting("waiting for “slow server-1 200ms” to happen".into())
+        evaluate(&drop, &s, &ctx(2000)),
+        Verdict::Waiting("this check needs a change to compare with".into())
     );
 }
 

@@ -35,37 +35,56 @@ pub(super) fn window(check: &Check, snap: &Snapshot, ctx: &Context) -> Result<Wi
         anchor: None,
         label: "since this step began".into(),
     };
-    let (after, strict) = match (check.after.as_deref(), ctx.default_after.as_deref()) {
-        (Some(after), _) => (after, true),
-        (None, Some(action)) => (action, kind_needs_anchor(check)),
-        (None, None) => return Ok(base),
-    };
-    let marker = snap
-        .markers
-        .iter()
-        .rev()
-        .find(|m| !m.text.starts_with("could not ") && mentions(&m.text, after))
-        // "server-2 marked unhealthy: 2 health checks failed…" reads as its first part.
-        .map(|m| {
-            (
-                m.at_micros,
-                m.text.split(':').next().unwrap_or(&m.text).to_string(),
-            )
-        });
-    let acted = ctx
-        .acted_micros
-        .filter(|t| marker.as_ref().is_none_or(|(at, _)| t > at))
-        .map(|t| (t, after.to_string()));
-    let Some((at, text)) = acted.or(marker) else {
-        return if strict {
-            Err(format!("waiting for “{after}” to happen"))
-        } else {
-            Ok(base)
-        };
+    let (at, text) = match check.after.as_deref() {
+        Some(after) => {
+            let marker = snap
+                .markers
+                .iter()
+                .rev()
+                .filter(|m| m.at_micros >= ctx.floor_micros)
+                .find(|m| !m.text.starts_with("could not ") && mentions(&m.text, after))
+                // "server-2 marked unhealthy: 2 health checks failed…" reads as its first part.
+                .map(|m| {
+                    (
+                        m.at_micros,
+                        m.text.split(':').next().unwrap_or(&m.text).to_string(),
+                    )
+                });
+            // The step's own action counts when it is what `after` names (a button's
+            // marker comes a moment after the press).
+            let acted = ctx
+                .acted
+                .clone()
+                .filter(|(t, text)| {
+                    mentions(text, after) && marker.as_ref().is_none_or(|(at, _)| t > at)
+                })
+                .map(|(t, _)| (t, after.to_string()));
+            match acted.or(marker) {
+                Some(found) => found,
+                None => return Err(format!("waiting for “{after}” to happen")),
+            }
+        }
+        None => {
+            if let Some(what) = &ctx.awaiting {
+                return Err(format!("waiting for {what}"));
+            }
+            match ctx.acted.clone() {
+                Some(acted) => acted,
+                None if kind_needs_anchor(check) => {
+                    return Err("this check needs a change to compare with".into());
+                }
+                None => return Ok(base),
+            }
+        }
     };
     // Once the action is done, only what followed it counts, whenever it was done.
+    let start = if at >= ctx.since_micros {
+        at.saturating_sub(ANCHOR_SLACK_MICROS).max(ctx.since_micros)
+    } else {
+        at.saturating_sub(ANCHOR_SLACK_MICROS)
+    };
     Ok(Window {
-        start: at.saturating_sub(ANCHOR_SLACK_MICROS),
+        start,
         label: format!("since “{text}”"),
         anchor: Some((at, text)),
         ..base
@@ -88,19 +107,25 @@ pub(super) fn latest(j: &Journey, w: &Window) -> bool {
         .is_some_and(|e| e + w.within >= w.now && e <= w.now && j.start_micros >= w.start)
 }
 
-/// Latencies of requests that began in the latest `within` of the window: ended ones with
-/// their latency, ones still in flight with the age they have reached.
+/// Latencies of requests that began in the latest `within` of the window, but at least
+/// `settle` before its end: ended ones with their latency, ones still in flight with the
+/// age they have reached. A check that passes on low latency settles for the latency it
+/// wants: a request begun more recently has not had the time to show whether it is fast,
+/// and counting only the quick ones among them would flatter the result.
 pub(super) fn latest_latencies(
     check: &Check,
     kind: CheckKind,
     snap: &Snapshot,
     w: &Window,
+    settle: u64,
 ) -> Vec<u64> {
     let from = w.start.max(w.now.saturating_sub(w.within));
+    let until = w.now.saturating_sub(settle);
     let mut out: Vec<u64> = snap
         .recent
         .iter()
-        .filter(|j| j.start_micros >= from && matches(check, kind, j))
+        .filter(|j| j.start_micros >= from && j.start_micros <= until)
+        .filter(|j| matches(check, kind, j))
         .filter(|j| j.end_micros.is_none_or(|e| e <= w.now))
         .filter_map(|j| j.latency_micros())
         .collect();
@@ -108,7 +133,7 @@ pub(super) fn latest_latencies(
         out.extend(
             snap.in_flight
                 .iter()
-                .filter(|j| j.start_micros >= from && j.start_micros <= w.now)
+                .filter(|j| j.start_micros >= from && j.start_micros <= until)
                 .filter(|j| matches(check, kind, j))
                 .map(|j| w.now.saturating_sub(j.start_micros)),
         );

@@ -130,7 +130,7 @@ pub(super) fn attr_matches(value: &str, expect: &str) -> bool {
 }
 
 /// The `q` quantile (0.99 for p99) of latencies in microseconds, in milliseconds.
-pub(super) fn quantile(mut micros: Vec<u64>, q: f64) -> f64 {
+pub(crate) fn quantile(mut micros: Vec<u64>, q: f64) -> f64 {
     if micros.is_empty() {
         return 0.0;
     }
@@ -190,4 +190,13 @@ pub(super) fn shorten(text: &str, max: usize) -> String {
 /// The phase a check names, if the trace knows it.
 pub fn phase_named(name: &str) -> Option<Phase> {
     Phase::ALL.into_iter().find(|p| p.name() == name)
+}
+
+/// The server that answered this request itself: none for a cache HIT, whose answer is the
+/// CDN's copy (it still carries the `X-Served-By` of the server that made it).
+pub fn answered_by(j: &Journey) -> Option<&str> {
+    if j.cache == Some(crate::trace::CacheStatus::Hit) {
+        return None;
+    }
+    j.served_by.as_deref()
 }

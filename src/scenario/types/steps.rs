@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::scenario::Dur;
 
+use super::actions::{Action, Button, Predict};
+
 /// How long a step's checkpoint may take before headless narration counts it as missed,
 /// when the step does not say (`time_limit`). Stretched by the scenario's time scale.
 pub const DEFAULT_STEP_LIMIT: Duration = Duration::from_secs(20);
@@ -78,14 +80,21 @@ pub struct Step {
     /// A command to copy into a terminal; placeholders like `{edge}` are filled in from the
     /// live addresses.
     pub command: Option<String>,
-    /// Control commands the learner is asked to perform (shown as buttons), such as
-    /// `kill server-2`. Played without a learner, the scenario's own `events` do them.
-    /// Once the last of these is done, a check without `after` looks only at what followed.
-    pub expects: Vec<String>,
+    /// What the step does when it becomes current, each `at` a delay from that moment:
+    /// the lesson drives the world, never the clock since launch.
+    pub actions: Vec<Action>,
+    /// Buttons the learner presses (the simulated reader presses them after reading).
+    /// Until one is pressed, the step's check waits; then it judges what followed.
+    pub buttons: Vec<Button>,
+    /// Why the buttons' effects stay for the following steps. Without it, what a button
+    /// changed is undone when the learner leaves the step.
+    pub keep: Option<String>,
     /// A check of what happened, verified from the trace.
     pub check: Option<Check>,
     /// A multiple-choice question.
     pub question: Option<Question>,
+    /// Predict, then observe: asked before the step's action, answered by the trace.
+    pub predict: Option<Predict>,
     /// How long the checkpoint may take before headless narration counts it as missed
     /// (default 20s, stretched by the time scale).
     pub time_limit: Option<Dur>,
@@ -95,6 +104,12 @@ impl Step {
     /// The time limit of the step's checkpoint, before the time scale is applied.
     pub fn limit(&self) -> Duration {
         self.time_limit.map_or(DEFAULT_STEP_LIMIT, Dur::get)
+    }
+
+    /// Whether the step has an action of its own (buttons or actions) that its checkpoint
+    /// waits for.
+    pub fn has_action(&self) -> bool {
+        !self.buttons.is_empty() || !self.actions.is_empty()
     }
 }
 
@@ -116,8 +131,9 @@ pub struct Check {
     pub count: Option<u64>,
     /// Only what happened after the latest trace marker containing this text counts (a
     /// control command such as `kill server-2`, `marked unhealthy`, `send GET /users/1`);
-    /// the check waits for that marker. Without it, the check looks at what happened since
-    /// the step began, or since the step's last `expects` action once that is done.
+    /// the check waits for that marker. Without it, the check looks at what followed the
+    /// step's own action (a button pressed, its last action played), or at what happened
+    /// since the step became current when it has none.
     pub after: Option<String>,
     /// The length of the sliding windows that measuring kinds compare (default 3s).
     pub within: Option<Dur>,

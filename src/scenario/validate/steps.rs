@@ -2,7 +2,7 @@
 //! step expects, each checkpoint's fields for its kind, and questions. Every problem is
 //! reported (with its field path, which `validate.rs` turns into line and column).
 
-use crate::scenario::{Check, CheckKind, Command, Dur, Question, Step};
+use crate::scenario::{Check, CheckKind, Dur, Question, Step};
 use crate::scenario::{is_placeholder, placeholders};
 
 /// Outcome failures, as the trace names them (`crate::trace::Outcome`).
@@ -20,7 +20,7 @@ const CACHE: &[&str] = &["HIT", "MISS", "EXPIRED", "REVALIDATED", "BYPASS"];
 /// Span phases, as the trace names them (`crate::trace::Phase`).
 pub const PHASES: &[&str] = &[
     "blocked", "dns", "connect", "ssl", "send", "wait", "receive", "cache", "pick", "forward",
-    "queue", "handler", "db",
+    "queue", "handler", "db", "held",
 ];
 /// DNS response codes the trace records.
 const RCODES: &[&str] = &[
@@ -56,8 +56,13 @@ fn valid_look_at(text: &str) -> bool {
 
 type Fail<'a> = &'a mut dyn FnMut(&str, String, &str);
 
-/// The problems of step `index` (0-based): field path, message and hint.
-pub fn step_problems(index: usize, step: &Step) -> Vec<(String, String, Option<String>)> {
+/// The problems of step `index` (0-based) of a scenario whose client profiles are
+/// `profiles`: field path, message and hint.
+pub fn step_problems(
+    index: usize,
+    step: &Step,
+    profiles: &[String],
+) -> Vec<(String, String, Option<String>)> {
     let mut out = Vec::new();
     let mut push = |path: &str, message: String, hint: &str| {
         out.push((
@@ -68,6 +73,7 @@ pub fn step_problems(index: usize, step: &Step) -> Vec<(String, String, Option<S
     };
     let at = |f: &str| format!("steps[{}].{f}", index + 1);
     check_step(step, &at, &mut push);
+    super::actions::check_actions(step, profiles, &at, &mut push);
     if let Some(check) = &step.check {
         check_check(step, check, &at, &mut push);
     }
@@ -117,15 +123,6 @@ fn check_step(step: &Step, at: &dyn Fn(&str) -> String, fail: Fail<'_>) {
                     ),
                 );
             }
-        }
-    }
-    for (k, action) in step.expects.iter().enumerate() {
-        if let Err(msg) = action.parse::<Command>() {
-            fail(
-                &at(&format!("expects[{}]", k + 1)),
-                msg,
-                "a control command, the same as a scenario event's `do`",
-            );
         }
     }
     if step.time_limit.is_some_and(Dur::is_zero) {
@@ -190,11 +187,11 @@ fn check_check(step: &Step, c: &Check, at: &dyn Fn(&str) -> String, fail: Fail<'
         ),
         _ => {}
     }
-    if kind.compares_with_before() && c.after.is_none() && step.expects.is_empty() {
+    if kind.compares_with_before() && c.after.is_none() && !step.has_action() {
         fail(
             &at("after"),
             format!("a `{kind}` check compares before and after a change, but names none"),
-            "after = \"add server\" (or list the action in the step's `expects`)",
+            "after = \"add server\", or give the step the change: buttons = [\"add server\"]",
         );
     }
     if matches!(kind, CheckKind::Span | CheckKind::NoSpan) && c.phase.is_none() {
@@ -386,8 +383,16 @@ title = "Kill one"
 text = "Watch the 502."
 look_at = "server-2"
 command = '''curl -H 'Host: {host}' http://{edge}/users/1 -d '{"a": 1}' '''
-expects = ["kill server-2"]
+buttons = ["kill server-2", { label = "Both", do = ["kill server-1", "restart server-2"] }]
+actions = ["rate 5", { at = "2s", send = { method = "GET", path = "/users/1" } }]
+keep = "server-2 stays down for the next step."
 check = { kind = "outcome", expect = "502" }
+
+[[steps]]
+title = "Guess"
+text = "Add a server."
+buttons = ["add server"]
+predict = { ask = "p99?", measure = "p99", explain = "More workers." }
 
 [[steps]]
 title = "Why?"
@@ -404,7 +409,7 @@ title = ""
 text = "x"
 look_at = "the moon"
 command = "dig @{dns_host} -p {dns_port}"
-expects = ["explode server-1"]
+buttons = ["explode server-1"]
 check = { kind = "p99_drop", value = 150.0, phase = "warp" }
 
 [[steps]]
@@ -424,7 +429,7 @@ check = { kind = "outcom", expect = "502" }
                 (3, "steps[1].title"),
                 (5, "steps[1].look_at"),
                 (6, "steps[1].command"),
-                (7, "steps[1].expects[1]"),
+                (7, "steps[1].buttons[1]"),
                 (8, "steps[1].check.value"),
                 (8, "steps[1].check.phase"),
                 (12, "steps[2].question.choices"),
@@ -434,6 +439,85 @@ check = { kind = "outcom", expect = "502" }
             "{p:#?}"
         );
         assert!(p[2].3.contains("{dns_host}"), "{:?}", p[2]);
+    }
+
+    #[test]
+    fn actions_buttons_and_predictions_are_checked_with_their_place() {
+        let text = r#"
+[[steps]]
+title = "a"
+text = "t"
+actions = [{ at = "2s" }, { do = "weight nobody 2" }]
+buttons = [{ label = "x", do = ["kill server-1", "explode"] }]
+keep = "because"
+
+[[steps]]
+title = "b"
+text = "t"
+keep = "why"
+predict = { ask = "?", measure = "share", choices = ["one"], explain = "e" }
+"#;
+        let p = problems(text);
+        let fields: Vec<(usize, &str)> = p.iter().map(|p| (p.0, p.2.as_str())).collect();
+        assert_eq!(
+            fields,
+            vec![
+                (5, "steps[1].actions[1]"),
+                (5, "steps[1].actions[2].do"),
+                (6, "steps[1].buttons[1].do[2]"),
+                (12, "steps[2].keep"),
+                (13, "steps[2].predict.server"),
+                (13, "steps[2].predict.ask"),
+                (13, "steps[2].predict.choices"),
+            ],
+            "{p:#?}"
+        );
+        assert!(p[1].3.contains("no profile named `nobody`"), "{:?}", p[1]);
+        assert!(p[5].3.contains("has none"), "{:?}", p[5]);
+    }
+
+    #[test]
+    fn a_check_cannot_wait_for_a_button_that_is_undone() {
+        let text = r#"
+[[steps]]
+title = "Kill"
+text = "t"
+buttons = ["kill server-2"]
+
+[[steps]]
+title = "Watch"
+text = "t"
+check = { kind = "outcome", expect = "502", after = "kill server-2" }
+"#;
+        let p = problems(text);
+        assert_eq!(p.len(), 1, "{p:#?}");
+        assert_eq!((p[0].0, p[0].2.as_str()), (10, "steps[2].check.after"));
+        assert!(p[0].3.contains("undone"), "{p:?}");
+        let kept = text.replace(
+            "buttons = [\"kill server-2\"]",
+            "buttons = [\"kill server-2\"]\nkeep = \"why\"",
+        );
+        assert_eq!(problems(&kept), Vec::new());
+    }
+
+    #[test]
+    fn old_lessons_get_told_how_to_move_their_events_and_expects() {
+        let text = r#"
+[[events]]
+at = "4s"
+do = "kill server-2"
+
+[[steps]]
+title = "Dies"
+text = "t"
+expects = ["kill server-2"]
+"#;
+        let e = crate::scenario::load_str("old.toml", text).expect_err("old format");
+        let shown = e.to_string();
+        assert!(shown.contains("old.toml:2:1"), "{shown}");
+        assert!(shown.contains("actions"), "{shown}");
+        assert!(shown.contains("old.toml:9:1"), "{shown}");
+        assert!(shown.contains("buttons"), "{shown}");
     }
 
     #[test]

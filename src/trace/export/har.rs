@@ -244,6 +244,19 @@ impl HarWriter {
                 meta.events_shed
             ));
         }
+        if let Some(note) = meta.truncation_note() {
+            comment.push_str("; ");
+            comment.push_str(&note);
+        }
+        let truncated = meta.truncated.as_ref().map(|t| {
+            json!({
+                "reason": t.reason,
+                "message": t.message,
+                "at_micros": t.at_micros,
+                "requests_kept": t.requests_kept,
+                "requests_ended": meta.requests_ended.max(t.requests_kept),
+            })
+        });
         let head = json!({
             "version": "1.2",
             "creator": {"name": "hopscope", "version": env!("CARGO_PKG_VERSION")},
@@ -254,7 +267,7 @@ impl HarWriter {
                 "pageTimings": {"onContentLoad": -1, "onLoad": -1},
             }],
             "comment": comment,
-            "_hopscope": {"events_shed": meta.events_shed},
+            "_hopscope": {"events_shed": meta.events_shed, "truncated": truncated},
         });
         let text = serde_json::to_string(&head)?;
         // Everything but the closing brace, then the entries.

@@ -3,9 +3,11 @@
 //!
 //! Layout, in this key order (so a streaming reader meets the header first):
 //! `schema`, `generator`, `scenario` {name, seed, config}, `wall_start_micros`, `wall_start`,
-//! `duration_micros`, `topology`, `events_shed`, `source_outcomes`, `markers`, `requests`
-//! (one request per line), `seconds`, `servers`, `totals`. Times are microseconds since the
-//! run started; `wall_start_micros` anchors them to the wall clock.
+//! `duration_micros`, `topology`, `events_shed`, `truncated`, `source_outcomes`, `markers`,
+//! `requests` (one request per line), `seconds`, `servers`, `totals`. Times are microseconds
+//! since the run started; `wall_start_micros` anchors them to the wall clock. `truncated` is
+//! `null` for a trace that holds every request, else it says why the trace spool stopped
+//! keeping them and how many it holds of how many ended ([`TruncatedIo`]).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -18,6 +20,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{RunMeta, rfc3339_millis};
 use crate::trace::metrics::SecondMetrics;
+use crate::trace::spool::SpoolStop;
 use crate::trace::{
     Attr, CacheStatus, Component, Exchange, Journey, Outcome, Phase, Span, TraceId,
 };
@@ -159,6 +162,15 @@ impl Serialize for OutcomesOut<'_> {
     }
 }
 
+/// The `truncated` object: why the spool stopped, when, and how many requests the trace
+/// holds (`requests_kept`) of how many ended (`requests_ended`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TruncatedIo {
+    #[serde(flatten)]
+    pub stop: SpoolStop,
+    pub requests_ended: u64,
+}
+
 #[derive(Serialize)]
 struct ScenarioOut<'a> {
     name: &'a str,
@@ -206,6 +218,11 @@ impl JsonWriter {
         key(out, "duration_micros", &info.duration_micros)?;
         key(out, "topology", &info.topology)?;
         key(out, "events_shed", &meta.events_shed)?;
+        let truncated = meta.truncated.as_ref().map(|stop| TruncatedIo {
+            stop: stop.clone(),
+            requests_ended: meta.requests_ended.max(stop.requests_kept),
+        });
+        key(out, "truncated", &truncated)?;
         key(out, "source_outcomes", &OutcomesOut(&meta.source_outcomes))?;
         key(out, "markers", &meta.markers)?;
         write!(out, ",\n\"requests\":[")?;

@@ -29,9 +29,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::metrics::SecondMetrics;
+use super::spool::SpoolStop;
 use super::{Journey, Marker, Outcome, ServerGauge, Snapshot, write_atomic};
 
-pub use json::{AttrsIn, ExchangeIn, RequestIn, SpanIn, TRACE_SCHEMA};
+pub use json::{AttrsIn, ExchangeIn, RequestIn, SpanIn, TRACE_SCHEMA, TruncatedIo};
 pub use seconds::{GRACE_SECS, SecondsBuilder};
 
 /// An export format.
@@ -192,13 +193,38 @@ pub struct RunMeta {
     pub seconds: Vec<SecondMetrics>,
     /// The servers' gauges at the end of the run.
     pub servers: Vec<ServerGauge>,
+    /// The trace spool stopped keeping journeys: the export holds only the requests that
+    /// ended before then (its per-second metrics and totals still cover every request).
+    pub truncated: Option<SpoolStop>,
+    /// Requests that ended in the run, kept or not.
+    pub requests_ended: u64,
+}
+
+impl RunMeta {
+    /// For a truncated trace, what it holds and why, in one sentence (HAR and Perfetto put
+    /// it in their comments).
+    pub fn truncation_note(&self) -> Option<String> {
+        let t = self.truncated.as_ref()?;
+        Some(format!(
+            "truncated: this trace holds the first {} of {} requests that ended, because {}; \
+             the requests that ended from {:.3} s into the run on were counted (per-second \
+             metrics and totals) but not kept",
+            t.requests_kept,
+            self.requests_ended.max(t.requests_kept),
+            t.message,
+            t.at_micros as f64 / 1e6
+        ))
+    }
 }
 
 impl RunMeta {
     /// The metadata of a run from its final snapshot.
     pub fn from_snapshot(mut info: RunInfo, snap: &Snapshot) -> RunMeta {
         info.duration_micros = info.duration_micros.max(snap.now_micros);
+        let counted: u64 = snap.source_outcomes.iter().map(|(_, n)| n).sum();
         RunMeta {
+            truncated: snap.spool_stop.clone(),
+            requests_ended: counted.max(snap.totals.ended),
             info,
             events_shed: snap.events_shed,
             source_outcomes: snap.source_outcomes.clone(),
@@ -304,10 +330,10 @@ impl<W: Write> Exporter<W> {
     }
 }
 
-/// Exports the journeys in `spool` (the recorder's JSON-lines log) to `path`, streaming
-/// one journey at a time, and replaces `path` atomically. A spool that is still being
-/// written may end in a half-written line: that last line is skipped; a bad line anywhere
-/// else is an error.
+/// Exports the journeys in `spool` (the recorder's spool file) to `path`, streaming one
+/// journey at a time, and replaces `path` atomically. A spool that is still being written may
+/// end in a block cut short: the reader stops before it; a damaged block anywhere is an
+/// error.
 pub fn export_spool(
     path: &Path,
     format: Format,
@@ -318,22 +344,25 @@ pub fn export_spool(
         path: spool.to_path_buf(),
         source,
     };
-    let journeys = super::spool::read(spool).map_err(spool_error)?;
+    // A spool that could never be created holds nothing, and the trace says it is truncated.
+    let never_created = !spool.exists()
+        && meta
+            .truncated
+            .as_ref()
+            .is_some_and(|t| t.requests_kept == 0);
+    let journeys: Box<dyn Iterator<Item = io::Result<Journey>>> = if never_created {
+        Box::new(std::iter::empty())
+    } else {
+        Box::new(super::spool::read(spool).map_err(spool_error)?)
+    };
     let mut read_failure: Option<io::Error> = None;
     let mut stats = ExportStats::default();
     let written = write_atomic(path, |out| {
         let buffered = BufWriter::with_capacity(256 * 1024, out);
         let mut exporter = Exporter::new(buffered, format, meta)?;
-        // A spool being written may end in half a line: that one is left for next time.
-        let mut unreadable: Option<io::Error> = None;
         for journey in journeys {
-            if let Some(e) = unreadable.take() {
-                read_failure = Some(e);
-                return Err(io::Error::other("the spool could not be read"));
-            }
             match journey {
                 Ok(j) => exporter.journey(&j)?,
-                Err(e) if e.kind() == io::ErrorKind::InvalidData => unreadable = Some(e),
                 Err(e) => {
                     read_failure = Some(e);
                     return Err(io::Error::other("the spool could not be read"));
@@ -437,26 +466,34 @@ mod tests {
     }
 
     #[test]
-    fn a_half_written_last_spool_line_is_skipped_but_a_bad_middle_line_is_an_error() {
+    fn a_spool_cut_short_exports_what_it_holds_but_a_damaged_one_is_an_error() {
+        use crate::trace::spool::{Spool, SpoolLimit};
         use crate::trace::{Outcome, TraceId};
         let dir =
             std::env::temp_dir().join(format!("hopscope-export-spool-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
-        let spool = dir.join("s.jsonl");
-        let line = |n: u128| {
-            let j = Journey {
+        let spool = dir.join("s.spool");
+        let mut writer = Spool::create(&spool, SpoolLimit::unlimited()).expect("spool");
+        for n in 1..=2 {
+            writer.write(&Journey {
                 id: TraceId(n),
                 end_micros: Some(10),
                 outcome: Some(Outcome::Status(200)),
                 ..Journey::default()
-            };
-            serde_json::to_string(&j).expect("json") + "\n"
-        };
+            });
+        }
+        writer.flush();
+        let whole = std::fs::read(&spool).expect("read");
         let out = dir.join("out.json");
-        std::fs::write(&spool, line(1) + &line(2) + "{\"id\":\"00").expect("write");
+        let mut cut = whole.clone();
+        cut.extend_from_slice(&[200, 0, 0, 0, 100, 0, 0, 0, 1, 2, 3]);
+        std::fs::write(&spool, &cut).expect("write");
         let stats = export_spool(&out, Format::Json, &RunMeta::default(), &spool).expect("ok");
         assert_eq!(stats.requests, 2);
-        std::fs::write(&spool, line(1) + "{oops}\n" + &line(2)).expect("write");
+        // The block's header says it holds more than it does.
+        let mut damaged = whole.clone();
+        damaged[8] = damaged[8].wrapping_add(1);
+        std::fs::write(&spool, &damaged).expect("write");
         let err = export_spool(&out, Format::Json, &RunMeta::default(), &spool);
         assert!(matches!(err, Err(ExportError::Spool { .. })), "{err:?}");
         std::fs::remove_dir_all(&dir).ok();

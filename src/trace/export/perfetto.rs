@@ -22,7 +22,9 @@
 //!   track to nest. Times are microseconds since the run started (`ts` is in µs by the
 //!   format's definition; no `displayTimeUnit`, which older importers misread).
 //! - Top-level keys are `traceEvents` first, then `otherData` (scenario, seed, wall-clock
-//!   start, events shed): older importers stop at the first key they do not know.
+//!   start, events shed, and for a truncated trace what it holds and why): older importers
+//!   stop at the first key they do not know. A truncated trace also has a global instant
+//!   event where the spool stopped keeping requests.
 
 use std::collections::BTreeSet;
 use std::io::{self, Write};
@@ -202,6 +204,22 @@ impl PerfettoWriter {
                 ..Event::new("M", 0, METRICS_PID, "process_sort_index")
             },
         )?;
+        if let (Some(t), Some(note)) = (&meta.truncated, meta.truncation_note()) {
+            let args = json!({ "note": note });
+            w.event(
+                out,
+                &Event {
+                    args: Some(Args::Value(&args)),
+                    s: Some("g"),
+                    ..Event::new(
+                        "i",
+                        t.at_micros,
+                        METRICS_PID,
+                        "trace truncated: no requests kept from here on",
+                    )
+                },
+            )?;
+        }
         for m in &meta.markers {
             let args = json!({"component": m.component.map(|c| c.to_string())});
             w.event(
@@ -390,7 +408,7 @@ impl PerfettoWriter {
             }
         }
         let info = &meta.info;
-        let other = json!({
+        let mut other = json!({
             "generator": info.generator,
             "scenario": info.scenario,
             "seed": info.seed.to_string(),
@@ -399,6 +417,9 @@ impl PerfettoWriter {
             "requests": self.requests.to_string(),
             "events_shed": meta.events_shed.to_string(),
         });
+        if let (Some(note), Some(map)) = (meta.truncation_note(), other.as_object_mut()) {
+            map.insert("truncated".into(), Value::String(note));
+        }
         write!(out, "\n],\"otherData\":")?;
         serde_json::to_writer(&mut *out, &other)?;
         writeln!(out, "}}")

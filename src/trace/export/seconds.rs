@@ -9,6 +9,9 @@
 //! after it. A journey that still arrives for a closed second (more than that out of order)
 //! is added to that second's counts; only its latency is missing from that second's
 //! percentiles, and [`SecondsBuilder::late`] says how many were.
+//!
+//! A truncated trace (the spool stopped keeping journeys) takes its rows from the second the
+//! spool stopped on from the live recorder's, which counted every request.
 
 use std::collections::BTreeMap;
 
@@ -113,10 +116,21 @@ impl SecondsBuilder {
         self.close_before(until.div_ceil(1_000_000));
         let live: BTreeMap<u64, &SecondMetrics> =
             meta.seconds.iter().map(|s| (s.second, s)).collect();
+        // Where the spool kept no journeys, the live rows are the only complete count.
+        // From a second early: the last requests kept and the first not kept may have
+        // reached the spool a few microseconds out of order, across a second's boundary.
+        let truncated_from = meta
+            .truncated
+            .as_ref()
+            .map(|t| t.at_micros.saturating_sub(1_000_000) / 1_000_000);
         for s in &mut self.closed {
             if let Some(l) = live.get(&s.second) {
-                s.in_flight = l.in_flight.clone();
-                s.queued = l.queued.clone();
+                if truncated_from.is_some_and(|from| s.second >= from) {
+                    *s = (*l).clone();
+                } else {
+                    s.in_flight = l.in_flight.clone();
+                    s.queued = l.queued.clone();
+                }
             }
         }
         self.closed

@@ -95,17 +95,7 @@ impl HopscopeApp {
         };
         match command {
             UiCommand::Engine(c) => session.send(c),
-            UiCommand::SendRequest(request) => {
-                let engine = session.engine();
-                let _runtime = engine.handle().enter();
-                let id = engine.topology().clients.send(&request, false);
-                self.log.info(format!(
-                    "sent {} {} (request {})",
-                    request.method,
-                    request.path,
-                    id.short()
-                ));
-            }
+            UiCommand::Lesson(ops) => session.engine().run_ops(ops),
             UiCommand::TogglePause => session.send(if live.paused {
                 Command::Resume
             } else {

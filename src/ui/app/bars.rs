@@ -1,11 +1,12 @@
 //! The window's bars: the top bar (scenario, window buttons, playback and slow motion), the
-//! step-mode caption banner and the scenario error box. Part of `HopscopeApp`.
+//! step-mode caption banner, the banner that says the trace spool stopped keeping requests,
+//! and the scenario error box. Part of `HopscopeApp`.
 
 use egui::{Frame, RichText, Slider, Stroke, Ui};
 
 use super::HopscopeApp;
 use crate::scenario::Command;
-use crate::trace::Format;
+use crate::trace::{Format, StopReason};
 use crate::ui::command::UiCommand;
 use crate::ui::live::Live;
 use crate::ui::step::CaptionContext;
@@ -169,7 +170,6 @@ impl HopscopeApp {
             zone: live.addresses.zone.clone(),
             ttl: session.scenario.dns.ttl.to_string(),
         };
-        let hops = self.step.journey(live).map_or(0, |j| j.arrivals.len());
         Frame::new()
             .fill(self.theme.banner)
             .stroke(Stroke::new(2.0, self.theme.highlight))
@@ -177,7 +177,7 @@ impl HopscopeApp {
             .show(ui, |ui| {
                 ui.set_width(ui.available_width());
                 ui.label(
-                    RichText::new(format!("Step mode · hop {hops}"))
+                    RichText::new(self.step.heading(live))
                         .strong()
                         .color(self.theme.text),
                 );
@@ -194,6 +194,49 @@ impl HopscopeApp {
                     "…"
                 };
                 ui.label(RichText::new(next).color(self.theme.weak_text));
+            });
+    }
+
+    /// Says, until hidden, that the trace spool stopped keeping requests (full, or a failed
+    /// write): exports hold only the first ones, while counts and plots stay complete.
+    pub(super) fn spool_banner_ui(&self, ui: &mut Ui, live: &Live) {
+        let Some(stop) = &live.snapshot.spool_stop else {
+            return;
+        };
+        let hidden_id = ui.make_persistent_id(("spool banner hidden", &stop.message));
+        if ui.data(|d| d.get_temp::<bool>(hidden_id)).unwrap_or(false) {
+            return;
+        }
+        let title = match stop.reason {
+            StopReason::SpoolLimit => "Trace spool full",
+            StopReason::WriteFailed => "Trace spool not written",
+        };
+        Frame::new()
+            .fill(self.theme.banner)
+            .stroke(Stroke::new(2.0, self.theme.error))
+            .inner_margin(self.theme.body_size * 0.4)
+            .show(ui, |ui| {
+                ui.set_width(ui.available_width());
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(
+                        RichText::new(format!(
+                            "{title}: exports hold the first {} requests",
+                            stop.requests_kept
+                        ))
+                        .strong()
+                        .color(self.theme.text),
+                    );
+                    if ui.small_button("Hide").clicked() {
+                        ui.data_mut(|d| d.insert_temp(hidden_id, true));
+                    }
+                });
+                ui.label(
+                    RichText::new(format!(
+                        "{}. Every request is still counted: plots, totals and the summary stay complete.",
+                        capitalised(&stop.message)
+                    ))
+                    .color(self.theme.text),
+                );
             });
     }
 
@@ -219,5 +262,13 @@ impl HopscopeApp {
         if dismiss {
             self.commands.push(UiCommand::DismissError);
         }
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }

@@ -187,6 +187,7 @@ impl HopscopeApp {
                 self.docks = crate::ui::docks::Docks::new(
                     view.scenario(),
                     crate::lesson::ProgressStore::disabled(),
+                    true,
                 );
                 self.docks.plots.set_scenario(view.scenario());
                 self.replay = Some(view);

@@ -60,9 +60,24 @@ impl PhaseKey {
     }
 }
 
-/// Milliseconds from the journey's start to `micros` (0 for times before it).
+/// Milliseconds from the journey's start to `micros` (0 for times before it), less the
+/// time it was held in step mode before then.
 pub fn offset_ms(journey: &Journey, micros: u64) -> f64 {
-    micros.saturating_sub(journey.start_micros) as f64 / 1000.0
+    // Time held in step mode for the learner's clicks is not network time: left out.
+    let held: u64 = journey
+        .spans
+        .iter()
+        .filter(|s| s.phase == Phase::Held)
+        .map(|s| {
+            s.end_micros
+                .min(micros)
+                .saturating_sub(s.start_micros.max(journey.start_micros))
+        })
+        .sum();
+    micros
+        .saturating_sub(journey.start_micros)
+        .saturating_sub(held) as f64
+        / 1000.0
 }
 
 /// A duration for people: `0.04 ms`, `3.21 ms`, `48.3 ms`, `1.25 s`.

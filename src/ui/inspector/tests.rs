@@ -176,3 +176,52 @@ mod any_journey {
         }
     }
 }
+
+/// A request held at a hop in step mode shows the same timings as one that was not, plus a
+/// row that says how long it was held.
+#[test]
+fn time_held_in_step_mode_is_left_out_of_the_waterfall() {
+    let plain = fixtures::miss();
+    let (at, held) = (30_000, 3_000_000);
+    let shift = |t: u64| if t >= at { t + held } else { t };
+    let mut stepped = plain.clone();
+    for s in &mut stepped.spans {
+        s.start_micros = shift(s.start_micros);
+        s.end_micros = shift(s.end_micros);
+    }
+    for a in &mut stepped.arrivals {
+        a.1 = shift(a.1);
+    }
+    stepped.end_micros = plain.end_micros.map(shift);
+    stepped.add_span(fixtures::span(
+        Component::Lb,
+        crate::trace::Phase::Held,
+        at,
+        at + held,
+        &[],
+    ));
+    let a = JourneyViews::build(&plain, Some(Component::Cdn)).waterfall;
+    let b = JourneyViews::build(&stepped, Some(Component::Cdn)).waterfall;
+    assert!(
+        (a.total_ms - b.total_ms).abs() < 1e-9,
+        "{} vs {}",
+        a.total_ms,
+        b.total_ms
+    );
+    assert_eq!(stepped.latency_micros(), plain.latency_micros());
+    for (x, y) in a.bars.iter().zip(&b.bars) {
+        assert_eq!(x.name, y.name);
+        assert!(
+            (x.start_ms - y.start_ms).abs() < 1e-9,
+            "{} starts later",
+            y.name
+        );
+        assert_eq!(x.duration_ms, y.duration_ms, "{} lasts longer", y.name);
+    }
+    let row = b.bars.last().expect("a row for the held time");
+    assert_eq!(row.name, "held in step mode");
+    assert!(
+        row.note.as_deref().is_some_and(|n| n.starts_with("3.00 s")),
+        "{row:?}"
+    );
+}

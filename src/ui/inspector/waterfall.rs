@@ -83,7 +83,7 @@ pub fn build(journey: &Journey) -> WaterfallModel {
                 name: phase.name().to_string(),
                 depth,
                 start_ms: offset_ms(journey, s.start_micros),
-                duration_ms: Some(s.micros() as f64 / 1000.0),
+                duration_ms: Some(net_ms(journey, s)),
                 note: None,
             },
             None => Bar {
@@ -99,10 +99,30 @@ pub fn build(journey: &Journey) -> WaterfallModel {
             bars.extend(nested(journey));
         }
     }
+    let held = journey.held_micros();
+    if held > 0 {
+        bars.push(Bar {
+            key: PhaseKey::client(Phase::Held),
+            name: "held in step mode".into(),
+            depth: 0,
+            start_ms: 0.0,
+            duration_ms: None,
+            note: Some(format!(
+                "{} waiting for your clicks, left out of these timings",
+                fmt_ms(held as f64 / 1000.0)
+            )),
+        });
+    }
     WaterfallModel {
         total_ms: total_ms(journey),
         bars,
     }
+}
+
+/// How long span `s` took, less any time the request was held in step mode meanwhile.
+fn net_ms(journey: &Journey, s: &Span) -> f64 {
+    (offset_ms(journey, s.end_micros.max(s.start_micros)) - offset_ms(journey, s.start_micros))
+        .max(0.0)
 }
 
 /// Why a client phase has no span.
@@ -144,7 +164,7 @@ fn nested(journey: &Journey) -> Vec<Bar> {
                 name,
                 depth: u8::try_from(1 + parents).unwrap_or(u8::MAX).min(5),
                 start_ms: offset_ms(journey, s.start_micros),
-                duration_ms: Some(s.micros() as f64 / 1000.0),
+                duration_ms: Some(net_ms(journey, s)),
                 note,
             }
         })
@@ -190,6 +210,10 @@ fn nested_name(s: &Span) -> (String, Option<String>) {
             let sql = s.attr("sql").unwrap_or("query");
             (format!("db {}", shorten(sql, 26)), Some(sql.to_string()))
         }
+        Phase::Held => (
+            format!("held in step mode ({at})"),
+            Some("waiting for “Next hop”: not network time, left out of the latency".into()),
+        ),
         other => (format!("{other} ({at})"), None),
     }
 }

@@ -46,11 +46,12 @@ fn flat(name: String, y: f64, x_range: (f64, f64)) -> Option<Series> {
 
 /// The first reason a section gives (the rest are in `hopscope run` and docs/theory.md).
 fn first_reason<T>(s: &Section<T>) -> String {
+    // Under a plot, a name is said plainly: no code quotes.
     s.why_not
         .as_deref()
         .and_then(|w| w.split("; ").next())
         .unwrap_or("no prediction")
-        .to_string()
+        .replace('`', "")
 }
 
 /// Builds the overlay for `theory` over the range shown, measuring waits from the
