@@ -198,10 +198,11 @@ pub fn load_scenario(args: &ScenarioArgs) -> Result<Scenario, Failure> {
         s.seed = seed;
     }
     if let Some(scale) = args.time_scale {
-        if !(scale.is_finite() && scale >= 1.0) {
-            return Err(Failure::input(
-                "--time-scale must be at least 1 (1 is real time)",
-            ));
+        if !(1.0..=scenario::MAX_TIME_SCALE).contains(&scale) {
+            return Err(Failure::input(format!(
+                "--time-scale must be from 1 to {} (1 is real time)",
+                scenario::MAX_TIME_SCALE
+            )));
         }
         s.time_scale = scale;
     }

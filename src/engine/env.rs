@@ -22,7 +22,9 @@ pub struct TimeScale(AtomicU64);
 impl TimeScale {
     /// A scale of `factor` (clamped to at least 1).
     pub fn new(factor: f64) -> TimeScale {
-        TimeScale(AtomicU64::new(factor.max(1.0).to_bits()))
+        let s = TimeScale(AtomicU64::new(1.0f64.to_bits()));
+        s.set(factor);
+        s
     }
 
     /// The factor now.
@@ -33,7 +35,7 @@ impl TimeScale {
     /// Changes the factor (clamped to at least 1).
     pub fn set(&self, factor: f64) {
         let f = if factor.is_finite() {
-            factor.max(1.0)
+            factor.clamp(1.0, crate::scenario::MAX_TIME_SCALE)
         } else {
             1.0
         };
@@ -43,7 +45,17 @@ impl TimeScale {
     /// `d` stretched by the factor.
     pub fn apply(&self, d: Duration) -> Duration {
         let f = self.get();
-        if f == 1.0 { d } else { d.mul_f64(f) }
+        if f == 1.0 {
+            d
+        } else {
+            // Saturates instead of panicking on a product too large for a Duration.
+            let secs = d.as_secs_f64() * f;
+            if secs >= Duration::MAX.as_secs_f64() {
+                Duration::MAX
+            } else {
+                d.mul_f64(f)
+            }
+        }
     }
 }
 
@@ -320,6 +332,14 @@ mod tests {
         );
         s.set(f64::NAN);
         assert_eq!(s.get(), 1.0);
+    }
+
+    #[test]
+    fn a_huge_time_scale_is_capped_and_never_overflows() {
+        let s = TimeScale::new(1e20);
+        assert_eq!(s.get(), crate::scenario::MAX_TIME_SCALE);
+        assert_eq!(s.apply(Duration::from_millis(10)), Duration::from_secs(10));
+        assert_eq!(s.apply(Duration::MAX), Duration::MAX);
     }
 
     #[tokio::test]

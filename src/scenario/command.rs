@@ -164,6 +164,13 @@ fn share(word: &str) -> Result<f64, String> {
     }
 }
 
+/// The largest time scale anywhere (file, event, control line, flag): 1,000 times slower
+/// already turns a 10 ms hop into 10 s; beyond it the run's timers would overflow.
+pub const MAX_TIME_SCALE: f64 = 1000.0;
+
+/// The largest request rate anywhere (file, event, control line), in requests per second.
+pub const MAX_RATE: f64 = 1_000_000.0;
+
 fn positive(word: &str, what: &str) -> Result<f64, String> {
     match word.parse::<f64>() {
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
@@ -295,18 +302,26 @@ impl FromStr for Command {
             "status" => Command::Status,
             "pause" => Command::Pause,
             "resume" => Command::Resume,
-            "rate" => Command::Rate(positive(arg(1, "requests per second")?, "rate")?),
+            "rate" => {
+                let v = positive(arg(1, "requests per second")?, "rate")?;
+                if v > MAX_RATE {
+                    return Err(format!(
+                        "the rate is at most {MAX_RATE} requests per second"
+                    ));
+                }
+                Command::Rate(v)
+            }
             "weight" => Command::Weight(
                 arg(1, "a profile")?.to_string(),
                 positive(arg(2, "a weight")?, "weight")?,
             ),
             "time_scale" => {
                 let v = positive(arg(1, "a factor")?, "time scale")?;
-                if v < 1.0 {
-                    return Err(
-                        "the time scale is at least 1 (1 is real time, 10 is ten times slower)"
-                            .into(),
-                    );
+                if !(1.0..=MAX_TIME_SCALE).contains(&v) {
+                    return Err(format!(
+                        "the time scale is from 1 to {MAX_TIME_SCALE} \
+                         (1 is real time, 10 is ten times slower)"
+                    ));
                 }
                 Command::TimeScale(v)
             }
@@ -448,7 +463,10 @@ mod tests {
             ("slow server-1 fast", "not a duration"),
             ("policy fastest", "least_connections"),
             ("kill server-1 now", "extra words"),
-            ("time_scale 0.5", "at least 1"),
+            ("time_scale 0.5", "from 1 to 1000"),
+            ("time_scale 1e20", "from 1 to 1000"),
+            ("rate 1e7", "at most 1000000"),
+            ("rate 1e308", "at most 1000000"),
             ("", "empty"),
         ] {
             let err = text.parse::<Command>().expect_err(text);

@@ -15,7 +15,9 @@ mod validate;
 mod world;
 
 pub use builtin::{BUILTINS, Builtin, builtin, builtin_names};
-pub use command::{COMMAND_WORDS, CacheCommand, Command, DnsMode, Link, Target};
+pub use command::{
+    COMMAND_WORDS, CacheCommand, Command, DnsMode, Link, MAX_RATE, MAX_TIME_SCALE, Target,
+};
 pub use duration::{Dur, DurError};
 pub use network::{LOOPBACK, NetworkConfig, bind_problem};
 pub use size::{ByteSize, SizeError};

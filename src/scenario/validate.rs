@@ -568,11 +568,15 @@ fn check_values(s: &Scenario) -> Vec<Check> {
         ));
     };
     let share = |v: f64| (0.0..=1.0).contains(&v);
-    if !(s.time_scale.is_finite() && s.time_scale >= 1.0) {
+    if !(1.0..=super::MAX_TIME_SCALE).contains(&s.time_scale) {
         fail(
             "time_scale",
-            format!("time scale {} is below 1", s.time_scale),
-            "1 is real time; 10 makes every delay ten times longer",
+            format!(
+                "time scale {} is outside 1 to {}",
+                s.time_scale,
+                super::MAX_TIME_SCALE
+            ),
+            "1 is real time, 1000 the slowest; 10 makes every delay ten times longer",
         );
     }
     if s.duration.is_zero() {
@@ -903,6 +907,17 @@ mod tests {
         assert_eq!((p[0].line, p[0].field.as_str()), (1, "time_scale"));
         assert_eq!(p[1].line, 4);
         assert!(p[1].message.contains("unknown command"));
+    }
+
+    #[test]
+    fn a_time_scale_run_would_not_survive_is_refused_in_the_file_and_in_events() {
+        let text = "time_scale = 1e20\n[[events]]\nat = \"1s\"\ndo = \"time_scale 1e20\"\n";
+        let p = problems(text);
+        assert_eq!(p.len(), 2, "{p:#?}");
+        assert_eq!((p[0].line, p[0].field.as_str()), (1, "time_scale"));
+        assert!(p[0].message.contains("outside 1 to 1000"), "{:?}", p[0]);
+        assert_eq!(p[1].line, 4);
+        assert!(p[1].message.contains("from 1 to 1000"), "{:?}", p[1]);
     }
 
     #[test]
