@@ -26,16 +26,7 @@ fn lesson(name: &str) -> Scenario {
 }
 
 fn open(scenario: Scenario) -> Harness<'static, HopscopeApp> {
-    let app = HopscopeApp::new(scenario, AppOptions::default());
-    assert!(
-        app.engine().is_some(),
-        "the engine started: {:?}",
-        app.error()
-    );
-    let mut h = Harness::builder()
-        .with_size([1440.0, 900.0])
-        .build_ui_state(|ui, app: &mut HopscopeApp| app.frame(ui), app);
-    h.step();
+    let mut h = super::gui::open_window(scenario, AppOptions::default());
     wait_for(&mut h, "the lesson to show the run", |a| a.live().is_some());
     h
 }
