@@ -470,15 +470,19 @@ impl Clients {
             .set_weight(profile, weight)
     }
 
-    /// The profiles as they are now: their current share, link and connection habits.
-    pub fn profiles_now(&self) -> Vec<Profile> {
-        let weights = self
-            .state
+    /// Each profile's weight now (a command may have changed it since the start).
+    fn weights_now(&self) -> Vec<f64> {
+        self.state
             .planner
             .lock()
             .expect("planner lock")
             .weights()
-            .to_vec();
+            .to_vec()
+    }
+
+    /// The profiles as they are now: their current share, link and connection habits.
+    pub fn profiles_now(&self) -> Vec<Profile> {
+        let weights = self.weights_now();
         self.shared
             .profiles
             .iter()
@@ -504,13 +508,7 @@ impl Clients {
     pub fn world_clients(
         &self,
     ) -> std::collections::BTreeMap<String, crate::scenario::ClientState> {
-        let weights = self
-            .state
-            .planner
-            .lock()
-            .expect("planner lock")
-            .weights()
-            .to_vec();
+        let weights = self.weights_now();
         self.shared
             .profiles
             .iter()
