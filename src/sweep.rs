@@ -270,6 +270,7 @@ pub fn row_from(servers: usize, good_in_window: u64, window_secs: f64, s: &Summa
         Outcome::ConnectionReset,
         Outcome::Timeout,
         Outcome::TlsError,
+        Outcome::Cancelled,
     ]
     .into_iter()
     .map(count)

@@ -5,12 +5,14 @@
 //! target is met, 1 when one is missed.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use serde::Serialize;
 
 use super::Failure;
+use super::signals::{self, Stop};
 use crate::engine::{Engine, EngineOptions};
 use crate::scenario::{self, Scenario};
 use crate::theory::Target;
@@ -46,11 +48,13 @@ pub struct Results {
     pub checks: Vec<CheckReport>,
 }
 
-/// Plays `scenario` for `duration` and records every journey, measuring after `warmup`.
+/// Plays `scenario` for `duration` (or until `cancel` is raised) and records every
+/// journey, measuring after `warmup`.
 pub fn record(
     scenario: Scenario,
     duration: Duration,
     warmup: Duration,
+    cancel: &AtomicBool,
 ) -> Result<Recorded, String> {
     let mut engine = Engine::start(
         scenario,
@@ -63,12 +67,15 @@ pub fn record(
     .map_err(|e| e.to_string())?;
     let env = engine.topology().env.clone();
     let started = Instant::now();
-    while started.elapsed() < duration {
+    while started.elapsed() < duration && !cancel.load(Ordering::Acquire) {
         std::thread::sleep(
             Duration::from_millis(50).min(duration.saturating_sub(started.elapsed())),
         );
     }
     let to_micros = env.now();
+    if cancel.load(Ordering::Acquire) {
+        signals::announce_grace(&engine);
+    }
     let snapshot = engine.stop();
     if snapshot.events_shed > 0 {
         return Err(format!(
@@ -104,7 +111,7 @@ pub fn run_check(
     warmup: Duration,
     batches: usize,
 ) -> Result<CheckReport, String> {
-    let rec = record(scenario.clone(), duration, warmup)?;
+    let rec = record(scenario.clone(), duration, warmup, &AtomicBool::new(false))?;
     Ok(evaluate(check, scenario, &rec, batches))
 }
 
@@ -139,6 +146,10 @@ pub fn check_theory(args: CheckTheoryArgs) -> Result<(), Failure> {
         total
     );
     let mut reports = Vec::new();
+    // A stop signal ends the check in progress unjudged (a cut-short run would be judged on
+    // too few samples); the checks done are reported and written.
+    let stop = Stop::watch();
+    let cancel = stop.flag();
     for check in checks {
         let s = builtin(check.scenario())?;
         let secs = check.seconds(args.quick);
@@ -147,8 +158,13 @@ pub fn check_theory(args: CheckTheoryArgs) -> Result<(), Failure> {
             s.clone(),
             Duration::from_secs_f64(secs),
             Duration::from_secs_f64(check.warmup_secs(args.quick)),
+            &cancel,
         )
         .map_err(Failure::runtime)?;
+        if stop.requested() {
+            eprintln!("{} was cut short and is not judged", check.name());
+            break;
+        }
         if let Some(dir) = &args.samples {
             write_samples(&dir.join(format!("{}.csv", check.name())), &rec)?;
         }
@@ -172,6 +188,9 @@ pub fn check_theory(args: CheckTheoryArgs) -> Result<(), Failure> {
             w.write_all(b"\n")
         })
         .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))?;
+    }
+    if let Some(stopped) = stop.failure() {
+        return Err(stopped);
     }
     if failed.is_empty() {
         println!("\nevery target met");

@@ -4,11 +4,11 @@
 //! a PNG of the window and exits (0 when the file was written, 1 if not).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use clap::Args;
 
+use super::signals::Stop;
 use super::{Failure, ScenarioArgs, load_scenario};
 use crate::scenario::{Dur, Scenario, builtin};
 use crate::ui::screenshot::ScreenshotPlan;
@@ -85,6 +85,8 @@ pub fn gui(args: GuiArgs) -> Result<(), Failure> {
         ScenarioSource::File(PathBuf::from(name))
     };
     let done: Arc<OnceLock<crate::ui::screenshot::Written>> = Arc::new(OnceLock::new());
+    // Ctrl-C or SIGTERM closes the window the normal way (`signals`).
+    let stop = Stop::watch();
     let shooting = args.screenshot.is_some();
     let options = AppOptions {
         source,
@@ -104,11 +106,14 @@ pub fn gui(args: GuiArgs) -> Result<(), Failure> {
         screenshot_done: Some(done.clone()),
         trace: None,
         save_dir: args.save_dir,
-        quit: Some(quit_on_signal()),
+        quit: Some(stop.flag()),
         fresh_lessons: args.fresh,
     };
     let title = format!("hopscope — {}", scenario.name);
     run_window(scenario, options, args.size, title)?;
+    if let Some(stopped) = stop.failure() {
+        return Err(stopped);
+    }
     if shooting {
         match done.get() {
             Some(Ok(path)) => println!("wrote {}", path.display()),
@@ -121,56 +126,6 @@ pub fn gui(args: GuiArgs) -> Result<(), Failure> {
         }
     }
     Ok(())
-}
-
-/// A flag raised by Ctrl-C (or SIGTERM): the window then closes the normal way, stopping
-/// the engine and removing its working files (spool, database, certificates). A second
-/// Ctrl-C ends the process at once, for a window that does not answer.
-fn quit_on_signal() -> Arc<AtomicBool> {
-    let quit = Arc::new(AtomicBool::new(false));
-    let raised = quit.clone();
-    let _ = std::thread::Builder::new()
-        .name("hopscope-signals".into())
-        .spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            runtime.block_on(async {
-                #[cfg(unix)]
-                {
-                    use tokio::signal::unix::{SignalKind, signal};
-                    // Should registering fail, the signal keeps its default action.
-                    let (Ok(mut int), Ok(mut term)) = (
-                        signal(SignalKind::interrupt()),
-                        signal(SignalKind::terminate()),
-                    ) else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = int.recv() => {}
-                        _ = term.recv() => {}
-                    }
-                    raised.store(true, Ordering::Release);
-                    tokio::select! {
-                        _ = int.recv() => {}
-                        _ = term.recv() => {}
-                    }
-                }
-                #[cfg(not(unix))]
-                {
-                    if tokio::signal::ctrl_c().await.is_err() {
-                        return;
-                    }
-                    raised.store(true, Ordering::Release);
-                    let _ = tokio::signal::ctrl_c().await;
-                }
-                std::process::exit(130);
-            });
-        });
-    quit
 }
 
 /// Opens the window on `scenario` and runs until it closes.
@@ -199,11 +154,13 @@ fn run_window(
 
 /// Opens the window replaying the trace at `path` (`hopscope open TRACE`).
 pub fn replay_window(path: PathBuf) -> Result<(), Failure> {
+    // Ctrl-C or SIGTERM closes the window the normal way (`signals`).
+    let stop = Stop::watch();
     let options = AppOptions {
         source: ScenarioSource::Builtin("default".into()),
         prefs_path: prefs::default_path(),
         trace: Some(path.clone()),
-        quit: Some(quit_on_signal()),
+        quit: Some(stop.flag()),
         ..AppOptions::default()
     };
     let (scenario, _) = crate::scenario::resolve("default").map_err(Failure::runtime)?;
@@ -212,7 +169,8 @@ pub fn replay_window(path: PathBuf) -> Result<(), Failure> {
         options,
         None,
         format!("hopscope — replay of {}", path.display()),
-    )
+    )?;
+    stop.failure().map_or(Ok(()), Err)
 }
 
 #[cfg(test)]

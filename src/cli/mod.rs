@@ -8,6 +8,7 @@ mod narrate;
 pub mod open;
 mod run;
 mod serve;
+mod signals;
 pub mod soak;
 mod sweep;
 mod table;
@@ -230,6 +231,8 @@ pub fn main() -> ExitCode {
             Ok(())
         }
     };
+    // Whatever a task still held when its engine stopped is removed too.
+    crate::engine::leftovers::remove_all();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {

@@ -10,6 +10,7 @@
 use std::io::Write;
 use std::time::Instant;
 
+use super::signals::Stop;
 use super::{Failure, RunArgs, load_scenario, table};
 use crate::engine::{Engine, EngineOptions};
 use crate::lesson::{NarrateOptions, narrate};
@@ -39,7 +40,9 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         },
     )
     .map_err(Failure::runtime)?;
+    let stop = Stop::watch();
     let options = NarrateOptions {
+        cancel: Some(stop.flag()),
         reader: args.reader.map_or(std::time::Duration::ZERO, |d| d.get()),
         deadline: args.duration.map(|d| d.get()),
         ..NarrateOptions::default()
@@ -52,6 +55,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     let elapsed = started.elapsed().as_secs_f64();
     let info = target.as_ref().map(|_| super::export::run_info(&engine));
     let before = engine.snapshot();
+    super::signals::announce_grace(&engine);
     let last = engine.stop();
     let summary = Summary::from_snapshot(&scenario.name, scenario.seed, elapsed, &last);
     let _ = writeln!(out);
@@ -74,6 +78,9 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             target.format,
             super::export::human_bytes(stats.bytes)
         );
+    }
+    if let Some(stopped) = stop.failure() {
+        return Err(stopped);
     }
     if report.all_passed() {
         Ok(())

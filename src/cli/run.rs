@@ -1,10 +1,12 @@
 //! `hopscope run`: plays a scenario headless with a progress bar, then prints the summary
-//! table and, if asked, writes it as JSON.
+//! table and, if asked, writes it as JSON. A stop signal ends the run early, the summary
+//! and export still written (`signals`).
 
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::signals::{self, Stop};
 use super::{Failure, RunArgs, export, load_scenario, table};
 use crate::engine::{Engine, EngineOptions};
 use crate::trace::{Summary, write_atomic};
@@ -21,6 +23,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         args.no_trace,
     )?;
     let duration = args.duration.unwrap_or(scenario.duration).get();
+    let stop = Stop::watch();
     let name = scenario.name.clone();
     let seed = scenario.seed;
     let theory_scenario = scenario.clone();
@@ -42,7 +45,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             .progress_chars("=> "),
     );
     let started = Instant::now();
-    while started.elapsed() < duration {
+    while started.elapsed() < duration && !stop.requested() {
         std::thread::sleep(
             Duration::from_millis(100).min(duration.saturating_sub(started.elapsed())),
         );
@@ -58,6 +61,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     let elapsed = started.elapsed().as_secs_f64();
     let before = engine.snapshot();
     let to_micros = engine.topology().env.now();
+    signals::announce_grace(&engine);
     let last = engine.stop();
     let mut summary = Summary::from_snapshot(&name, seed, elapsed, &last);
     let theory = run_theory(&theory_scenario, &engine, elapsed, to_micros, args.no_trace);
@@ -81,7 +85,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             export::human_bytes(stats.bytes)
         );
     }
-    Ok(())
+    stop.failure().map_or(Ok(()), Err)
 }
 
 /// What theory predicts for the scenario next to what the run measured (read back from the

@@ -1,15 +1,14 @@
 //! `hopscope serve`: starts the topology for outside tools, prints one JSON line with every
 //! address, then only event lines: answers to the commands read on stdin, topology changes,
-//! and the requests and DNS queries that outside tools (curl, dig) made. Stops on Ctrl-C,
-//! SIGTERM or after `--duration`.
+//! and the requests and DNS queries that outside tools (curl, dig) made. Stops after
+//! `--duration`, or on Ctrl-C, SIGTERM or SIGHUP as every command does (`signals`).
 
-use std::io::{BufRead, Write};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::io::{BufRead, Read, Write};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use super::signals::{self, Stop};
 use super::{Failure, ServeArgs, export, load_scenario};
 use crate::engine::{Engine, EngineOptions};
 use crate::scenario::Command;
@@ -112,26 +111,17 @@ pub fn serve(args: ServeArgs) -> Result<(), Failure> {
     .map_err(Failure::runtime)?;
     let info = target.as_ref().map(|_| export::run_info(&engine));
     // Before the address line: whoever reads it may signal at once.
-    let stop = Arc::new(AtomicBool::new(false));
-    watch_signals(&engine, stop.clone());
+    let stop = Stop::watch();
     address_line(&engine);
 
     let (tx, rx) = crossbeam_channel::bounded::<String>(64);
     let _ = std::thread::Builder::new()
         .name("hopscope-stdin".into())
-        .spawn(move || {
-            for input in std::io::stdin().lock().lines() {
-                let Ok(l) = input else { return };
-                if tx.send(l).is_err() {
-                    return;
-                }
-            }
-        });
+        .spawn(move || read_commands(std::io::stdin().lock(), &tx));
 
     let started = Instant::now();
     let mut printed = Printed::default();
-    while !stop.load(Ordering::Acquire) && args.duration.is_none_or(|d| started.elapsed() < d.get())
-    {
+    while !stop.requested() && args.duration.is_none_or(|d| started.elapsed() < d.get()) {
         if let Ok(input) = rx.recv_timeout(Duration::from_millis(100)) {
             let input = input.trim().to_string();
             if !input.is_empty() {
@@ -141,6 +131,7 @@ pub fn serve(args: ServeArgs) -> Result<(), Failure> {
         print_news(&engine.snapshot(), &mut printed);
     }
     let before = engine.snapshot();
+    signals::announce_grace(&engine);
     let last = engine.stop();
     print_news(&last, &mut printed);
     let requests: u64 = last.source_outcomes.iter().map(|(_, n)| n).sum();
@@ -161,7 +152,55 @@ pub fn serve(args: ServeArgs) -> Result<(), Failure> {
         _ => Ok(()),
     };
     line(json!({"event": "stopped", "requests": requests, "events_shed": last.events_shed}));
-    exported
+    exported?;
+    stop.failure().map_or(Ok(()), Err)
+}
+
+/// The longest command line taken; the rest of a longer line is skipped, and the error
+/// quotes only its start.
+const MAX_COMMAND_LINE: usize = 4096;
+
+/// Reads command lines as bytes, so that input which is not UTF-8 (a stray byte, a binary
+/// file piped in by mistake) is answered with an error instead of ending all control.
+/// Returns when the input ends or the receiver is gone.
+fn read_commands(mut input: impl BufRead, tx: &crossbeam_channel::Sender<String>) {
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        let read = input
+            .by_ref()
+            .take(MAX_COMMAND_LINE as u64 + 1)
+            .read_until(b'\n', &mut buf);
+        match read {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+        let whole = buf.ends_with(b"\n");
+        if !whole && buf.len() > MAX_COMMAND_LINE {
+            // Too long: skip to the end of the line so the next one is read whole.
+            let mut rest = Vec::new();
+            loop {
+                rest.clear();
+                match input.by_ref().take(1 << 16).read_until(b'\n', &mut rest) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) if rest.ends_with(b"\n") => break,
+                    Ok(_) => {}
+                }
+            }
+        }
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        if tx.send(text).is_err() {
+            return;
+        }
+    }
+}
+
+/// At most `max` characters of `input`, marked when cut.
+fn quoted(input: &str, max: usize) -> String {
+    match input.char_indices().nth(max) {
+        None => input.to_string(),
+        Some((at, _)) => format!("{}… ({} bytes in all)", &input[..at], input.len()),
+    }
 }
 
 /// The address line, keys in the documented order.
@@ -173,8 +212,21 @@ fn address_line(engine: &Engine) {
 }
 
 fn respond(engine: &Engine, input: &str) {
+    if input.len() > MAX_COMMAND_LINE || input.contains('\u{FFFD}') {
+        let message = if input.len() > MAX_COMMAND_LINE {
+            format!(
+                "a command line is at most {MAX_COMMAND_LINE} bytes; this one was not read whole"
+            )
+        } else {
+            "the line is not UTF-8 text: write commands as plain text, like `kill server-1`".into()
+        };
+        line(json!({"event": "error", "input": quoted(input, 80), "message": message}));
+        return;
+    }
     match input.parse::<Command>() {
-        Err(message) => line(json!({"event": "error", "input": input, "message": message})),
+        Err(message) => {
+            line(json!({"event": "error", "input": quoted(input, 200), "message": message}))
+        }
         Ok(Command::Status) => address_line(engine),
         Ok(command) => match engine.apply(&command) {
             Ok(applied) => line(
@@ -185,34 +237,4 @@ fn respond(engine: &Engine, input: &str) {
             ),
         },
     }
-}
-
-/// Sets `stop` on Ctrl-C (and SIGTERM on Unix). On Unix the handlers are registered before
-/// this returns, so a signal sent right after the address line still stops the run cleanly
-/// (a handler registered later, from a spawned task, left a window in which the signal's
-/// default action killed the process with its ports and spool mid-write).
-fn watch_signals(engine: &Engine, stop: Arc<AtomicBool>) {
-    let handle = engine.handle();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let _entered = handle.enter();
-        for kind in [SignalKind::interrupt(), SignalKind::terminate()] {
-            // Should registering fail, the signal keeps its default action: the process ends.
-            if let Ok(mut signals) = signal(kind) {
-                let stop = stop.clone();
-                handle.spawn(async move {
-                    if signals.recv().await.is_some() {
-                        stop.store(true, Ordering::Release);
-                    }
-                });
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    handle.spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            stop.store(true, Ordering::Release);
-        }
-    });
 }

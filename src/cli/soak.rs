@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::json;
 
+use super::signals::{self, Stop};
 use super::{Failure, SoakArgs, load_scenario};
 use crate::engine::{Engine, EngineOptions};
 use crate::scenario::TrafficMode;
@@ -90,6 +91,7 @@ pub fn soak(args: SoakArgs) -> Result<(), Failure> {
     let every = args.every.get().max(Duration::from_millis(100));
     let name = scenario.name.clone();
     let rate = scenario.traffic.rate;
+    let stop = Stop::watch();
     let mut engine = Engine::start(
         scenario,
         EngineOptions {
@@ -126,10 +128,11 @@ pub fn soak(args: SoakArgs) -> Result<(), Failure> {
     let started = Instant::now();
     let mut samples: Vec<Sample> = Vec::new();
     let mut next = every;
-    while started.elapsed() < duration {
+    while started.elapsed() < duration && !stop.requested() {
         std::thread::sleep(
             next.saturating_sub(started.elapsed())
-                .min(duration.saturating_sub(started.elapsed())),
+                .min(duration.saturating_sub(started.elapsed()))
+                .min(Duration::from_millis(100)),
         );
         if started.elapsed() < next && started.elapsed() < duration {
             continue;
@@ -173,6 +176,7 @@ pub fn soak(args: SoakArgs) -> Result<(), Failure> {
         }
         samples.push(sample);
     }
+    signals::announce_grace(&engine);
     let last = engine.stop();
     let ended: u64 = last.source_outcomes.iter().map(|(_, n)| n).sum();
     let half = samples.len() / 2;
@@ -200,5 +204,5 @@ pub fn soak(args: SoakArgs) -> Result<(), Failure> {
     } else {
         println!("summary: {summary}");
     }
-    Ok(())
+    stop.failure().map_or(Ok(()), Err)
 }

@@ -2,11 +2,11 @@
 //! with a progress bar, prints the table and, if asked, writes the CSV atomically.
 
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::signals::Stop;
 use super::{Failure, ScenarioArgs, load_scenario};
 use crate::scenario::Dur;
 use crate::sweep::{self, SweepConfig, SweepError, SweepEvent};
@@ -64,7 +64,10 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
-    let cancel = AtomicBool::new(false);
+    // A stop signal ends the sweep after the run in progress: the rows done are kept.
+    let stop = Stop::watch();
+    let cancel = stop.flag();
+    let mut done = Vec::new();
     let result = sweep::run(&scenario, &config, &cancel, |event| match event {
         SweepEvent::Progress {
             index,
@@ -84,13 +87,16 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
                 "{} servers: {:.1} ok/s, p99 {:.1} ms",
                 row.servers, row.throughput_rps, row.p99_ms
             ));
+            done.push(row);
         }
     });
     bar.finish_and_clear();
-    let rows = result.map_err(|e| match e {
-        SweepError::Config(m) => Failure::input(m),
-        other => Failure::runtime(other),
-    })?;
+    let rows = match result {
+        Ok(rows) => rows,
+        Err(SweepError::Cancelled) if stop.requested() => done,
+        Err(SweepError::Config(m)) => return Err(Failure::input(m)),
+        Err(other) => return Err(Failure::runtime(other)),
+    };
     print!("{}", sweep::table(&rows));
     if let Some(path) = &args.csv {
         let text = sweep::csv(&rows);
@@ -98,5 +104,5 @@ pub fn sweep(args: SweepArgs) -> Result<(), Failure> {
             .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))?;
         println!("wrote {}", path.display());
     }
-    Ok(())
+    stop.failure().map_or(Ok(()), Err)
 }

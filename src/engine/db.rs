@@ -119,7 +119,8 @@ impl Drop for Inner {
         if let Ok(mut idle) = self.idle.lock() {
             idle.clear();
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        super::leftovers::remove(&self.dir);
+        super::leftovers::forget(&self.dir);
     }
 }
 
@@ -197,7 +198,9 @@ impl Db {
             path: path.clone(),
             env: env.clone(),
         });
-        // From here on, a failure drops `inner`, which removes the directory.
+        // From here on, a failure drops `inner`, which removes the directory; a process
+        // ending at once removes it too.
+        super::leftovers::add(&inner.dir);
         let mut first = open_connection(&path)?;
         first.execute_batch(SCHEMA).map_err(DbError::Seed)?;
         seed(&mut first, &env, config).map_err(DbError::Seed)?;

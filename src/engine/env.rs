@@ -131,6 +131,8 @@ pub struct Env {
     pub gate: StepGate,
     /// Cancelled when the run stops: every task ends.
     pub shutdown: CancellationToken,
+    /// Cancelled when the stop's grace is over: the requests still open end as `cancelled`.
+    pub cancel_requests: CancellationToken,
     /// Whether headers and bodies are kept for the inspector.
     capture_headers: AtomicBool,
     /// The timer's measured lateness, corrected for in every injected delay.
@@ -151,6 +153,7 @@ impl Env {
             seed,
             gate: StepGate::default(),
             shutdown: CancellationToken::new(),
+            cancel_requests: CancellationToken::new(),
             run_token: format!("{:016x}", rand::random::<u64>()),
             capture_headers: AtomicBool::new(true),
             overshoot: super::timing::Overshoot::default(),

@@ -17,6 +17,9 @@ use super::{Env, scheduler};
 use crate::scenario::{Command, Scenario, Scope, SendRequest, World};
 use crate::trace::{EventSink, Recorder, RecorderConfig, Snapshot};
 
+/// The longest a stop waits for the requests in flight before ending them as `cancelled`.
+pub const STOP_GRACE: Duration = Duration::from_secs(2);
+
 /// Room in the channel from the components to the recorder.
 const EVENT_CHANNEL: usize = 1 << 16;
 
@@ -161,6 +164,10 @@ impl Engine {
         cleanup.0 = None; // the engine owns the directory now
         let mut remove_spool = _remove_spool;
         remove_spool.0 = None; // and the spool
+        super::leftovers::add(&dir);
+        if place.outside_workdir {
+            super::leftovers::add(&spool);
+        }
         Ok(Engine {
             runtime: Some(runtime),
             topology,
@@ -293,31 +300,42 @@ impl Engine {
         self.recorder.as_ref().map(RecorderThread::flusher)
     }
 
+    /// Requests the clients have open now.
+    pub fn requests_in_flight(&self) -> u64 {
+        self.topology.clients.open_requests()
+    }
+
     /// Stops traffic and every component, drains the recorder and returns the final
-    /// snapshot. The working directory (spool, CA certificate) is kept until the engine is
-    /// dropped.
+    /// snapshot. Requests in flight get [`STOP_GRACE`] (or the clients' timeout, if
+    /// shorter) to finish with their true outcome; those still open then end as
+    /// `cancelled`. The working directory (spool, CA certificate) is kept until the engine
+    /// is dropped.
     pub fn stop(&mut self) -> Arc<Snapshot> {
         self.topology.clients.set_paused(true);
         if let Some(runtime) = &self.runtime {
-            // Requests in flight finish with their true outcome; none outlives the clients'
-            // timeout, so waiting that long ends every one of them.
             let clients = self.topology.clients.clone();
             let env = self.topology.env.clone();
-            let limit = env.scale.apply(clients.shared().timeout) + Duration::from_secs(1);
-            let _ = runtime.block_on(async {
-                tokio::time::timeout(limit, async {
-                    while clients.open_requests() > 0 {
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                    }
-                })
-                .await
-            });
+            let limit = (env.scale.apply(clients.shared().timeout) + Duration::from_millis(100))
+                .min(STOP_GRACE);
+            let until_closed = |clients: Arc<crate::engine::client::Clients>| async move {
+                while clients.open_requests() > 0 {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            };
+            let open = clients.clone();
+            let _ = runtime
+                .block_on(async move { tokio::time::timeout(limit, until_closed(open)).await });
+            // The rest end as cancelled, each with its own trace event.
+            env.cancel_requests.cancel();
             env.gate.release_all();
+            let _ = runtime.block_on(async move {
+                tokio::time::timeout(Duration::from_millis(500), until_closed(clients)).await
+            });
         }
         self.topology.stop();
         self.topology.env.shutdown.cancel();
         if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_timeout(Duration::from_secs(2));
+            runtime.shutdown_timeout(Duration::from_millis(500));
         }
         if let Some(recorder) = self.recorder.take() {
             recorder.stop();
@@ -347,9 +365,11 @@ impl Drop for Engine {
         if self.runtime.is_some() {
             self.stop();
         }
-        let _ = std::fs::remove_dir_all(&self.workdir);
+        super::leftovers::remove(&self.workdir);
+        super::leftovers::forget(&self.workdir);
         if self.spool_outside_workdir {
             let _ = std::fs::remove_file(&self.spool);
+            super::leftovers::forget(&self.spool);
         }
     }
 }

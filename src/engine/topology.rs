@@ -43,6 +43,10 @@ pub enum StartError {
     },
     #[error("--port-base {0} leaves no room for every component below port 65535")]
     PortRange(u16),
+    #[error(
+        "the topology already has {0} servers, the most it may have: remove one before adding another"
+    )]
+    TooManyServers(usize),
 }
 
 /// The demo tokens, as `serve` prints them.
@@ -357,6 +361,9 @@ impl Topology {
         let n = {
             let servers = self.servers.read().expect("servers lock");
             let mut adding = self.adding.lock().expect("adding lock");
+            if servers.len() + adding.len() >= crate::scenario::MAX_SERVERS {
+                return Err(StartError::TooManyServers(crate::scenario::MAX_SERVERS));
+            }
             let n = (1..u16::MAX)
                 .find(|n| !adding.contains(n) && !servers.iter().any(|s| s.number() == *n))
                 .unwrap_or(u16::MAX);

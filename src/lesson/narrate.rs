@@ -9,6 +9,7 @@
 
 use std::io::{self, Write};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::GuideCommand;
@@ -71,6 +72,8 @@ pub struct NarrateOptions {
     pub poll: Duration,
     /// Characters per line when wrapping text.
     pub width: usize,
+    /// Raised to stop early (a stop signal): the step in progress and the rest are missed.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Default for NarrateOptions {
@@ -81,6 +84,7 @@ impl Default for NarrateOptions {
             deadline: None,
             poll: Duration::from_millis(50),
             width: 78,
+            cancel: None,
         }
     }
 }
@@ -169,9 +173,16 @@ struct Driver<'a> {
     walk: Walkthrough,
     live: &'a dyn Live,
     poll: Duration,
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Driver<'_> {
+    fn cancelled(&self) -> bool {
+        self.cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Acquire))
+    }
+
     /// Performs what the walk asks, then moves its clock and judges its step.
     fn pump(&mut self) -> Arc<Snapshot> {
         self.perform();
@@ -199,7 +210,7 @@ impl Driver<'_> {
         let until = Instant::now() + d;
         loop {
             self.pump();
-            if Instant::now() >= until {
+            if Instant::now() >= until || self.cancelled() {
                 return;
             }
             std::thread::sleep(self.poll.min(until - Instant::now()));
@@ -214,7 +225,7 @@ impl Driver<'_> {
             if done(&self.walk) {
                 return true;
             }
-            if started.elapsed() >= limit {
+            if started.elapsed() >= limit || self.cancelled() {
                 return false;
             }
             std::thread::sleep(self.poll);
@@ -238,6 +249,7 @@ pub fn narrate(
         walk: Walkthrough::new(scenario, LessonProgress::default()),
         live,
         poll: options.poll,
+        cancel: options.cancel.clone(),
     };
     writeln!(out, "Lesson: {}", scenario.name)?;
     if !scenario.summary.is_empty() {
@@ -251,6 +263,10 @@ pub fn narrate(
         )?;
     }
     for (index, step) in scenario.steps.iter().enumerate() {
+        if d.cancelled() {
+            writeln!(out, "\n(stopped before step {} of {total})", index + 1)?;
+            break;
+        }
         if index > 0 {
             d.walk.next();
         }

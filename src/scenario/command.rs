@@ -171,6 +171,14 @@ pub const MAX_TIME_SCALE: f64 = 1000.0;
 /// The largest request rate anywhere (file, event, control line), in requests per second.
 pub const MAX_RATE: f64 = 1_000_000.0;
 
+/// The longest a client may wait for a request (`traffic.timeout`).
+pub const MAX_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The most API servers a topology may have at once, whether written in the file
+/// (`servers.count`) or reached by `add server`: each takes a port, a thread's worth of
+/// tasks and a lane in the window.
+pub const MAX_SERVERS: usize = 256;
+
 fn positive(word: &str, what: &str) -> Result<f64, String> {
     match word.parse::<f64>() {
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),

@@ -623,11 +623,11 @@ fn check_values(s: &Scenario) -> Vec<Check> {
             "write how many answers it may hold, like 100; to turn caching off write cache_enabled = false",
         );
     }
-    if s.servers.count == 0 || s.servers.count > 256 {
+    if s.servers.count == 0 || s.servers.count > super::MAX_SERVERS {
         fail(
             "servers.count",
             format!("{} servers", s.servers.count),
-            "between 1 and 256 servers",
+            &format!("between 1 and {} servers", super::MAX_SERVERS),
         );
     }
     if s.servers.workers == 0 || s.servers.workers > 4096 {
@@ -710,6 +710,15 @@ fn check_values(s: &Scenario) -> Vec<Check> {
             "traffic.timeout",
             "the request timeout is zero".into(),
             "like \"5s\"",
+        );
+    } else if t.timeout.get() > super::MAX_REQUEST_TIMEOUT {
+        fail(
+            "traffic.timeout",
+            format!("a request timeout of {}", t.timeout),
+            &format!(
+                "at most {} (a browser gives up after about 5 minutes), like \"5s\"",
+                super::Dur(super::MAX_REQUEST_TIMEOUT)
+            ),
         );
     }
     if t.max_in_flight == 0 {

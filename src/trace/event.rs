@@ -228,6 +228,8 @@ pub enum Outcome {
     Timeout,
     /// The TLS handshake failed.
     TlsError,
+    /// Still open when the run stopped and its grace was over.
+    Cancelled,
 }
 
 /// Outcomes grouped as the plots and the palette group them.
@@ -297,6 +299,7 @@ impl Outcome {
             Outcome::ConnectionReset => "connection reset by peer".into(),
             Outcome::Timeout => "timed out".into(),
             Outcome::TlsError => "TLS handshake failed".into(),
+            Outcome::Cancelled => "cancelled when the run stopped".into(),
         }
     }
 }
@@ -310,6 +313,7 @@ impl fmt::Display for Outcome {
             Outcome::ConnectionReset => f.write_str("connection_reset"),
             Outcome::Timeout => f.write_str("timeout"),
             Outcome::TlsError => f.write_str("tls_error"),
+            Outcome::Cancelled => f.write_str("cancelled"),
         }
     }
 }
@@ -323,6 +327,7 @@ impl FromStr for Outcome {
             "connection_reset" => Outcome::ConnectionReset,
             "timeout" => Outcome::Timeout,
             "tls_error" => Outcome::TlsError,
+            "cancelled" => Outcome::Cancelled,
             _ => match s.parse::<u16>() {
                 Ok(code) if (100..600).contains(&code) => Outcome::Status(code),
                 _ => return Err(format!("unknown outcome `{s}`")),
@@ -596,6 +601,7 @@ mod tests {
             Outcome::ConnectionReset,
             Outcome::Timeout,
             Outcome::TlsError,
+            Outcome::Cancelled,
         ] {
             assert_eq!(o.to_string().parse::<Outcome>(), Ok(o));
         }

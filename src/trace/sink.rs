@@ -13,7 +13,7 @@ use super::{Clock, End, Outcome, TraceEvent};
 #[derive(Debug)]
 pub struct OutcomeCounters {
     statuses: Box<[AtomicU64]>,
-    failures: [AtomicU64; 5],
+    failures: [AtomicU64; 6],
 }
 
 impl Default for OutcomeCounters {
@@ -34,15 +34,17 @@ impl OutcomeCounters {
             Outcome::ConnectionReset => 2,
             Outcome::Timeout => 3,
             Outcome::TlsError => 4,
+            Outcome::Cancelled => 5,
         })
     }
 
-    const FAILURES: [Outcome; 5] = [
+    const FAILURES: [Outcome; 6] = [
         Outcome::DnsFailure,
         Outcome::ConnectionRefused,
         Outcome::ConnectionReset,
         Outcome::Timeout,
         Outcome::TlsError,
+        Outcome::Cancelled,
     ];
 
     /// Counts one request ending with `outcome`.

@@ -317,6 +317,7 @@ fn ending(j: &Journey, ctx: &CaptionContext) -> String {
             Outcome::Timeout => "no answer came in time".into(),
             Outcome::ConnectionReset => "the other side closed the connection".into(),
             Outcome::TlsError => "the TLS handshake failed".into(),
+            Outcome::Cancelled => "the run stopped before it finished".into(),
             Outcome::Status(_) => String::new(),
         };
         return format!(

@@ -177,3 +177,98 @@ fn run_prints_a_summary_and_writes_it_as_json() {
         assert!(summary.get(key).is_some(), "{key} missing");
     }
 }
+
+#[test]
+fn serve_answers_bad_bytes_and_long_lines_and_holds_the_server_limit() {
+    // One below the limit, so that one `add server` fits and the next does not.
+    let scenario = write_temp(
+        "limit.toml",
+        &format!(
+            "name = \"limit\"\n[traffic]\nenabled = false\n[servers]\ncount = {}\n[balancer]\nhealth_interval = \"60s\"\n",
+            hopscope::scenario::MAX_SERVERS - 1
+        ),
+    );
+    let mut child = hopscope()
+        .args([
+            "serve",
+            scenario.to_str().expect("utf-8 path"),
+            "--duration",
+            "60s",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    lines.next().expect("an address line").expect("readable");
+    // The next answer, past the markers that changes leave.
+    let mut next = |what: &str| -> serde_json::Value {
+        loop {
+            let line = lines
+                .next()
+                .unwrap_or_else(|| panic!("an answer to {what}"))
+                .expect("readable");
+            let v: serde_json::Value = serde_json::from_str(&line).expect("JSON");
+            if v["event"] != "marker" {
+                return v;
+            }
+        }
+    };
+
+    // A byte that is not UTF-8 is an error line, and control goes on.
+    stdin.write_all(b"kill server-1 \xff\n").expect("write");
+    let bad = next("a line with a stray byte");
+    assert_eq!(bad["event"], "error", "{bad}");
+    assert!(
+        bad["message"].as_str().unwrap_or("").contains("UTF-8"),
+        "{bad}"
+    );
+    // A line of a megabyte is refused without being echoed whole.
+    let long = format!("kill {}\n", "x".repeat(1 << 20));
+    stdin.write_all(long.as_bytes()).expect("write");
+    let refused = next("a megabyte line");
+    assert_eq!(refused["event"], "error", "{refused}");
+    assert!(
+        refused.to_string().len() < 1000,
+        "the error quotes only the start: {} bytes",
+        refused.to_string().len()
+    );
+
+    writeln!(stdin, "add server").expect("write");
+    let added = next("the first add server");
+    assert_eq!(
+        (&added["command"], &added["ok"]),
+        (&serde_json::json!("add server"), &serde_json::json!(true)),
+        "{added}"
+    );
+    writeln!(stdin, "add server").expect("write");
+    let over = next("an add server past the limit");
+    assert_eq!(over["ok"], false, "{over}");
+    assert!(
+        over["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains(&hopscope::scenario::MAX_SERVERS.to_string()),
+        "{over}"
+    );
+    // Still obeyed after all that.
+    writeln!(stdin, "kill server-1").expect("write");
+    let killed = next("kill server-1");
+    assert_eq!(
+        (&killed["command"], &killed["ok"]),
+        (
+            &serde_json::json!("kill server-1"),
+            &serde_json::json!(true)
+        ),
+        "{killed}"
+    );
+    drop(stdin);
+    let stopped = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(stopped.success());
+    assert_eq!(child.wait().expect("exits").code(), Some(143));
+}

@@ -92,12 +92,21 @@ pub async fn perform(
         port,
         started,
     );
-    let result = if stepped {
-        work.await
-    } else {
-        match tokio::time::timeout(env.scale.apply(shared.timeout), work).await {
-            Ok(r) => r,
-            Err(_) => Err(Failed(Outcome::Timeout, "no answer in time".into())),
+    let timed = async {
+        if stepped {
+            work.await
+        } else {
+            match tokio::time::timeout(env.scale.apply(shared.timeout), work).await {
+                Ok(r) => r,
+                Err(_) => Err(Failed(Outcome::Timeout, "no answer in time".into())),
+            }
+        }
+    };
+    // A run that stops ends what is still open after its grace, and says so in the trace.
+    let result = tokio::select! {
+        r = timed => r,
+        () = env.cancel_requests.cancelled() => {
+            Err(Failed(Outcome::Cancelled, "the run stopped".into()))
         }
     };
     if stepped {

@@ -97,7 +97,7 @@ pub fn timings(j: &Journey) -> HarTimings {
         Some(Outcome::Status(_)) | None => Slot::Blocked,
         Some(Outcome::DnsFailure) => Slot::Dns,
         Some(Outcome::ConnectionRefused | Outcome::TlsError) => Slot::Connect,
-        Some(Outcome::Timeout | Outcome::ConnectionReset) => {
+        Some(Outcome::Timeout | Outcome::ConnectionReset | Outcome::Cancelled) => {
             last_measured.unwrap_or(if j.reused { Slot::Wait } else { Slot::Connect })
         }
     };
@@ -141,6 +141,7 @@ fn browser_error(o: Outcome) -> Option<&'static str> {
         Outcome::ConnectionReset => "net::ERR_CONNECTION_RESET",
         Outcome::Timeout => "net::ERR_TIMED_OUT",
         Outcome::TlsError => "net::ERR_SSL_PROTOCOL_ERROR",
+        Outcome::Cancelled => "net::ERR_ABORTED",
     })
 }
 

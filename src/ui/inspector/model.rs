@@ -271,6 +271,17 @@ pub fn failure_note(journey: &Journey, edge_hint: Option<Component>) -> Option<F
             edge,
             None,
         ),
+        Outcome::Cancelled => {
+            let hop = last_seen.unwrap_or(edge);
+            note(
+                format!(
+                    "cancelled: the run stopped while it was at {}",
+                    lane_title(hop)
+                ),
+                hop,
+                Some("still open when the run's grace ran out".into()),
+            )
+        }
     })
 }
 

@@ -111,6 +111,7 @@ mod any_journey {
             Just(Some(Outcome::ConnectionReset)),
             Just(Some(Outcome::Timeout)),
             Just(Some(Outcome::TlsError)),
+            Just(Some(Outcome::Cancelled)),
         ]
     }
 

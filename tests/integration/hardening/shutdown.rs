@@ -1,5 +1,5 @@
 //! Clean shutdown and start-up errors: a stopped engine frees every port at once; `serve`
-//! stops on SIGINT and SIGTERM with exit code 0 and frees its ports; a taken port at
+//! stops on SIGINT and SIGTERM with exit code 130 or 143 and frees its ports; a taken port at
 //! start-up is a clear message naming it with exit code 1; a scenario asking to listen on
 //! anything but loopback is rejected with its line and column.
 
@@ -140,7 +140,7 @@ fn signal_and_wait(child: &mut Child, signal: &str) -> Option<i32> {
 
 #[cfg(unix)]
 #[test]
-fn serve_stops_on_sigint_and_sigterm_with_exit_0_and_frees_its_ports() {
+fn serve_stops_on_sigint_and_sigterm_with_exit_130_or_143_and_frees_its_ports() {
     for (signal, extra, busy) in [
         ("-INT", &["--traffic"][..], true),
         ("-TERM", &[][..], true),
@@ -158,7 +158,12 @@ fn serve_stops_on_sigint_and_sigterm_with_exit_0_and_frees_its_ports() {
             assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
         }
         let code = signal_and_wait(&mut child, signal);
-        assert_eq!(code, Some(0), "serve exits 0 on {signal}");
+        let expected = if signal == "-INT" { 130 } else { 143 };
+        assert_eq!(
+            code,
+            Some(expected),
+            "serve exits 128 + the signal on {signal}"
+        );
         ports_are_free(&tcp_addresses(&a), a.dns.parse().expect("dns"));
     }
 }
@@ -302,4 +307,234 @@ fn a_scenario_asking_for_a_non_loopback_address_is_rejected_with_line_and_column
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("exposed.toml:2:1"));
     let _ = harness::ANSWER_BOUND;
+}
+
+/// Both servers hang from the start, and nothing gives up on them for a minute: no health
+/// checks in the run's time, a 60 s upstream timeout, a 60 s client timeout.
+const HUNG: &str = "name = \"hung\"\n[servers]\ncount = 2\n[traffic]\nrate = 200.0\ntimeout = \"60s\"\n[balancer]\nupstream_timeout = \"60s\"\nhealth_interval = \"60s\"\n[dns]\nlatency = \"0ms\"\n[[events]]\nat = \"0s\"\ndo = \"hang server-1\"\n[[events]]\nat = \"0s\"\ndo = \"hang server-2\"\n";
+
+#[test]
+fn a_stop_with_hung_servers_ends_within_its_grace_and_cancels_what_is_open() {
+    let mut engine = Engine::start(
+        load_str("hung.toml", HUNG).expect("valid"),
+        EngineOptions {
+            traffic: true,
+            play_events: true,
+            ..EngineOptions::default()
+        },
+    )
+    .expect("starts");
+    let waiting = Instant::now();
+    while engine.requests_in_flight() < 5 {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(60),
+            "no requests held by the hung servers"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Every request open now is held by a hung server for a minute: none can finish.
+    let open = engine.requests_in_flight();
+    let stopping = Instant::now();
+    let last = engine.stop();
+    let took = stopping.elapsed();
+    assert!(
+        took < hopscope::engine::STOP_GRACE + Duration::from_secs(1),
+        "the stop took {took:?} with a 60 s timeout"
+    );
+    let count = |o: hopscope::trace::Outcome| {
+        last.source_outcomes
+            .iter()
+            .find(|(x, _)| *x == o)
+            .map_or(0, |(_, n)| *n)
+    };
+    let cancelled = count(hopscope::trace::Outcome::Cancelled);
+    assert!(
+        cancelled >= open,
+        "{open} requests were held when the run stopped, {cancelled} ended as cancelled"
+    );
+    assert_eq!(
+        count(hopscope::trace::Outcome::Timeout),
+        0,
+        "none waited out its timeout"
+    );
+}
+
+/// A temporary folder of one's own for a child process, so that what it leaves is seen.
+#[cfg(unix)]
+fn own_temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("hopscope-signals-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[cfg(unix)]
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(unix)]
+#[test]
+fn run_stops_on_a_signal_with_hung_servers_writing_its_summary_and_export() {
+    let file = scenario_file("hung.toml", HUNG);
+    for (signal, code) in [("-INT", 130), ("-TERM", 143), ("-HUP", 129)] {
+        let tmp = own_temp_dir(&format!("run{code}"));
+        let out_dir = own_temp_dir(&format!("run{code}-out"));
+        let (summary, export) = (out_dir.join("summary.json"), out_dir.join("run.json"));
+        let mut child = hopscope()
+            .arg("run")
+            .arg(&file)
+            .args(["--duration", "10m", "--summary-json"])
+            .arg(&summary)
+            .arg("--export")
+            .arg(&export)
+            .env("TMPDIR", &tmp)
+            .env_remove("HOPSCOPE_SPOOL_DIR")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run starts");
+        // Running once its working folder is there (made after the signal handlers).
+        let waiting = Instant::now();
+        while entries(&tmp).is_empty() {
+            assert!(
+                waiting.elapsed() < Duration::from_secs(60),
+                "run never started"
+            );
+            assert!(child.try_wait().expect("wait").is_none(), "run ended early");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let started = Instant::now();
+        let sent = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        let out = child.wait_with_output().expect("exits");
+        let took = started.elapsed();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "exit code on {signal}: {err}"
+        );
+        assert!(
+            took < Duration::from_secs(3),
+            "took {took:?} after {signal}: {err}"
+        );
+        let written: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&summary).expect("the summary is written"))
+                .expect("JSON");
+        assert_eq!(written["scenario"], "hung", "{written}");
+        let trace: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&export).expect("the export is written"))
+                .expect("JSON");
+        assert!(trace["requests"].is_array(), "a whole trace");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("exported"),
+            "the export is reported"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+        assert_eq!(
+            entries(&tmp),
+            Vec::<String>::new(),
+            "left in the temp folder"
+        );
+        let _ = std::fs::remove_dir_all(&tmp);
+        let _ = std::fs::remove_dir_all(&out_dir);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn serve_stops_on_a_signal_with_hung_servers_within_its_grace_and_a_second_at_once() {
+    let file = scenario_file("hung-serve.toml", HUNG);
+    for (signals, code) in [
+        (&["-INT"][..], 130),
+        (&["-TERM"][..], 143),
+        (&["-TERM", "-INT"][..], 143),
+    ] {
+        let tmp = own_temp_dir(&format!("serve{code}-{}", signals.len()));
+        let mut child = hopscope()
+            .arg("serve")
+            .arg(&file)
+            // The duration bounds the wait for its lines should the test go wrong.
+            .args(["--traffic", "--duration", "90s"])
+            .env("TMPDIR", &tmp)
+            .env_remove("HOPSCOPE_SPOOL_DIR")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("serve starts");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        lines.next().expect("an address line").expect("readable");
+        // Both hangs have happened once their markers are printed.
+        let mut hung = 0;
+        let mut seen = Vec::new();
+        while hung < 2 {
+            let l = lines
+                .next()
+                .expect("event lines until both servers hang")
+                .expect("readable");
+            if l.contains("\"text\":\"hang server-") {
+                hung += 1;
+            }
+            seen.push(l);
+        }
+        let mut stderr = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let mut err = String::new();
+        let started = Instant::now();
+        for (i, signal) in signals.iter().enumerate() {
+            if i > 0 {
+                // The second signal once the first is being acted on.
+                for l in stderr.by_ref().map_while(Result::ok) {
+                    err.push_str(&l);
+                    err.push('\n');
+                    if l.contains("received, stopping") {
+                        break;
+                    }
+                }
+            }
+            let sent = Command::new("kill")
+                .args([*signal, &child.id().to_string()])
+                .status()
+                .expect("kill runs");
+            assert!(sent.success());
+        }
+        let rest: Vec<String> = lines.map_while(Result::ok).collect();
+        let status = child.wait().expect("exits");
+        let took = started.elapsed();
+        for l in stderr.map_while(Result::ok) {
+            err.push_str(&l);
+            err.push('\n');
+        }
+        assert_eq!(status.code(), Some(code), "exit code on {signals:?}: {err}");
+        assert!(
+            took < Duration::from_secs(3),
+            "took {took:?} after {signals:?}: {err}"
+        );
+        if signals.len() == 1 {
+            assert!(
+                rest.iter().any(|l| l.contains("\"stopped\"")),
+                "the last line says it stopped: {rest:?}"
+            );
+        } else {
+            assert!(err.contains("exiting at once"), "{err}");
+        }
+        assert!(!err.contains("panicked"), "{err}");
+        assert_eq!(
+            entries(&tmp),
+            Vec::<String>::new(),
+            "left in the temp folder after {signals:?}: {err}"
+        );
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
 }
