@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use hyper::body::Incoming;
-use hyper::header::{CONNECTION, HOST, HeaderValue, LOCATION};
+use hyper::header::{CONNECTION, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Env;
 use super::http::{self, Body};
+use super::redirect::HttpsRedirect;
 use super::stalled_head;
 
 /// A boxed response future.
@@ -51,8 +52,9 @@ pub struct Peer {
 pub enum Mode {
     /// Hands them to the handler.
     Serve(Handler),
-    /// Answers every request `308 Permanent Redirect` to the same path over https on `port`.
-    RedirectToHttps { port: u16 },
+    /// Answers every request `308 Permanent Redirect` to the same path over https, on the
+    /// edge's own name and TLS port.
+    RedirectToHttps(Arc<HttpsRedirect>),
 }
 
 /// Why a component could not start listening.
@@ -252,7 +254,7 @@ impl Listener {
                 Ok(match mode {
                     _ if head > max_head => head_too_large(max_head),
                     Mode::Serve(handler) => handler(req, peer).await,
-                    Mode::RedirectToHttps { port } => redirect(&req, port),
+                    Mode::RedirectToHttps(redirect) => redirect.response(&req),
                 })
             });
             answer
@@ -369,31 +371,6 @@ fn head_too_large(limit: usize) -> Response<Body> {
     resp
 }
 
-/// The 308 that plain HTTP gets when the edge speaks HTTPS.
-fn redirect(req: &Request<Incoming>, port: u16) -> Response<Body> {
-    let host = req
-        .headers()
-        .get(HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(|h| h.rsplit_once(':').map_or(h, |(name, _)| name))
-        .filter(|h| {
-            !h.is_empty()
-                && h.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
-        })
-        .unwrap_or("127.0.0.1");
-    let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
-    let location = format!("https://{host}:{port}{path}");
-    let mut resp = http::error(
-        StatusCode::PERMANENT_REDIRECT,
-        &format!("this service is served over HTTPS: {location}"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        resp.headers_mut().insert(LOCATION, v);
-    }
-    resp
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -474,26 +451,6 @@ mod tests {
         )
         .await;
         assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
-    }
-
-    #[tokio::test]
-    async fn plain_http_is_redirected_to_https() {
-        let l = Listener::start(
-            env(),
-            "cdn",
-            loopback(0),
-            Mode::RedirectToHttps { port: 8443 },
-            None,
-        )
-        .await
-        .expect("start");
-        let r = exchange(l.addr(), b"GET /users/1?x=2 HTTP/1.1\r\nHost: api.example.test:8080\r\nConnection: close\r\n\r\n").await;
-        assert!(r.starts_with("HTTP/1.1 308"), "{r}");
-        assert!(
-            r.to_ascii_lowercase()
-                .contains("location: https://api.example.test:8443/users/1?x=2"),
-            "{r}"
-        );
     }
 
     #[tokio::test]

@@ -3,8 +3,8 @@
 //!
 //! - `env`: what every component shares (clock, sink, time scale, limits, step gate).
 //! - `link`: injected latency, jitter and loss on a hop's TCP stream.
-//! - `http`, `listener`, `stalled_head`, `upstream`, `tls`: HTTP plumbing shared by the
-//!   servers and proxies.
+//! - `http`, `listener`, `stalled_head`, `redirect`, `upstream`, `tls`: HTTP plumbing shared
+//!   by the servers and proxies.
 //! - `dns` (the stub server) and `resolver` (the clients' side of it).
 //! - `db`: the SQLite database shared by the API servers.
 //! - `api`: the REST servers.  `balancer`: the load balancer.  `cdn`: the caching proxy.
@@ -23,6 +23,7 @@ pub mod http;
 pub mod link;
 pub mod listener;
 pub mod recorder_thread;
+pub mod redirect;
 pub mod resolver;
 pub mod restore;
 mod running;
