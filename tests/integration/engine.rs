@@ -342,6 +342,46 @@ fn tls_at_the_edge_redirects_plain_http_with_308() {
     assert!(j.span(Phase::Ssl).is_some(), "TLS handshake is timed");
 }
 
+#[test]
+fn servers_are_credited_with_the_requests_they_answered_not_the_cache_hits() {
+    let mut s = quiet();
+    s.api.max_age = Dur::from_secs(60); // every repeat within the run is a HIT
+    let engine = start(s, false);
+    let (paths, repeats) = (["/users/1", "/users/2"], 6);
+    for _ in 0..repeats {
+        for path in paths {
+            let send = SendRequest {
+                path: path.into(),
+                ..SendRequest::default()
+            };
+            let id = engine
+                .handle()
+                .block_on(async { engine.topology().clients.send(&send, false) });
+            wait_for(&engine, Duration::from_secs(5), path, |snap| {
+                journey(snap, id).is_some()
+            });
+        }
+    }
+    let snap = engine.snapshot();
+    let summary = hopscope::trace::Summary::from_snapshot("quiet", 1, 1.0, &snap);
+    let requests = (paths.len() * repeats) as u64;
+    assert_eq!(summary.requests, requests);
+    assert_eq!(summary.outcomes.get("200"), Some(&requests));
+    assert_eq!(
+        (summary.cache.misses, summary.cache.hits),
+        (2, requests - 2),
+        "{:?}",
+        summary.cache
+    );
+    let served: u64 = summary.servers.iter().map(|s| s.served).sum();
+    assert_eq!(
+        served,
+        requests - summary.cache.hits,
+        "only the requests that reached a server count: {:?}",
+        summary.servers
+    );
+}
+
 /// The `Location` of the edge's answer to a raw plain-HTTP GET sent with `host` (or no
 /// `Host` at all, HTTP/1.0).
 fn redirect_location(engine: &Engine, host: Option<&str>) -> String {
