@@ -3,8 +3,8 @@
 //! connections are cut: peers see "connection refused" and resets) and restarted on the same
 //! port. Limits are enforced here: connections per component (counted as they are accepted,
 //! so a burst cannot overshoot), request head size (431: by hyper above its 8 KiB floor,
-//! here below it), and how long a request head may take to arrive (then the connection
-//! closes).
+//! here below it), and how long a request head may take to arrive (then `408 Request
+//! Timeout` and the connection closes: see `stalled_head`).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -15,20 +15,26 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use hyper::body::Incoming;
-use hyper::header::{CONNECTION, HOST, HeaderValue, LOCATION};
+use hyper::header::{CONNECTION, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
 use super::Env;
 use super::http::{self, Body};
+use super::redirect::HttpsRedirect;
+use super::stalled_head;
 
 /// A boxed response future.
 pub type ResponseFuture = Pin<Box<dyn Future<Output = Response<Body>> + Send>>;
+
+/// What the listener's hyper service returns for one request.
+type Answer = Pin<Box<dyn Future<Output = Result<Response<Body>, Infallible>> + Send>>;
 
 /// Handles one request; `Peer` says who sent it.
 pub type Handler = Arc<dyn Fn(Request<Incoming>, Peer) -> ResponseFuture + Send + Sync>;
@@ -46,8 +52,9 @@ pub struct Peer {
 pub enum Mode {
     /// Hands them to the handler.
     Serve(Handler),
-    /// Answers every request `308 Permanent Redirect` to the same path over https on `port`.
-    RedirectToHttps { port: u16 },
+    /// Answers every request `308 Permanent Redirect` to the same path over https, on the
+    /// edge's own name and TLS port.
+    RedirectToHttps(Arc<HttpsRedirect>),
 }
 
 /// Why a component could not start listening.
@@ -213,7 +220,7 @@ impl Listener {
         match &self.tls {
             None => {
                 let peer = Peer { addr, tls: false };
-                self.serve(TokioIo::new(stream), peer, token).await;
+                self.serve(stream, peer, token).await;
             }
             Some(acceptor) => {
                 let handshake = tokio::time::timeout(header_timeout, acceptor.accept(stream));
@@ -225,41 +232,52 @@ impl Listener {
                     _ = token.cancelled() => return,
                 };
                 let peer = Peer { addr, tls: true };
-                self.serve(TokioIo::new(tls_stream), peer, token).await;
+                self.serve(tls_stream, peer, token).await;
             }
         }
     }
 
-    async fn serve<I>(self: &Arc<Self>, io: I, peer: Peer, token: CancellationToken)
+    async fn serve<S>(self: &Arc<Self>, stream: S, peer: Peer, token: CancellationToken)
     where
-        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let this = self.clone();
         let max_head = self.env.limits.max_header_bytes;
+        let header_timeout = self.env.limits.header_timeout.get();
         let service = service_fn(move |req: Request<Incoming>| {
             let mode = this.mode.read().expect("mode lock").clone();
             // hyper's own limit cannot go below 8 KiB: a smaller configured limit is
             // enforced here, with the same answer hyper gives.
             let head = head_bytes(&req);
-            async move {
-                Ok::<_, Infallible>(match mode {
+            // Boxed so the connection is `Unpin` and can be polled without its shutdown.
+            let answer: Answer = Box::pin(async move {
+                Ok(match mode {
                     _ if head > max_head => head_too_large(max_head),
                     Mode::Serve(handler) => handler(req, peer).await,
-                    Mode::RedirectToHttps { port } => redirect(&req, port),
+                    Mode::RedirectToHttps(redirect) => redirect.response(&req),
                 })
-            }
+            });
+            answer
         });
         let mut builder = http1::Builder::new();
         builder
             .timer(TokioTimer::new())
-            .header_read_timeout(self.env.limits.header_timeout.get())
+            .header_read_timeout(header_timeout)
             .max_buf_size(self.env.limits.max_header_bytes.max(8192) + 1024)
             .max_headers(128)
             .keep_alive(true);
-        let conn = builder.serve_connection(io, service);
+        let mut conn = builder.serve_connection(TokioIo::new(stream), service);
+        // Without hyper's shutdown, so the stream comes back: a head cut short by the
+        // deadline still gets its 408 (hyper itself would close without an answer).
+        let done = tokio::select! {
+            done = std::future::poll_fn(|cx| conn.poll_without_shutdown(cx)) => done,
+            _ = token.cancelled() => return, // killed: the connection is cut mid-flight
+        };
+        let parts = conn.into_parts();
+        let stalled_head = matches!(&done, Err(e) if e.is_timeout()) && !parts.read_buf.is_empty();
         tokio::select! {
-            _ = conn => {}
-            _ = token.cancelled() => {} // killed: the connection is cut mid-flight
+            _ = stalled_head::close(parts.io.into_inner(), stalled_head.then_some(header_timeout)) => {}
+            _ = token.cancelled() => {}
         }
     }
 
@@ -353,31 +371,6 @@ fn head_too_large(limit: usize) -> Response<Body> {
     resp
 }
 
-/// The 308 that plain HTTP gets when the edge speaks HTTPS.
-fn redirect(req: &Request<Incoming>, port: u16) -> Response<Body> {
-    let host = req
-        .headers()
-        .get(HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(|h| h.rsplit_once(':').map_or(h, |(name, _)| name))
-        .filter(|h| {
-            !h.is_empty()
-                && h.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
-        })
-        .unwrap_or("127.0.0.1");
-    let path = req.uri().path_and_query().map_or("/", |p| p.as_str());
-    let location = format!("https://{host}:{port}{path}");
-    let mut resp = http::error(
-        StatusCode::PERMANENT_REDIRECT,
-        &format!("this service is served over HTTPS: {location}"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        resp.headers_mut().insert(LOCATION, v);
-    }
-    resp
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -458,26 +451,6 @@ mod tests {
         )
         .await;
         assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
-    }
-
-    #[tokio::test]
-    async fn plain_http_is_redirected_to_https() {
-        let l = Listener::start(
-            env(),
-            "cdn",
-            loopback(0),
-            Mode::RedirectToHttps { port: 8443 },
-            None,
-        )
-        .await
-        .expect("start");
-        let r = exchange(l.addr(), b"GET /users/1?x=2 HTTP/1.1\r\nHost: api.example.test:8080\r\nConnection: close\r\n\r\n").await;
-        assert!(r.starts_with("HTTP/1.1 308"), "{r}");
-        assert!(
-            r.to_ascii_lowercase()
-                .contains("location: https://api.example.test:8443/users/1?x=2"),
-            "{r}"
-        );
     }
 
     #[tokio::test]

@@ -3,7 +3,8 @@
 //!
 //! - `env`: what every component shares (clock, sink, time scale, limits, step gate).
 //! - `link`: injected latency, jitter and loss on a hop's TCP stream.
-//! - `http`, `listener`, `upstream`, `tls`: HTTP plumbing shared by the servers and proxies.
+//! - `http`, `listener`, `stalled_head`, `redirect`, `upstream`, `tls`: HTTP plumbing shared
+//!   by the servers and proxies.
 //! - `dns` (the stub server) and `resolver` (the clients' side of it).
 //! - `db`: the SQLite database shared by the API servers.
 //! - `api`: the REST servers.  `balancer`: the load balancer.  `cdn`: the caching proxy.
@@ -23,11 +24,13 @@ pub mod leftovers;
 pub mod link;
 pub mod listener;
 pub mod recorder_thread;
+pub mod redirect;
 pub mod resolver;
 pub mod restore;
 mod running;
 mod scheduler;
 pub mod spool_place;
+mod stalled_head;
 mod timing;
 pub mod tls;
 pub mod topology;

@@ -20,6 +20,7 @@ use super::client::{Clients, ClientsConfig};
 use super::db::Db;
 use super::dns::DnsStub;
 use super::listener::{BindError, Listener, Mode, loopback};
+use super::redirect::HttpsRedirect;
 use super::tls::{self, TlsMaterial};
 use crate::scenario::Scenario;
 use crate::trace::{Component, ServerGauge};
@@ -258,9 +259,13 @@ impl Topology {
             )
             .await?;
             let tls_addr = listener.addr();
-            self.edge.plain.set_mode(Mode::RedirectToHttps {
-                port: tls_addr.port(),
-            });
+            self.edge
+                .plain
+                .set_mode(Mode::RedirectToHttps(Arc::new(HttpsRedirect::new(
+                    tls_addr.port(),
+                    &self.scenario.dns.zone,
+                    &self.scenario.dns.names,
+                ))));
             *self.edge.tls.lock().expect("edge lock") = Some(listener);
             self.clients
                 .set_edge_tls(Some((tls_addr, material.connector.clone())));

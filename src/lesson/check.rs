@@ -23,7 +23,7 @@ use self::words::{
     OrWaiting, article, attr_matches, counted, fmt_dur, judge, matches, outcome_words, plural,
     quantile, secs, shorten, tally, too_few,
 };
-pub use self::words::{answered_by, mentions, outcome_is, path_of, phase_named, url_matches};
+pub use self::words::{mentions, outcome_is, path_of, phase_named, url_matches};
 use crate::scenario::{Check, CheckKind};
 use crate::trace::{CacheStatus, Journey, Outcome, Snapshot};
 
@@ -218,7 +218,7 @@ fn judge_in(check: &Check, kind: CheckKind, snap: &Snapshot, window: &Window) ->
         }
         CheckKind::ServedByCount => {
             let servers: std::collections::BTreeSet<&str> =
-                ended().filter_map(|j| answered_by(j)).collect();
+                ended().filter_map(|j| j.answered_by()).collect();
             let names: Vec<&str> = servers.iter().copied().collect();
             let said = format!(
                 "{} server{} answered {w} ({})",
@@ -235,7 +235,7 @@ fn judge_in(check: &Check, kind: CheckKind, snap: &Snapshot, window: &Window) ->
         CheckKind::ShareBelow | CheckKind::ShareAbove => {
             let server = check.server.as_deref().unwrap_or("");
             let recent: Vec<&Arc<Journey>> = ended()
-                .filter(|j| latest(j, window) && answered_by(j).is_some())
+                .filter(|j| latest(j, window) && j.answered_by().is_some())
                 .collect();
             let total = recent.len() as u64;
             if total < need(DEFAULT_SAMPLE) {
@@ -243,7 +243,7 @@ fn judge_in(check: &Check, kind: CheckKind, snap: &Snapshot, window: &Window) ->
             }
             let mine = recent
                 .iter()
-                .filter(|j| answered_by(j) == Some(server))
+                .filter(|j| j.answered_by() == Some(server))
                 .count();
             let share = mine as f64 / total as f64;
             let said = format!(

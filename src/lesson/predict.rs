@@ -4,8 +4,8 @@
 
 use std::sync::Arc;
 
+use super::check::url_matches;
 use super::check::words::quantile;
-use super::check::{answered_by, url_matches};
 use crate::scenario::{Measure, Predict};
 use crate::trace::{Journey, OutcomeClass, Phase, Snapshot};
 
@@ -71,7 +71,7 @@ pub fn measure(p: &Predict, snap: &Snapshot, from: u64, to: u64) -> Option<f64> 
         }
         Measure::Share => {
             let server = p.server.as_deref().unwrap_or("");
-            let served: Vec<&str> = ended().filter_map(|j| answered_by(j)).collect();
+            let served: Vec<&str> = ended().filter_map(|j| j.answered_by()).collect();
             percent(
                 served.iter().filter(|s| **s == server).count(),
                 served.len(),

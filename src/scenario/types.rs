@@ -733,7 +733,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Open connections per component at most; more are closed at once.
     pub max_connections: usize,
-    /// A request whose head has not arrived whole within this is closed.
+    /// A request head begun but not whole within this gets 408 and its connection closes;
+    /// a connection that sends nothing for this long is closed without an answer.
     pub header_timeout: Dur,
     /// A request body that has not arrived whole within this gets 408.
     pub body_timeout: Dur,

@@ -395,6 +395,18 @@ impl CacheStatus {
     }
 }
 
+/// The server that answered a request itself, from its answer's `X-Served-By` and
+/// `X-Cache`: none for a cache HIT, whose answer is the CDN's copy (it still carries the
+/// `X-Served-By` of the server that made it). A MISS, EXPIRED, REVALIDATED (the server
+/// answered the conditional request) or BYPASS reached that server. Per-server load (the
+/// summary's `served`, the load plot) counts this, never the header alone.
+pub fn answered_by(served_by: Option<&str>, cache: Option<CacheStatus>) -> Option<&str> {
+    match cache {
+        Some(CacheStatus::Hit) => None,
+        _ => served_by,
+    }
+}
+
 /// A request began: sent by a simulated client, or first seen at the edge when it came from
 /// outside (curl).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -425,6 +437,13 @@ pub struct End {
     pub bytes: u64,
     /// The connection was reused (keep-alive), so there was no connect.
     pub reused: bool,
+}
+
+impl End {
+    /// The server that answered the request itself (see [`answered_by`]).
+    pub fn answered_by(&self) -> Option<&str> {
+        answered_by(self.served_by.as_deref(), self.cache)
+    }
 }
 
 /// The request and response as the client saw them, for the inspector.

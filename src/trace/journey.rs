@@ -32,6 +32,12 @@ pub struct Journey {
 }
 
 impl Journey {
+    /// The server that answered the request itself: none for a cache HIT (see
+    /// [`answered_by`](super::answered_by)).
+    pub fn answered_by(&self) -> Option<&str> {
+        super::answered_by(self.served_by.as_deref(), self.cache)
+    }
+
     /// A journey that has only begun.
     pub fn begin(b: Begin) -> Journey {
         Journey {

@@ -77,7 +77,8 @@ pub struct SecondMetrics {
     pub hit_ratio: Option<f64>,
     /// Latency of the requests that ended in this second.
     pub latency: Option<Percentiles>,
-    /// Requests served per server.
+    /// Requests each server answered itself (cache HITs are the CDN's: see
+    /// [`answered_by`](crate::trace::answered_by)).
     pub served: BTreeMap<String, u64>,
     /// Sampled at the end of the second: requests in progress per server.
     pub in_flight: BTreeMap<String, u32>,
@@ -94,6 +95,7 @@ struct OpenSecond {
 /// Per-server totals.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServerTotals {
+    /// Requests the server answered itself (cache HITs are the CDN's).
     pub served: u64,
     /// Answers with a 5xx status.
     pub errors: u64,
@@ -153,9 +155,9 @@ impl Metrics {
                 }
             }
         }
-        if let Some(server) = &end.served_by {
-            *m.served.entry(server.clone()).or_default() += 1;
-            let totals = self.servers.entry(server.clone()).or_default();
+        if let Some(server) = end.answered_by() {
+            *m.served.entry(server.to_string()).or_default() += 1;
+            let totals = self.servers.entry(server.to_string()).or_default();
             totals.served += 1;
             if end.outcome.class() == OutcomeClass::ServerError {
                 totals.errors += 1;
@@ -292,13 +294,45 @@ mod tests {
         assert_eq!(
             m.servers()["server-1"],
             ServerTotals {
-                served: 4,
+                served: 3,
                 errors: 1
-            }
+            },
+            "the HIT was the CDN's answer"
         );
         let p = m.latency().expect("recorded");
         assert_eq!(p.count, 4);
         assert!((p.p50 - 1.0).abs() < 0.01, "p50 {}", p.p50);
+    }
+
+    #[test]
+    fn servers_are_credited_only_with_requests_they_answered_themselves() {
+        let mut m = Metrics::default();
+        // One MISS fetched by server-1, then HITs of that copy: they carry its X-Served-By.
+        let statuses = [
+            Some(CacheStatus::Miss),
+            Some(CacheStatus::Hit),
+            Some(CacheStatus::Hit),
+            Some(CacheStatus::Hit),
+            Some(CacheStatus::Expired),
+            Some(CacheStatus::Revalidated),
+            Some(CacheStatus::Bypass),
+            None,
+        ];
+        for (i, cache) in statuses.into_iter().enumerate() {
+            m.on_end(&end(i as u64 * 1000, Outcome::Status(200), cache), Some(10));
+        }
+        assert!(m.close_until(2_000_000, 0, &[]));
+        let reached = statuses
+            .iter()
+            .filter(|c| **c != Some(CacheStatus::Hit))
+            .count() as u64;
+        assert_eq!(m.servers()["server-1"].served, reached);
+        assert_eq!(
+            m.seconds()[0].served["server-1"],
+            reached,
+            "the load plot agrees"
+        );
+        assert_eq!(m.seconds()[0].requests, statuses.len() as u64);
     }
 
     #[test]

@@ -23,7 +23,7 @@ pub use atomic::write_atomic;
 pub use clock::Clock;
 pub use event::{
     Attr, Begin, CacheStatus, Component, DnsQuery, End, Exchange, Marker, Outcome, OutcomeClass,
-    Phase, Span, TraceEvent,
+    Phase, Span, TraceEvent, answered_by,
 };
 pub use export::{ExportError, ExportStats, Exporter, Format, RunInfo, RunMeta};
 pub use ids::{TraceId, TraceParent};

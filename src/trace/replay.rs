@@ -308,8 +308,8 @@ impl Replay {
                     if let Some(c) = j.cache {
                         *acc.cache.entry(c).or_default() += 1;
                     }
-                    if let Some(server) = &j.served_by {
-                        let t = acc.servers.entry(server.clone()).or_default();
+                    if let Some(server) = j.answered_by() {
+                        let t = acc.servers.entry(server.to_string()).or_default();
                         t.served += 1;
                         if outcome.class() == OutcomeClass::ServerError {
                             t.errors += 1;

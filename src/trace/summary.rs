@@ -21,7 +21,10 @@ pub struct PhaseSummary {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ServerSummary {
     pub name: String,
+    /// Requests the server answered itself: a cache HIT is the CDN's answer and counts for
+    /// no server, so these add up to the requests that reached a server.
     pub served: u64,
+    /// Of those, answers with a 5xx status.
     pub errors: u64,
     pub max_queue: u32,
 }

@@ -342,6 +342,108 @@ fn tls_at_the_edge_redirects_plain_http_with_308() {
     assert!(j.span(Phase::Ssl).is_some(), "TLS handshake is timed");
 }
 
+#[test]
+fn servers_are_credited_with_the_requests_they_answered_not_the_cache_hits() {
+    let mut s = quiet();
+    s.api.max_age = Dur::from_secs(60); // every repeat within the run is a HIT
+    let engine = start(s, false);
+    let (paths, repeats) = (["/users/1", "/users/2"], 6);
+    for _ in 0..repeats {
+        for path in paths {
+            let send = SendRequest {
+                path: path.into(),
+                ..SendRequest::default()
+            };
+            let id = engine
+                .handle()
+                .block_on(async { engine.topology().clients.send(&send, false) });
+            wait_for(&engine, Duration::from_secs(5), path, |snap| {
+                journey(snap, id).is_some()
+            });
+        }
+    }
+    let snap = engine.snapshot();
+    let summary = hopscope::trace::Summary::from_snapshot("quiet", 1, 1.0, &snap);
+    let requests = (paths.len() * repeats) as u64;
+    assert_eq!(summary.requests, requests);
+    assert_eq!(summary.outcomes.get("200"), Some(&requests));
+    assert_eq!(
+        (summary.cache.misses, summary.cache.hits),
+        (2, requests - 2),
+        "{:?}",
+        summary.cache
+    );
+    let served: u64 = summary.servers.iter().map(|s| s.served).sum();
+    assert_eq!(
+        served,
+        requests - summary.cache.hits,
+        "only the requests that reached a server count: {:?}",
+        summary.servers
+    );
+}
+
+/// The `Location` of the edge's answer to a raw plain-HTTP GET sent with `host` (or no
+/// `Host` at all, HTTP/1.0).
+fn redirect_location(engine: &Engine, host: Option<&str>) -> String {
+    use std::io::{Read, Write};
+    let request = match host {
+        Some(h) => format!("GET /users/1 HTTP/1.1\r\nHost: {h}\r\nConnection: close\r\n\r\n"),
+        None => "GET /users/1 HTTP/1.0\r\n\r\n".to_string(),
+    };
+    let mut stream = std::net::TcpStream::connect(edge(engine)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    stream.write_all(request.as_bytes()).expect("write");
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).expect("whole reply");
+    assert!(
+        reply.starts_with("HTTP/1.") && reply[8..].starts_with(" 308 "),
+        "{host:?}: {reply}"
+    );
+    reply
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("location")
+                .then(|| value.trim().to_string())
+        })
+        .unwrap_or_else(|| panic!("{host:?}: no location in {reply}"))
+}
+
+#[test]
+fn the_308_names_the_edge_itself_never_a_forged_host() {
+    let mut s = quiet();
+    s.tls.enabled = true;
+    let engine = start(s, false);
+    let a = engine.addresses();
+    let tls_port = a
+        .edge_tls
+        .as_deref()
+        .and_then(|t| t.rsplit(':').next())
+        .expect("edge_tls")
+        .to_string();
+    let edge_port = edge(&engine).port();
+    for (host, expected) in [
+        (Some("evil.com".to_string()), "api.example.test"),
+        (Some(format!("evil.com:{tls_port}")), "api.example.test"),
+        (
+            Some("api.example.test.evil.com".to_string()),
+            "api.example.test",
+        ),
+        (None, "api.example.test"),
+        (Some(format!("127.0.0.1:{edge_port}")), "127.0.0.1"),
+        (Some("cdn.example.test".to_string()), "cdn.example.test"),
+    ] {
+        let location = redirect_location(&engine, host.as_deref());
+        assert_eq!(
+            location,
+            format!("https://{expected}:{tls_port}/users/1"),
+            "Host {host:?}"
+        );
+    }
+}
+
 fn served_by_counts(
     engine: &Engine,
     addr: SocketAddr,

@@ -191,12 +191,3 @@ pub(super) fn shorten(text: &str, max: usize) -> String {
 pub fn phase_named(name: &str) -> Option<Phase> {
     Phase::ALL.into_iter().find(|p| p.name() == name)
 }
-
-/// The server that answered this request itself: none for a cache HIT, whose answer is the
-/// CDN's copy (it still carries the `X-Served-By` of the server that made it).
-pub fn answered_by(j: &Journey) -> Option<&str> {
-    if j.cache == Some(crate::trace::CacheStatus::Hit) {
-        return None;
-    }
-    j.served_by.as_deref()
-}

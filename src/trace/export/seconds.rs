@@ -1,7 +1,7 @@
 //! Per-second metrics rebuilt from journeys as they stream past, with the same arithmetic
 //! as the live recorder (`trace::metrics`): requests that ended in each second by status
 //! class, cache hits among cacheable lookups, latency percentiles from the same kind of HDR
-//! histogram, requests served per server.
+//! histogram, requests each server answered itself (cache HITs are the CDN's).
 //!
 //! Memory stays bounded however long the run: journeys come in the order they ended (the
 //! spool's order, give or take the few milliseconds events spend in the channel), so a
@@ -50,8 +50,8 @@ fn count(m: &mut SecondMetrics, j: &Journey) {
             m.cache_hits += 1;
         }
     }
-    if let Some(server) = &j.served_by {
-        *m.served.entry(server.clone()).or_default() += 1;
+    if let Some(server) = j.answered_by() {
+        *m.served.entry(server.to_string()).or_default() += 1;
     }
 }
 

@@ -79,22 +79,38 @@ fn truncated_requests_are_closed_in_bounded_time() {
             b"POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{\"na",
         );
         assert!(body.is_empty() || body == [400], "{hop:?}: {body:?}");
-        // Cut in the head and left open: the header timeout closes it.
+    }
+    serves_everyone(&live);
+}
+
+#[test]
+fn a_head_cut_short_and_left_open_gets_408() {
+    let live = live(hardened());
+    for hop in Hop::ALL {
         let mut open = connect(&live, hop);
         open.write_all(b"GET /users/1 HTTP/1.1\r\nHost: x\r\n")
             .expect("write");
         let (reply, took) = read_until_closed(&mut open, HEADER_TIMEOUT * 4)
             .unwrap_or_else(|_| panic!("{hop:?} kept a cut request open"));
-        let statuses = harness::statuses(&reply).expect("whole responses");
+        let text = String::from_utf8_lossy(&reply).to_ascii_lowercase();
         assert!(
-            statuses.is_empty() || statuses == [408],
-            "{hop:?}: {statuses:?}"
+            text.starts_with("http/1.1 408 request timeout\r\n"),
+            "{hop:?}: {text:?}"
         );
+        assert!(
+            text.contains("\r\nconnection: close\r\n"),
+            "{hop:?}: {text:?}"
+        );
+        assert_eq!(harness::statuses(&reply).expect("whole"), [408], "{hop:?}");
         assert!(
             took >= HEADER_TIMEOUT / 2,
             "{hop:?} waited for the head: {took:?}"
         );
     }
+    // A connection that sends nothing is closed at the deadline without an answer.
+    let mut idle = connect(&live, Hop::Cdn);
+    let (reply, _) = read_until_closed(&mut idle, HEADER_TIMEOUT * 4).expect("closed");
+    assert!(reply.is_empty(), "{:?}", String::from_utf8_lossy(&reply));
     serves_everyone(&live);
 }
 
