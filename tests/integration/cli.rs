@@ -177,3 +177,49 @@ fn run_prints_a_summary_and_writes_it_as_json() {
         assert!(summary.get(key).is_some(), "{key} missing");
     }
 }
+
+#[test]
+fn open_refuses_a_damaged_trace_naming_the_file_the_request_and_the_field() {
+    let seed = include_str!("../../fuzz/corpus/trace_import/valid-small.json");
+    let first_id = "2e570e3ee4528cbcbe070076ecf787b9";
+    let second_id = "365803566326c4bb028e14963fd9cba0";
+    assert!(seed.contains(first_id) && seed.contains(second_id));
+    let ok = write_temp("valid.json", seed);
+    let opened = hopscope()
+        .args(["open", ok.to_str().expect("utf-8 path"), "--summary"])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        opened.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&opened.stderr)
+    );
+    for (name, damaged, says) in [
+        (
+            "same-id.json",
+            seed.replace(second_id, first_id),
+            "request 1 (id 2e570e3ee4528cbcbe070076ecf787b9) has the same id as request 0",
+        ),
+        (
+            "status.json",
+            seed.replacen("\"status\":200", "\"status\":99999", 1),
+            "request 0 (id 2e570e3ee4528cbcbe070076ecf787b9): `status` 99999 is not an HTTP status",
+        ),
+        (
+            "latency.json",
+            seed.replacen("\"latency_micros\":28988", "\"latency_micros\":\"fast\"", 1),
+            "request 0 (id 2e570e3ee4528cbcbe070076ecf787b9): `latency_micros` must be a whole number",
+        ),
+    ] {
+        let path = write_temp(name, &damaged);
+        let out = hopscope()
+            .args(["open", path.to_str().expect("utf-8 path"), "--summary"])
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(name) && err.contains(says), "{name}: {err}");
+        assert!(out.stdout.is_empty(), "no summary for a refused trace");
+    }
+}
