@@ -22,7 +22,7 @@ pub use duration::{Dur, DurError};
 pub use network::{LOOPBACK, NetworkConfig, bind_problem};
 pub use size::{ByteSize, SizeError};
 pub use types::*;
-pub use validate::{Problem, ScenarioError, load, load_str, resolve};
+pub use validate::{MAX_SCENARIO_BYTES, Problem, ScenarioError, load, load_str, resolve};
 pub use world::{CacheState, Change, ClientState, Scope, ServerState, World, key_of};
 
 /// A scenario as TOML text that `load_str` reads back to the same scenario.

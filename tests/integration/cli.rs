@@ -128,6 +128,44 @@ fn bad_scenarios_exit_2_with_file_line_and_column() {
 }
 
 #[test]
+fn a_zero_duration_is_refused_before_anything_runs() {
+    for args in [
+        &["run", "--duration", "0s"][..],
+        &["serve", "--duration", "0ms"],
+        &["soak", "--every", "0s"],
+        &["sweep", "--duration-each", "0us"],
+    ] {
+        let out = hopscope().args(args).output().expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("is no time at all"), "{args:?}: {err}");
+    }
+    let file = write_temp("zero.toml", "name = \"zero\"\nduration = \"0s\"\n");
+    let out = hopscope()
+        .args(["validate", file.to_str().expect("utf-8")])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("zero.toml:2:1: duration"), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn an_endless_scenario_file_is_refused_at_the_limit() {
+    let out = hopscope()
+        .args(["validate", "/dev/zero"])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("/dev/zero") && err.contains("larger than 4 MiB"),
+        "{err}"
+    );
+}
+
+#[test]
 fn run_prints_a_summary_and_writes_it_as_json() {
     let scenario = write_temp(
         "run.toml",
