@@ -16,7 +16,8 @@ mod world;
 
 pub use builtin::{BUILTINS, Builtin, builtin, builtin_names};
 pub use command::{
-    COMMAND_WORDS, CacheCommand, Command, DnsMode, Link, MAX_RATE, MAX_TIME_SCALE, Target,
+    COMMAND_WORDS, CacheCommand, Command, DnsMode, Link, MAX_QUOTED_CHARS, MAX_RATE,
+    MAX_TIME_SCALE, Target,
 };
 pub use duration::{Dur, DurError};
 pub use network::{LOOPBACK, NetworkConfig, bind_problem};
