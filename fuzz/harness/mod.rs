@@ -4,8 +4,12 @@
 //! protocol. A failed check is an `Err` saying what was wrong: the fuzz targets panic on it
 //! (libFuzzer records a crash), the tests assert on it.
 //!
-//! - [`scenario`]: the bytes as a scenario file (`scenario::load_str`) and each of their lines
-//!   as a control command (`Command::from_str`, what `serve` reads on stdin).
+//! - [`scenario`]: the bytes as a scenario file (`scenario::load_str`).
+//! - [`control`]: each line as a control command (`Command::from_str`, what `serve` reads on
+//!   stdin), the accepted ones applied to a live engine, which must still answer.
+//! - [`trace_import`]: the bytes as a JSON trace; [`trace_semantics`]: the bytes as damage
+//!   done to a valid trace (duplicate ids, statuses out of range, wrong types, times out of
+//!   order), which the importer must refuse.
 //! - [`Live`]: one running engine on loopback (CDN, load balancer, one API server, DNS stub,
 //!   no generated traffic). [`Live::http`] writes bytes into a component's TCP port and
 //!   collects its answer; [`Live::dns`] sends one datagram to the stub and collects its answer
@@ -28,12 +32,9 @@ use hopscope::scenario::{self, Command, Scenario, ScenarioError};
 /// How long any one exchange may take before the component counts as hung.
 pub const ANSWER_BOUND: Duration = Duration::from_secs(5);
 
-/// Checks one input as a scenario file and as control-command lines.
+/// Checks one input as a scenario file.
 pub fn scenario(bytes: &[u8]) -> Result<(), String> {
     let text = String::from_utf8_lossy(bytes);
-    for line in text.lines().take(64) {
-        command(line)?;
-    }
     match scenario::load_str("fuzz.toml", &text) {
         Ok(s) => round_trip(&s),
         Err(e) => problems_are_placed(&text, &e),
@@ -82,17 +83,220 @@ pub fn trace_import(bytes: &[u8]) -> Result<(), String> {
     }
 }
 
-/// A command that parses prints as text that parses back to the same command.
-fn command(line: &str) -> Result<(), String> {
-    let Ok(parsed) = line.trim().parse::<Command>() else {
-        return Ok(());
+/// The longest refusal a control command may answer with (it quotes at most
+/// `scenario::MAX_QUOTED_CHARS` of the line at a time).
+pub const MAX_COMMAND_ERROR: usize = 600;
+
+/// A command line either is refused with a short message that says something, or parses
+/// into a command that prints as text that parses back to the same command.
+pub fn command(line: &str) -> Result<Option<Command>, String> {
+    let parsed = match line.trim().parse::<Command>() {
+        Ok(c) => c,
+        Err(e) if e.trim().is_empty() => {
+            return Err(format!("command `{}` refused without a message", cut(line)));
+        }
+        Err(e) if e.len() > MAX_COMMAND_ERROR => {
+            return Err(format!(
+                "command `{}` refused with {} bytes of message: {}…",
+                cut(line),
+                e.len(),
+                cut(&e)
+            ));
+        }
+        Err(_) => return Ok(None),
     };
     let printed = parsed.to_string();
     match printed.parse::<Command>() {
-        Ok(again) if again == parsed => Ok(()),
+        Ok(again) if again == parsed => Ok(Some(parsed)),
         other => Err(format!(
-            "command `{line}` prints as `{printed}`, which reads back as {other:?}"
+            "command `{}` prints as `{printed}`, which reads back as {other:?}",
+            cut(line)
         )),
+    }
+}
+
+/// The start of `text`, for a finding's message.
+fn cut(text: &str) -> String {
+    text.chars().take(200).collect()
+}
+
+/// Checks one input as control-command lines (`serve`'s stdin): each line is refused with a
+/// short message or parses and prints back the same; the accepted ones are applied to the
+/// live engine in turn, and the engine must then still answer: a `status`, and (once the
+/// harness has put its settings back) an API server's health check with 200 and a request
+/// through the load balancer with a whole HTTP answer.
+pub fn control(live: &Live, bytes: &[u8]) -> Result<(), String> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut applied = false;
+    for line in text.lines().take(16) {
+        let Some(command) = command(line)? else {
+            continue;
+        };
+        if live.may_apply(&command) {
+            // A refusal (no such server, say) is an answer too: only a hang or a panic is
+            // a finding, and those need no check here.
+            let _ = live.engine().apply(&command);
+            applied = true;
+        }
+    }
+    if applied {
+        live.reset()?;
+    }
+    live.still_answers()
+}
+
+/// A valid trace to damage: the `trace_import` seed (three requests).
+pub const VALID_TRACE: &str = include_str!("../corpus/trace_import/valid-small.json");
+
+/// Every field a request must have, as `docs/trace.schema.json` says.
+const REQUEST_FIELDS: [&str; 17] = [
+    "id",
+    "profile",
+    "client",
+    "method",
+    "url",
+    "external",
+    "start_micros",
+    "end_micros",
+    "latency_micros",
+    "outcome",
+    "status",
+    "cache",
+    "served_by",
+    "bytes",
+    "reused",
+    "arrivals",
+    "spans",
+];
+
+/// Damages [`VALID_TRACE`] as `bytes` say (three bytes an edit: what, which request, how)
+/// and imports it: damage the schema forbids must be refused, naming the file and the
+/// request; harmless edits must be accepted and replay (the checks of [`trace_import`]).
+pub fn trace_semantics(bytes: &[u8]) -> Result<(), String> {
+    use serde_json::{Value, json};
+    let mut trace: Value =
+        serde_json::from_str(VALID_TRACE).map_err(|e| format!("the seed trace is JSON: {e}"))?;
+    let mut forbidden: Vec<String> = Vec::new();
+    {
+        let requests = trace["requests"]
+            .as_array_mut()
+            .ok_or("the seed trace has requests")?;
+        let n = requests.len();
+        for edit in bytes.chunks(3).take(8) {
+            let [what, which, how] = [0, 1, 2].map(|k| edit.get(k).copied().unwrap_or(0));
+            let (i, j) = (usize::from(which) % n, usize::from(how) % n);
+            if what % 12 == 0 {
+                if i != j {
+                    let id = requests[j]["id"].clone();
+                    requests[i]["id"] = id;
+                    forbidden.push(format!("requests {j} and {i} with one id"));
+                }
+                continue;
+            }
+            let start = requests[i]["start_micros"].as_u64().unwrap_or(0);
+            let r = &mut requests[i];
+            let field = REQUEST_FIELDS[usize::from(how) % REQUEST_FIELDS.len()];
+            let damage = match what % 12 {
+                1 => {
+                    let bad = [
+                        json!(99999),
+                        json!(99),
+                        json!(600),
+                        json!(-200),
+                        json!("200"),
+                        json!(200.5),
+                        json!(0),
+                        json!(u64::MAX),
+                    ];
+                    r["status"] = bad[usize::from(how) % bad.len()].clone();
+                    Some(format!("status {}", r["status"]))
+                }
+                2 => {
+                    let bad = [
+                        json!("fast"),
+                        json!(-1),
+                        json!(1e15),
+                        json!(1.5),
+                        Value::Null,
+                        json!(u64::MAX),
+                        json!([]),
+                    ];
+                    r["latency_micros"] = bad[usize::from(how) % bad.len()].clone();
+                    Some(format!("latency_micros {}", r["latency_micros"]))
+                }
+                3 => {
+                    r["end_micros"] = json!(start.saturating_sub(1 + u64::from(how)));
+                    Some("a request that ends before it starts".into())
+                }
+                4 => {
+                    let bad = [json!(-5), json!(u64::MAX), json!(1e300), json!("0")];
+                    r["start_micros"] = bad[usize::from(how) % bad.len()].clone();
+                    Some(format!("start_micros {}", r["start_micros"]))
+                }
+                5 => {
+                    r.as_object_mut().map(|o| o.remove(field));
+                    Some(format!("no `{field}`"))
+                }
+                6 => {
+                    r[format!("x{how}")] = json!(how);
+                    Some("an unknown field".into())
+                }
+                7 => {
+                    r[field] = json!({ "wrong": "type" });
+                    Some(format!("`{field}` an object"))
+                }
+                8 => {
+                    let bad = ["600", "099", "+200", "2000", "teapot", ""];
+                    r["outcome"] = json!(bad[usize::from(how) % bad.len()]);
+                    Some(format!("outcome {}", r["outcome"]))
+                }
+                // (Only where an earlier edit left the span or arrival in place.)
+                9 => r.pointer_mut("/spans/0/end_micros").map(|end| {
+                    *end = json!(start.saturating_sub(1 + u64::from(how)));
+                    "a span that ends before it starts".to_string()
+                }),
+                10 => r.pointer_mut("/arrivals/0/at_micros").map(|at| {
+                    let bad = [json!(-5), json!(1e300), json!("late"), json!(u64::MAX)];
+                    *at = bad[usize::from(how) % bad.len()].clone();
+                    format!("an arrival at {at}")
+                }),
+                // Harmless: other words in the free-text fields.
+                _ => {
+                    r["url"] = json!(format!("/edited/{how}"));
+                    r["profile"] = json!(format!("p{what}"));
+                    None
+                }
+            };
+            forbidden.extend(damage);
+        }
+    }
+    let text = serde_json::to_string(&trace).map_err(|e| e.to_string())?;
+    trace_import(text.as_bytes())?;
+    match hopscope::trace::import::import_reader(text.as_bytes(), "fuzz.json") {
+        Ok(_) if !forbidden.is_empty() => Err(format!(
+            "a trace with {} was accepted",
+            forbidden.join(", ")
+        )),
+        Err(e) if forbidden.is_empty() => {
+            Err(format!("a trace edited harmlessly was refused: {e}"))
+        }
+        Err(e) => {
+            let message = e.to_string();
+            if message.len() > 1000 {
+                return Err(format!(
+                    "a {}-byte message: {}",
+                    message.len(),
+                    cut(&message)
+                ));
+            }
+            if !message.contains("$.requests[") {
+                return Err(format!(
+                    "a refusal that does not name the request: {message}"
+                ));
+            }
+            Ok(())
+        }
+        Ok(_) => Ok(()),
     }
 }
 
@@ -216,6 +420,86 @@ impl Live {
     /// The engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// Whether the control target applies `command` to the shared engine: not `resume`
+    /// (the harness runs no generated traffic: it would flood every later input), and no
+    /// server beyond a third.
+    pub fn may_apply(&self, command: &Command) -> bool {
+        match command {
+            Command::Resume => false,
+            Command::AddServer => self.engine.topology().servers().len() < 3,
+            _ => true,
+        }
+    }
+
+    /// Puts the engine back as it started: one server, server-1, every component up, no
+    /// injected latency, loss or fault, plain HTTP, traffic paused.
+    pub fn reset(&self) -> Result<(), String> {
+        let apply = |text: &str| {
+            let command: Command = text
+                .parse()
+                .map_err(|e| format!("the reset command `{text}` does not parse: {e}"))?;
+            self.engine
+                .apply(&command)
+                .map(drop)
+                .map_err(|e| format!("`{text}` failed after an input: {e}"))
+        };
+        for s in self.engine.topology().servers() {
+            if s.number() != 1 {
+                apply(&format!("remove server-{}", s.number()))?;
+            }
+        }
+        if self.engine.topology().servers().is_empty() {
+            apply("add server")?;
+        }
+        for text in [
+            "restart server-1",
+            "restart lb",
+            "restart cdn",
+            "restart dns",
+            "dns ok",
+            "tls off",
+            "time_scale 1",
+            "latency client 0ms",
+            "latency cdn 0ms",
+            "latency lb 0ms",
+            "latency db 0ms",
+            "drop client 0",
+            "drop cdn 0",
+            "drop lb 0",
+            "cache on",
+            "pause",
+        ] {
+            apply(text)?;
+        }
+        Ok(())
+    }
+
+    /// The engine takes commands and serves: `status` answers, server-1's health check
+    /// says 200, and the load balancer answers a request with whole HTTP responses.
+    pub fn still_answers(&self) -> Result<(), String> {
+        self.engine
+            .apply(&Command::Status)
+            .map_err(|e| format!("`status` refused: {e}"))?;
+        let health = self.http_to_close(
+            Hop::Server,
+            b"GET /health HTTP/1.1\r\nHost: api.example.test\r\nConnection: close\r\n\r\n",
+        )?;
+        if statuses(&health)? != [200] {
+            return Err(format!(
+                "server-1's health check after a reset: {:?}",
+                String::from_utf8_lossy(&health)
+            ));
+        }
+        let reply = self.http_to_close(
+            Hop::Lb,
+            b"GET /restaurants?_limit=1 HTTP/1.1\r\nHost: api.example.test\r\nConnection: close\r\n\r\n",
+        )?;
+        if statuses(&reply)?.is_empty() {
+            return Err("the load balancer closed without an answer".into());
+        }
+        Ok(())
     }
 
     /// Where `hop` listens.

@@ -77,8 +77,8 @@ pub struct ScenarioArgs {
 pub struct RunArgs {
     #[command(flatten)]
     pub common: ScenarioArgs,
-    /// How long to run (default: the scenario's duration), like `10s` or `2m`.
-    #[arg(long)]
+    /// How long to run (default: the scenario's duration), like `10s` or `2m`; not zero.
+    #[arg(long, value_parser = nonzero_duration)]
     pub duration: Option<Dur>,
     /// Write the summary as JSON to this file.
     #[arg(long, value_name = "FILE")]
@@ -108,13 +108,15 @@ pub struct RunArgs {
 pub struct ServeArgs {
     #[command(flatten)]
     pub common: ScenarioArgs,
-    /// Stop after this long (default: until Ctrl-C).
-    #[arg(long)]
+    /// Stop after this long (default: until Ctrl-C); not zero.
+    #[arg(long, value_parser = nonzero_duration)]
     pub duration: Option<Dur>,
     /// Also run the scenario's simulated clients and timed events.
     #[arg(long)]
     pub traffic: bool,
-    /// Bind fixed ports from P: DNS on P, CDN P+1, LB P+2, HTTPS edge P+3, server-N P+3+N.
+    /// Bind fixed ports from P: DNS on P, CDN P+1, LB P+2, HTTPS edge P+3, server-N P+3+N
+    /// (0, like leaving it out, lets the system choose free ports; a base so high that a
+    /// port would pass 65535 is refused).
     #[arg(long, value_name = "P")]
     pub port_base: Option<u16>,
     /// Export the whole trace (outside tools' requests included) to this file at exit.
@@ -148,18 +150,31 @@ pub struct OpenArgs {
 pub struct SoakArgs {
     #[command(flatten)]
     pub common: ScenarioArgs,
-    /// How long to run, like `30s`, `30m` or `1h`.
-    #[arg(long, default_value = "30m")]
+    /// How long to run, like `30s`, `30m` or `1h`; not zero.
+    #[arg(long, default_value = "30m", value_parser = nonzero_duration)]
     pub duration: Dur,
     /// Open-loop arrival rate in requests per second (default: the scenario's).
     #[arg(long)]
     pub rate: Option<f64>,
-    /// How often to take a sample.
-    #[arg(long, default_value = "10s")]
+    /// How often to take a sample; not zero.
+    #[arg(long, default_value = "10s", value_parser = nonzero_duration)]
     pub every: Dur,
     /// Print samples as JSON lines (and a last line with the summary).
     #[arg(long)]
     pub json: bool,
+}
+
+/// A duration flag that must not be zero (`--duration 0s` would run nothing).
+fn nonzero_duration(text: &str) -> Result<Dur, String> {
+    let d: Dur = text
+        .parse()
+        .map_err(|e: scenario::DurError| e.to_string())?;
+    if d.is_zero() {
+        return Err(format!(
+            "`{text}` is no time at all: give a duration above zero, like `10s` or `2m`"
+        ));
+    }
+    Ok(d)
 }
 
 /// A failure with the exit code it deserves.

@@ -20,8 +20,8 @@ pub struct SweepArgs {
     /// Server counts to try: a range like `1..8`, or `N` for 1..N.
     #[arg(long, default_value = "1..8", value_name = "RANGE")]
     pub servers: String,
-    /// How long each run measures, like `5s`.
-    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    /// How long each run measures, like `5s`; not zero.
+    #[arg(long, default_value = "5s", value_name = "DURATION", value_parser = super::nonzero_duration)]
     pub duration_each: Dur,
     /// Requests per second to send instead of the scenario's rate (the `default` scenario's
     /// 20/s is too light to load even one server).

@@ -42,7 +42,11 @@ pub enum StartError {
         #[source]
         source: std::io::Error,
     },
-    #[error("--port-base {0} leaves no room for every component below port 65535")]
+    #[error(
+        "--port-base {0} leaves no room for every component below port 65535: \
+         DNS, CDN, load balancer, HTTPS edge and room for 64 more servers need a base below {max}",
+        max = u16::MAX - 3 - 64 - 1
+    )]
     PortRange(u16),
     #[error(
         "the topology already has {0} servers, the most it may have: remove one before adding another"
@@ -128,6 +132,8 @@ impl Topology {
             path: workdir.clone(),
             source,
         })?;
+        // 0 means what binding port 0 means: let the system choose (as without a base).
+        let port_base = port_base.filter(|&base| base != 0);
         if let Some(base) = port_base {
             port(Some(base), 3 + scenario.servers.count as u16 + 64)?;
         }

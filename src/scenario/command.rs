@@ -227,149 +227,178 @@ pub const COMMAND_WORDS: &[&str] = &[
     "zipf",
 ];
 
+/// The most characters of the input an error quotes in one place: a line of a megabyte
+/// is not echoed back whole.
+pub const MAX_QUOTED_CHARS: usize = 60;
+
+/// `message` with every `quoted` part longer than [`MAX_QUOTED_CHARS`] cut short.
+fn clip_quotes(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(1024));
+    for (i, part) in message.split('`').enumerate() {
+        if i > 0 {
+            out.push('`');
+        }
+        // Odd parts lie between backquotes.
+        match part.char_indices().nth(MAX_QUOTED_CHARS) {
+            Some((at, _)) if i % 2 == 1 => {
+                out.push_str(&part[..at]);
+                out.push('…');
+            }
+            _ => out.push_str(part),
+        }
+    }
+    out
+}
+
 impl FromStr for Command {
     type Err = String;
 
+    /// Parses one command; an error quotes at most [`MAX_QUOTED_CHARS`] of the input at a
+    /// time.
     fn from_str(line: &str) -> Result<Self, String> {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let arg = |i: usize, what: &str| -> Result<&str, String> {
-            words
-                .get(i)
-                .copied()
-                .ok_or_else(|| format!("`{}` needs {what}", words.first().copied().unwrap_or("")))
-        };
-        let Some(&verb) = words.first() else {
-            return Err("empty command".into());
-        };
-        let expected_len = match verb {
-            "status" | "pause" | "resume" => 1,
-            "slow" | "error" | "weight" | "latency" | "drop" | "send" => 3,
-            "cache" => {
-                if matches!(words.get(1), Some(&("capacity" | "eviction" | "ttl"))) {
-                    3
-                } else {
-                    2
-                }
+        parse(line).map_err(|e| clip_quotes(&e))
+    }
+}
+
+fn parse(line: &str) -> Result<Command, String> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let arg = |i: usize, what: &str| -> Result<&str, String> {
+        words
+            .get(i)
+            .copied()
+            .ok_or_else(|| format!("`{}` needs {what}", words.first().copied().unwrap_or("")))
+    };
+    let Some(&verb) = words.first() else {
+        return Err("empty command".into());
+    };
+    let expected_len = match verb {
+        "status" | "pause" | "resume" => 1,
+        "slow" | "error" | "weight" | "latency" | "drop" | "send" => 3,
+        "cache" => {
+            if matches!(words.get(1), Some(&("capacity" | "eviction" | "ttl"))) {
+                3
+            } else {
+                2
             }
-            "dns" if words.get(1) == Some(&"drop") => 3,
-            _ => 2,
-        };
-        let command = match verb {
-            "kill" => Command::Kill(target(arg(1, "a component")?)?),
-            "restart" => Command::Restart(target(arg(1, "a component")?)?),
-            "hang" => Command::Hang(server_number(arg(1, "a server")?)?),
-            "slow" => Command::Slow(
-                server_number(arg(1, "a server")?)?,
-                dur(arg(2, "a delay")?)?,
-            ),
-            "error" => Command::Error(
-                server_number(arg(1, "a server")?)?,
-                share(arg(2, "a share")?)?,
-            ),
-            "add" => match arg(1, "`server`")? {
-                "server" => Command::AddServer,
-                other => return Err(format!("`add {other}`: only `add server` exists")),
-            },
-            "remove" => Command::RemoveServer(server_number(arg(1, "a server")?)?),
-            "dns" if words.get(1) == Some(&"flush") => Command::DnsFlush,
-            "dns" => Command::Dns(match arg(1, "ok, nxdomain, drop N or flush")? {
-                "ok" => DnsMode::Ok,
-                "nxdomain" => DnsMode::Nxdomain,
-                "drop" => DnsMode::Drop(share(arg(2, "a share")?)?),
-                other => {
-                    return Err(format!(
-                        "`dns {other}`: use dns ok, dns nxdomain, dns drop 0.3 or dns flush"
-                    ));
-                }
-            }),
-            "policy" => Command::Policy(arg(1, "a policy")?.parse()?),
-            "cache" => Command::Cache(
-                match arg(1, "on, off, flush, capacity N, eviction P or ttl D")? {
-                    "on" => CacheCommand::On,
-                    "off" => CacheCommand::Off,
-                    "flush" => CacheCommand::Flush,
-                    "capacity" => {
-                        let n = arg(2, "a number of entries")?;
-                        CacheCommand::Capacity(
-                            n.parse()
-                                .map_err(|_| format!("`{n}` is not a number of entries"))?,
-                        )
-                    }
-                    "eviction" => CacheCommand::Eviction(arg(2, "lru, lfu or fifo")?.parse()?),
-                    "ttl" => match arg(2, "a duration or `origin`")? {
-                        "origin" => CacheCommand::Ttl(None),
-                        d => CacheCommand::Ttl(Some(dur(d)?)),
-                    },
-                    other => {
-                        return Err(format!(
-                            "`cache {other}`: use on, off, flush, capacity N, eviction P or ttl D"
-                        ));
-                    }
-                },
-            ),
-            "status" => Command::Status,
-            "pause" => Command::Pause,
-            "resume" => Command::Resume,
-            "rate" => {
-                let v = positive(arg(1, "requests per second")?, "rate")?;
-                if v > MAX_RATE {
-                    return Err(format!(
-                        "the rate is at most {MAX_RATE} requests per second"
-                    ));
-                }
-                Command::Rate(v)
-            }
-            "weight" => Command::Weight(
-                arg(1, "a profile")?.to_string(),
-                positive(arg(2, "a weight")?, "weight")?,
-            ),
-            "time_scale" => {
-                let v = positive(arg(1, "a factor")?, "time scale")?;
-                if !(1.0..=MAX_TIME_SCALE).contains(&v) {
-                    return Err(format!(
-                        "the time scale is from 1 to {MAX_TIME_SCALE} \
-                         (1 is real time, 10 is ten times slower)"
-                    ));
-                }
-                Command::TimeScale(v)
-            }
-            "keepalive" => Command::KeepAlive(on_off(arg(1, "on or off")?)?),
-            "stateless" => Command::Stateless(on_off(arg(1, "on or off")?)?),
-            "zipf" => {
-                let v = positive(arg(1, "an exponent")?, "Zipf exponent")?;
-                if v > 10.0 {
-                    return Err(
-                        "the Zipf exponent is at most 10 (0 is uniform, about 1 is typical)".into(),
-                    );
-                }
-                Command::Zipf(v)
-            }
-            "tls" => Command::Tls(on_off(arg(1, "on or off")?)?),
-            "latency" => Command::Latency(link(arg(1, "a link")?)?, dur(arg(2, "a latency")?)?),
-            "drop" => Command::Drop(link(arg(1, "a link")?)?, share(arg(2, "a share")?)?),
-            "send" => {
-                let method = arg(1, "a method")?;
-                let path = arg(2, "a path")?;
-                if !method.bytes().all(|b| b.is_ascii_uppercase()) || !path.starts_with('/') {
-                    return Err("write `send METHOD /path`, like `send GET /users/1`".into());
-                }
-                Command::Send(method.to_string(), path.to_string())
-            }
+        }
+        "dns" if words.get(1) == Some(&"drop") => 3,
+        _ => 2,
+    };
+    let command = match verb {
+        "kill" => Command::Kill(target(arg(1, "a component")?)?),
+        "restart" => Command::Restart(target(arg(1, "a component")?)?),
+        "hang" => Command::Hang(server_number(arg(1, "a server")?)?),
+        "slow" => Command::Slow(
+            server_number(arg(1, "a server")?)?,
+            dur(arg(2, "a delay")?)?,
+        ),
+        "error" => Command::Error(
+            server_number(arg(1, "a server")?)?,
+            share(arg(2, "a share")?)?,
+        ),
+        "add" => match arg(1, "`server`")? {
+            "server" => Command::AddServer,
+            other => return Err(format!("`add {other}`: only `add server` exists")),
+        },
+        "remove" => Command::RemoveServer(server_number(arg(1, "a server")?)?),
+        "dns" if words.get(1) == Some(&"flush") => Command::DnsFlush,
+        "dns" => Command::Dns(match arg(1, "ok, nxdomain, drop N or flush")? {
+            "ok" => DnsMode::Ok,
+            "nxdomain" => DnsMode::Nxdomain,
+            "drop" => DnsMode::Drop(share(arg(2, "a share")?)?),
             other => {
                 return Err(format!(
-                    "unknown command `{other}`: use one of {}",
-                    COMMAND_WORDS.join(", ")
+                    "`dns {other}`: use dns ok, dns nxdomain, dns drop 0.3 or dns flush"
                 ));
             }
-        };
-        if words.len() > expected_len {
+        }),
+        "policy" => Command::Policy(arg(1, "a policy")?.parse()?),
+        "cache" => Command::Cache(
+            match arg(1, "on, off, flush, capacity N, eviction P or ttl D")? {
+                "on" => CacheCommand::On,
+                "off" => CacheCommand::Off,
+                "flush" => CacheCommand::Flush,
+                "capacity" => {
+                    let n = arg(2, "a number of entries")?;
+                    CacheCommand::Capacity(
+                        n.parse()
+                            .map_err(|_| format!("`{n}` is not a number of entries"))?,
+                    )
+                }
+                "eviction" => CacheCommand::Eviction(arg(2, "lru, lfu or fifo")?.parse()?),
+                "ttl" => match arg(2, "a duration or `origin`")? {
+                    "origin" => CacheCommand::Ttl(None),
+                    d => CacheCommand::Ttl(Some(dur(d)?)),
+                },
+                other => {
+                    return Err(format!(
+                        "`cache {other}`: use on, off, flush, capacity N, eviction P or ttl D"
+                    ));
+                }
+            },
+        ),
+        "status" => Command::Status,
+        "pause" => Command::Pause,
+        "resume" => Command::Resume,
+        "rate" => {
+            let v = positive(arg(1, "requests per second")?, "rate")?;
+            if v > MAX_RATE {
+                return Err(format!(
+                    "the rate is at most {MAX_RATE} requests per second"
+                ));
+            }
+            Command::Rate(v)
+        }
+        "weight" => Command::Weight(
+            arg(1, "a profile")?.to_string(),
+            positive(arg(2, "a weight")?, "weight")?,
+        ),
+        "time_scale" => {
+            let v = positive(arg(1, "a factor")?, "time scale")?;
+            if !(1.0..=MAX_TIME_SCALE).contains(&v) {
+                return Err(format!(
+                    "the time scale is from 1 to {MAX_TIME_SCALE} \
+                     (1 is real time, 10 is ten times slower)"
+                ));
+            }
+            Command::TimeScale(v)
+        }
+        "keepalive" => Command::KeepAlive(on_off(arg(1, "on or off")?)?),
+        "stateless" => Command::Stateless(on_off(arg(1, "on or off")?)?),
+        "zipf" => {
+            let v = positive(arg(1, "an exponent")?, "Zipf exponent")?;
+            if v > 10.0 {
+                return Err(
+                    "the Zipf exponent is at most 10 (0 is uniform, about 1 is typical)".into(),
+                );
+            }
+            Command::Zipf(v)
+        }
+        "tls" => Command::Tls(on_off(arg(1, "on or off")?)?),
+        "latency" => Command::Latency(link(arg(1, "a link")?)?, dur(arg(2, "a latency")?)?),
+        "drop" => Command::Drop(link(arg(1, "a link")?)?, share(arg(2, "a share")?)?),
+        "send" => {
+            let method = arg(1, "a method")?;
+            let path = arg(2, "a path")?;
+            if !method.bytes().all(|b| b.is_ascii_uppercase()) || !path.starts_with('/') {
+                return Err("write `send METHOD /path`, like `send GET /users/1`".into());
+            }
+            Command::Send(method.to_string(), path.to_string())
+        }
+        other => {
             return Err(format!(
-                "`{line}` has extra words after `{}`",
-                words[..expected_len].join(" ")
+                "unknown command `{other}`: use one of {}",
+                COMMAND_WORDS.join(", ")
             ));
         }
-        Ok(command)
+    };
+    if words.len() > expected_len {
+        return Err(format!(
+            "`{line}` has extra words after `{}`",
+            words[..expected_len].join(" ")
+        ));
     }
+    Ok(command)
 }
 
 impl fmt::Display for Command {
@@ -416,6 +445,29 @@ impl fmt::Display for Command {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_never_quotes_a_huge_line_whole() {
+        let long = "x".repeat(1_000_000);
+        for line in [
+            format!("kill {long}"),
+            format!("{long} server-1"),
+            format!("status {long}"),
+            format!("slow server-1 {long}"),
+            format!("policy {long}"),
+            format!("cache eviction {long}"),
+            format!("send GET /a {long}"),
+        ] {
+            let e = line.parse::<Command>().expect_err("refused");
+            assert!(
+                !e.trim().is_empty() && e.len() < 600,
+                "{} bytes: {}",
+                e.len(),
+                &e[..200]
+            );
+        }
+        assert_eq!(clip_quotes("a `bc` d"), "a `bc` d");
+    }
 
     #[test]
     fn every_documented_command_parses_and_prints_back() {

@@ -16,14 +16,14 @@ mod world;
 
 pub use builtin::{BUILTINS, Builtin, builtin, builtin_names};
 pub use command::{
-    COMMAND_WORDS, CacheCommand, Command, DnsMode, Link, MAX_RATE, MAX_REQUEST_TIMEOUT,
-    MAX_SERVERS, MAX_TIME_SCALE, Target,
+    COMMAND_WORDS, CacheCommand, Command, DnsMode, Link, MAX_QUOTED_CHARS, MAX_RATE,
+    MAX_REQUEST_TIMEOUT, MAX_SERVERS, MAX_TIME_SCALE, Target,
 };
 pub use duration::{Dur, DurError};
 pub use network::{LOOPBACK, NetworkConfig, bind_problem};
 pub use size::{ByteSize, SizeError};
 pub use types::*;
-pub use validate::{Problem, ScenarioError, load, load_str, resolve};
+pub use validate::{MAX_SCENARIO_BYTES, Problem, ScenarioError, load, load_str, resolve};
 pub use world::{CacheState, Change, ClientState, Scope, ServerState, World, key_of};
 
 /// A scenario as TOML text that `load_str` reads back to the same scenario.

@@ -48,6 +48,12 @@ pub enum ScenarioError {
         problems: Vec<Problem>,
     },
     #[error(
+        "scenario file {file} is larger than {} MiB, the most hopscope reads \
+         (a scenario is a few kilobytes: is this the right file?)",
+        MAX_SCENARIO_BYTES >> 20
+    )]
+    TooLarge { file: String },
+    #[error(
         "`{name}` is neither a built-in scenario nor a file; built-ins: {}",
         known.join(", ")
     )]
@@ -107,13 +113,27 @@ pub fn resolve(name_or_path: &str) -> Result<(Scenario, String), ScenarioError> 
     })
 }
 
-/// Loads a scenario file.
+/// The largest scenario file read (a real one is a few kilobytes): `/dev/zero` or a log
+/// given by mistake is refused after this much, instead of filling memory.
+pub const MAX_SCENARIO_BYTES: u64 = 4 << 20;
+
+/// Loads a scenario file (at most [`MAX_SCENARIO_BYTES`]).
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+    use std::io::Read;
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| ScenarioError::Io {
+    let io = |source| ScenarioError::Io {
         file: file.clone(),
         source,
-    })?;
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(io)?
+        .take(MAX_SCENARIO_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_SCENARIO_BYTES {
+        return Err(ScenarioError::TooLarge { file });
+    }
     let text = String::from_utf8(bytes).map_err(|e| ScenarioError::Invalid {
         file: file.clone(),
         problems: vec![Problem {
@@ -927,6 +947,42 @@ mod tests {
         assert!(p[0].message.contains("outside 1 to 1000"), "{:?}", p[0]);
         assert_eq!(p[1].line, 4);
         assert!(p[1].message.contains("from 1 to 1000"), "{:?}", p[1]);
+    }
+
+    #[test]
+    fn a_zero_duration_is_refused_at_its_place() {
+        let p = problems("name = \"x\"\nduration = \"0s\"\n");
+        assert_eq!(p.len(), 1, "{p:#?}");
+        assert_eq!((p[0].line, p[0].column), (2, 1), "{:?}", p[0]);
+        assert_eq!(p[0].field, "duration");
+        assert!(p[0].message.contains("zero"), "{:?}", p[0]);
+    }
+
+    #[test]
+    fn a_file_larger_than_the_limit_is_refused_after_reading_the_limit() {
+        let dir = std::env::temp_dir().join(format!("hopscope-big-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let big = dir.join("big.toml");
+        let mut text = "name = \"big\"\n".to_string();
+        text.push_str(&"#".repeat(MAX_SCENARIO_BYTES as usize - text.len()));
+        std::fs::write(&big, &text).expect("write");
+        load(&big).expect("exactly the limit is read");
+        text.push('\n');
+        std::fs::write(&big, &text).expect("write");
+        let e = load(&big).expect_err("one byte over").to_string();
+        assert!(
+            e.contains("big.toml") && e.contains("larger than 4 MiB"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).expect("clean up");
+        // An endless file: only the limit is read, then it is refused.
+        #[cfg(unix)]
+        {
+            let e = load(Path::new("/dev/zero"))
+                .expect_err("endless")
+                .to_string();
+            assert!(e.contains("/dev/zero") && e.contains("4 MiB"), "{e}");
+        }
     }
 
     #[test]

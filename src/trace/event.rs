@@ -328,8 +328,15 @@ impl FromStr for Outcome {
             "timeout" => Outcome::Timeout,
             "tls_error" => Outcome::TlsError,
             "cancelled" => Outcome::Cancelled,
+            // Exactly three digits, as the schema's pattern says (`+200` and `0200` are not).
             _ => match s.parse::<u16>() {
-                Ok(code) if (100..600).contains(&code) => Outcome::Status(code),
+                Ok(code)
+                    if s.len() == 3
+                        && s.bytes().all(|b| b.is_ascii_digit())
+                        && (100..600).contains(&code) =>
+                {
+                    Outcome::Status(code)
+                }
                 _ => return Err(format!("unknown outcome `{s}`")),
             },
         })

@@ -6,9 +6,17 @@
 //! [`ImportError`] saying what is wrong and where — line and column from the parser, plus the
 //! JSON path of the part being read (`$.requests[12]`) — never a panic. Nesting is limited by
 //! the parser's recursion limit, so hostile input cannot exhaust the stack.
+//!
+//! What `docs/trace.schema.json` forbids is refused, checked here in Rust rather than by a
+//! schema validator: a missing required key, a key the schema does not know, a value of the
+//! wrong type or outside its range (a status outside 100..=599, a negative time), an
+//! unknown enum value, derived fields that disagree with their sources, and two requests
+//! with the same id. Each message names the file, the request (index and id) and the field.
+
+mod request;
 
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
@@ -19,7 +27,10 @@ use serde::{Deserialize, Deserializer};
 
 use super::export::{RequestIn, RunInfo, RunMeta, TRACE_SCHEMA, TopologyInfo, TruncatedIo};
 use super::metrics::SecondMetrics;
-use super::{Journey, Marker, Outcome, ServerGauge};
+use super::{Component, Journey, Marker, Outcome, ServerGauge, TraceId};
+use request::clip;
+
+pub use request::STATUS_RANGE;
 
 /// The latest time a trace may mention: a week into the run. Anything later means a damaged
 /// file (replay keeps a row per second of the run, so such a time would cost unbounded memory).
@@ -78,26 +89,59 @@ pub enum ImportError {
 struct Place {
     key: RefCell<String>,
     index: Cell<Option<usize>>,
+    /// The field of the request being read.
+    field: RefCell<Option<String>>,
+    /// A request that parsed but broke a rule: reported as [`ImportError::Invalid`] at the
+    /// request's path, since the parser's position is already past it.
+    invalid: RefCell<Option<String>>,
 }
 
 impl Place {
     fn path(&self) -> String {
         let key = self.key.borrow();
-        match (key.as_str(), self.index.get()) {
-            ("", _) => "$".to_string(),
-            (k, Some(i)) => format!("$.{k}[{i}]"),
-            (k, None) => format!("$.{k}"),
+        let field = self.field.borrow();
+        match (key.as_str(), self.index.get(), field.as_deref()) {
+            ("", _, _) => "$".to_string(),
+            (k, Some(i), Some(f)) => format!("$.{k}[{i}].{f}"),
+            (k, Some(i), None) => format!("$.{k}[{i}]"),
+            (k, None, _) => format!("$.{k}"),
         }
     }
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ScenarioIn {
     name: String,
     seed: u64,
-    #[serde(default)]
+    /// Required, but may be null.
+    #[serde(deserialize_with = "present")]
     config: Option<serde_json::Value>,
 }
+
+/// An `Option` field that must be present (as a value or null): serde lets a missing
+/// `Option` through unless it is read with a function of its own.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    Option::<T>::deserialize(d)
+}
+
+/// The top-level keys every trace has (`truncated` is absent in older traces).
+const REQUIRED_KEYS: [&str; 14] = [
+    "schema",
+    "generator",
+    "scenario",
+    "wall_start_micros",
+    "wall_start",
+    "duration_micros",
+    "topology",
+    "events_shed",
+    "source_outcomes",
+    "markers",
+    "requests",
+    "seconds",
+    "servers",
+    "totals",
+];
 
 /// Outcome counts keyed by outcome name.
 #[derive(Default)]
@@ -111,8 +155,11 @@ impl<'de> Deserialize<'de> for OutcomesIn {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct TotalsIn {
     requests: u64,
+    #[allow(dead_code)] // read for its checks (outcome names, counts), not kept
+    outcomes: OutcomesIn,
 }
 
 /// Everything read at the top level.
@@ -134,6 +181,8 @@ struct Top {
     servers: Vec<ServerGauge>,
     totals: Option<TotalsIn>,
     foreign_keys: Vec<String>,
+    /// The required keys met, in `REQUIRED_KEYS` order.
+    seen: [bool; REQUIRED_KEYS.len()],
 }
 
 struct TopSeed<'a>(&'a Place);
@@ -156,8 +205,11 @@ impl<'de> Visitor<'de> for TopSeed<'_> {
         let place = self.0;
         let mut top = Top::default();
         while let Some(key) = map.next_key::<String>()? {
-            *place.key.borrow_mut() = key.clone();
+            *place.key.borrow_mut() = clip(&key, 40);
             place.index.set(None);
+            if let Some(i) = REQUIRED_KEYS.iter().position(|k| *k == key) {
+                top.seen[i] = true;
+            }
             match key.as_str() {
                 "schema" => {
                     let schema: String = map.next_value()?;
@@ -171,6 +223,9 @@ impl<'de> Visitor<'de> for TopSeed<'_> {
                 "generator" => top.generator = map.next_value()?,
                 "scenario" => top.scenario = Some(map.next_value()?),
                 "wall_start_micros" => top.wall_start_micros = map.next_value()?,
+                "wall_start" => {
+                    map.next_value::<String>()?;
+                }
                 "duration_micros" => {
                     top.duration_micros = map.next_value()?;
                     check_time("`duration_micros`", top.duration_micros)
@@ -204,7 +259,7 @@ impl<'de> Visitor<'de> for TopSeed<'_> {
                 "totals" => top.totals = Some(map.next_value()?),
                 _ => {
                     if top.foreign_keys.len() < 8 {
-                        top.foreign_keys.push(key);
+                        top.foreign_keys.push(clip(&key, 40));
                     }
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -233,12 +288,31 @@ impl<'de> Visitor<'de> for RequestsSeed<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<Journey>, A::Error> {
         let mut out = Vec::new();
+        // Where each id was first seen (looked up, never iterated).
+        let mut first_seen: HashMap<TraceId, usize> = HashMap::new();
         loop {
-            self.0.index.set(Some(out.len()));
-            let Some(r) = seq.next_element::<RequestIn>()? else {
+            let index = out.len();
+            self.0.index.set(Some(index));
+            let Some(fields) = seq.next_element_seed(request::RawSeed(&self.0.field))? else {
                 break;
             };
-            check_request(&r).map_err(de::Error::custom)?;
+            let name = match request::claimed_id(&fields) {
+                Some(id) => format!("request {index} (id {id})"),
+                None => format!("request {index}"),
+            };
+            let invalid = |message: String| {
+                *self.0.invalid.borrow_mut() = Some(message);
+                de::Error::custom("a request breaks the schema")
+            };
+            let r = request::read(fields)
+                .and_then(|r| check_request(&r).map(|()| r))
+                .map_err(|e| invalid(format!("{name}: {e}")))?;
+            if let Some(first) = first_seen.insert(r.id, index) {
+                return Err(invalid(format!(
+                    "{name} has the same id as request {first}: every request has an id of its own \
+                     (was the file edited, or two traces joined?)"
+                )));
+            }
             out.push(r.into_journey());
         }
         self.0.index.set(None);
@@ -258,15 +332,12 @@ fn check_request(r: &RequestIn) -> Result<(), String> {
         && end < r.start_micros
     {
         return Err(format!(
-            "request {} ends ({end} µs) before it starts ({} µs)",
-            r.id, r.start_micros
+            "it ends ({end} µs) before it starts ({} µs)",
+            r.start_micros
         ));
     }
     if r.end_micros.is_some() != r.outcome.is_some() {
-        return Err(format!(
-            "request {} must have both `end_micros` and `outcome`, or neither",
-            r.id
-        ));
+        return Err("it must have both `end_micros` and `outcome`, or neither".to_string());
     }
     for (i, s) in r.spans.iter().enumerate() {
         check_time(&format!("spans[{i}] end"), s.end_micros)?;
@@ -277,7 +348,7 @@ fn check_request(r: &RequestIn) -> Result<(), String> {
             ));
         }
     }
-    Ok(())
+    request::check_derived(r)
 }
 
 /// Reads the trace file at `path`.
@@ -297,7 +368,14 @@ pub fn import_reader<R: Read>(reader: R, file: &str) -> Result<Trace, ImportErro
     let parsed = TopSeed(&place)
         .deserialize(&mut de)
         .and_then(|top| de.end().map(|()| top));
-    let top = parsed.map_err(|e| syntax_error(e, &place, file))?;
+    let top = parsed.map_err(|e| match place.invalid.take() {
+        Some(message) => ImportError::Invalid {
+            file: file.to_string(),
+            at: place.path(),
+            message,
+        },
+        None => syntax_error(e, &place, file),
+    })?;
     let invalid = |at: &str, message: String| ImportError::Invalid {
         file: file.to_string(),
         at: at.to_string(),
@@ -325,6 +403,32 @@ pub fn import_reader<R: Read>(reader: R, file: &str) -> Result<Trace, ImportErro
     let requests = top
         .requests
         .ok_or_else(|| invalid("$.requests", "the trace has no `requests` array".into()))?;
+    if let Some(key) = top.foreign_keys.first() {
+        return Err(invalid(
+            &format!("$.{key}"),
+            format!(
+                "unknown key `{key}`: a {TRACE_SCHEMA} trace has only {} and `truncated`",
+                REQUIRED_KEYS.join(", ")
+            ),
+        ));
+    }
+    let missing: Vec<String> = REQUIRED_KEYS
+        .iter()
+        .zip(top.seen)
+        .filter(|(_, seen)| !seen)
+        .map(|(k, _)| format!("`{k}`"))
+        .collect();
+    if !missing.is_empty() {
+        return Err(invalid(
+            "$",
+            format!(
+                "the trace has no {} (was it cut or edited?)",
+                missing.join(", ")
+            ),
+        ));
+    }
+    check_meta(&top.topology, &top.seconds, &top.servers)
+        .map_err(|(at, message)| invalid(&at, message))?;
     if let Some(t) = &top.totals
         && t.requests != requests.len() as u64
     {
@@ -377,6 +481,61 @@ pub fn import_reader<R: Read>(reader: R, file: &str) -> Result<Trace, ImportErro
     })
 }
 
+/// The values serde cannot check by type: component names, shares from 0 to 1, and
+/// latencies and delays that are not negative. `Err` holds the JSON path and the message.
+fn check_meta(
+    topology: &TopologyInfo,
+    seconds: &[SecondMetrics],
+    servers: &[ServerGauge],
+) -> Result<(), (String, String)> {
+    let component = |at: String, name: &str| {
+        name.parse::<Component>()
+            .map(drop)
+            .map_err(|e| (at, clip(&e, 160)))
+    };
+    for (i, c) in topology.components.iter().enumerate() {
+        component(format!("$.topology.components[{i}].name"), &c.name)?;
+    }
+    component("$.topology.edge".into(), &topology.edge)?;
+    let share = |v: f64| (0.0..=1.0).contains(&v);
+    let not_negative = |v: f64| v.is_finite() && v >= 0.0;
+    for (i, s) in seconds.iter().enumerate() {
+        if let Some(r) = s.hit_ratio
+            && !share(r)
+        {
+            return Err((
+                format!("$.seconds[{i}].hit_ratio"),
+                format!("the hit ratio is {r}, outside 0 to 1"),
+            ));
+        }
+        if let Some(l) = &s.latency
+            && ![l.p50, l.p95, l.p99, l.mean, l.max]
+                .into_iter()
+                .all(not_negative)
+        {
+            return Err((
+                format!("$.seconds[{i}].latency"),
+                "a latency percentile is negative".into(),
+            ));
+        }
+    }
+    for (i, g) in servers.iter().enumerate() {
+        if !share(g.error_rate) {
+            return Err((
+                format!("$.servers[{i}].error_rate"),
+                format!("the error rate is {}, outside 0 to 1", g.error_rate),
+            ));
+        }
+        if !not_negative(g.slow_millis) {
+            return Err((
+                format!("$.servers[{i}].slow_millis"),
+                format!("the injected delay is {} ms, below 0", g.slow_millis),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn syntax_error(e: serde_json::Error, place: &Place, file: &str) -> ImportError {
     use serde_json::error::Category;
     if let Category::Io = e.classify() {
@@ -407,62 +566,4 @@ fn syntax_error(e: serde_json::Error, place: &Place, file: &str) -> ImportError 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn read(text: &str) -> Result<Trace, ImportError> {
-        import_reader(text.as_bytes(), "t.json")
-    }
-
-    const MINIMAL: &str = r#"{"schema":"hopscope-trace/1","scenario":{"name":"s","seed":1},
-"requests":[
-{"id":"0000000000000000000000000000002a","profile":"p","client":"c","method":"GET","url":"/","start_micros":5,"end_micros":9,"outcome":"200"}
-],"totals":{"requests":1}}"#;
-
-    #[test]
-    fn a_minimal_trace_reads() {
-        let t = read(MINIMAL).expect("valid");
-        assert_eq!(t.requests.len(), 1);
-        assert_eq!(t.requests[0].outcome, Some(Outcome::Status(200)));
-        assert_eq!(t.meta.info.scenario, "s");
-    }
-
-    #[test]
-    fn errors_say_what_and_where() {
-        let cut = &MINIMAL[..MINIMAL.len() - 40];
-        let e = read(cut).expect_err("truncated").to_string();
-        assert!(e.contains("t.json:3:") && e.contains("cut short"), "{e}");
-
-        let bad = MINIMAL.replace("\"200\"", "\"299x\"");
-        let e = read(&bad).expect_err("bad outcome").to_string();
-        assert!(
-            e.contains("unknown outcome `299x`") && e.contains("$.requests[0]"),
-            "{e}"
-        );
-
-        let backwards = MINIMAL.replace("\"end_micros\":9", "\"end_micros\":2");
-        let e = read(&backwards).expect_err("backwards").to_string();
-        assert!(e.contains("before it starts"), "{e}");
-
-        let e = read("").expect_err("empty").to_string();
-        assert!(e.contains("empty"), "{e}");
-
-        let e = read(r#"{"log":{"entries":[]}}"#)
-            .expect_err("har")
-            .to_string();
-        assert!(e.contains("HAR"), "{e}");
-
-        let e = read(&MINIMAL.replace("trace/1", "trace/9")).expect_err("version");
-        assert!(e.to_string().contains("unsupported trace format"), "{e}");
-
-        let e = read(&MINIMAL.replace("\"requests\":1", "\"requests\":2")).expect_err("count");
-        assert!(e.to_string().contains("holds 2 requests but 1"), "{e}");
-
-        let far = MINIMAL.replace("\"end_micros\":9", "\"end_micros\":99999999999999999");
-        let e = read(&far).expect_err("far future").to_string();
-        assert!(e.contains("more than a week"), "{e}");
-
-        let deep = "[".repeat(100_000);
-        assert!(read(&deep).is_err());
-    }
-}
+mod tests;

@@ -128,6 +128,44 @@ fn bad_scenarios_exit_2_with_file_line_and_column() {
 }
 
 #[test]
+fn a_zero_duration_is_refused_before_anything_runs() {
+    for args in [
+        &["run", "--duration", "0s"][..],
+        &["serve", "--duration", "0ms"],
+        &["soak", "--every", "0s"],
+        &["sweep", "--duration-each", "0us"],
+    ] {
+        let out = hopscope().args(args).output().expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("is no time at all"), "{args:?}: {err}");
+    }
+    let file = write_temp("zero.toml", "name = \"zero\"\nduration = \"0s\"\n");
+    let out = hopscope()
+        .args(["validate", file.to_str().expect("utf-8")])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("zero.toml:2:1: duration"), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn an_endless_scenario_file_is_refused_at_the_limit() {
+    let out = hopscope()
+        .args(["validate", "/dev/zero"])
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("/dev/zero") && err.contains("larger than 4 MiB"),
+        "{err}"
+    );
+}
+
+#[test]
 fn run_prints_a_summary_and_writes_it_as_json() {
     let scenario = write_temp(
         "run.toml",
@@ -175,6 +213,52 @@ fn run_prints_a_summary_and_writes_it_as_json() {
         "events_shed",
     ] {
         assert!(summary.get(key).is_some(), "{key} missing");
+    }
+}
+
+#[test]
+fn open_refuses_a_damaged_trace_naming_the_file_the_request_and_the_field() {
+    let seed = include_str!("../../fuzz/corpus/trace_import/valid-small.json");
+    let first_id = "2e570e3ee4528cbcbe070076ecf787b9";
+    let second_id = "365803566326c4bb028e14963fd9cba0";
+    assert!(seed.contains(first_id) && seed.contains(second_id));
+    let ok = write_temp("valid.json", seed);
+    let opened = hopscope()
+        .args(["open", ok.to_str().expect("utf-8 path"), "--summary"])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        opened.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&opened.stderr)
+    );
+    for (name, damaged, says) in [
+        (
+            "same-id.json",
+            seed.replace(second_id, first_id),
+            "request 1 (id 2e570e3ee4528cbcbe070076ecf787b9) has the same id as request 0",
+        ),
+        (
+            "status.json",
+            seed.replacen("\"status\":200", "\"status\":99999", 1),
+            "request 0 (id 2e570e3ee4528cbcbe070076ecf787b9): `status` 99999 is not an HTTP status",
+        ),
+        (
+            "latency.json",
+            seed.replacen("\"latency_micros\":28988", "\"latency_micros\":\"fast\"", 1),
+            "request 0 (id 2e570e3ee4528cbcbe070076ecf787b9): `latency_micros` must be a whole number",
+        ),
+    ] {
+        let path = write_temp(name, &damaged);
+        let out = hopscope()
+            .args(["open", path.to_str().expect("utf-8 path"), "--summary"])
+            .output()
+            .expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(name) && err.contains(says), "{name}: {err}");
+        assert!(out.stdout.is_empty(), "no summary for a refused trace");
     }
 }
 

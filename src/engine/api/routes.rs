@@ -169,6 +169,9 @@ impl Target {
     }
 }
 
+/// Every method some route answers (the `Allow` of a CONNECT).
+const SERVED_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE";
+
 /// The label of the route a request takes (`GET /users/:id`), for the trace.
 pub fn label(method: &Method, path: &str) -> String {
     format!("{method} {}", Target::of(path).pattern())
@@ -178,6 +181,19 @@ pub fn label(method: &Method, path: &str) -> String {
 pub async fn route(ctx: &Ctx<'_>, parts: &Parts, body: Incoming) -> Reply {
     let target = Target::of(parts.uri.path());
     let method = &parts.method;
+    if *method == Method::CONNECT {
+        // CONNECT asks for a tunnel (its target is `host:port`, not a path): a proxy's job,
+        // not an API's. 405 with the methods this server does answer.
+        return Reply::error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            &format!(
+                "CONNECT asks for a tunnel to {}, and this API server is not a proxy: \
+                 use {SERVED_METHODS} on paths like /users",
+                parts.uri.authority().map_or("a host", |a| a.as_str())
+            ),
+        )
+        .with(hyper::header::ALLOW, SERVED_METHODS);
+    }
     if let Target::Unknown = target {
         return Reply::error(
             StatusCode::NOT_FOUND,

@@ -303,6 +303,7 @@ impl<'de> Deserialize<'de> for AttrsIn {
 
 /// A span as the JSON trace stores it.
 #[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SpanIn {
     pub component: Component,
     pub phase: Phase,
@@ -314,6 +315,7 @@ pub struct SpanIn {
 
 /// An arrival as the JSON trace stores it.
 #[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ArrivalIn {
     pub component: Component,
     pub at_micros: u64,
@@ -321,44 +323,36 @@ pub struct ArrivalIn {
 
 /// Captured headers and bodies as the JSON trace stores them.
 #[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ExchangeIn {
-    #[serde(default)]
     pub request_headers: Vec<(String, String)>,
-    #[serde(default)]
     pub request_body: String,
-    #[serde(default)]
     pub response_headers: Vec<(String, String)>,
-    #[serde(default)]
     pub response_body: String,
 }
 
-/// A request as the JSON trace stores it (derived fields such as `status` and
-/// `latency_micros` are written for readers but recomputed, not read).
-#[derive(Clone, Debug, Deserialize)]
+/// A request as the JSON trace stores it, every field read and type-checked by
+/// `trace::import` (the derived `status` and `latency_micros` are checked against the
+/// fields they derive from, then recomputed from those).
+#[derive(Clone, Debug)]
 pub struct RequestIn {
     pub id: TraceId,
     pub profile: String,
     pub client: String,
     pub method: String,
     pub url: String,
-    #[serde(default)]
     pub external: bool,
     pub start_micros: u64,
     pub end_micros: Option<u64>,
+    pub latency_micros: Option<u64>,
     pub outcome: Option<Outcome>,
-    #[serde(default)]
+    pub status: Option<u64>,
     pub cache: Option<CacheStatus>,
-    #[serde(default)]
     pub served_by: Option<String>,
-    #[serde(default)]
     pub bytes: u64,
-    #[serde(default)]
     pub reused: bool,
-    #[serde(default)]
     pub arrivals: Vec<ArrivalIn>,
-    #[serde(default)]
     pub spans: Vec<SpanIn>,
-    #[serde(default)]
     pub exchange: Option<ExchangeIn>,
 }
 

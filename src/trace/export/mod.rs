@@ -32,7 +32,7 @@ use super::metrics::SecondMetrics;
 use super::spool::SpoolStop;
 use super::{Journey, Marker, Outcome, ServerGauge, Snapshot, write_atomic};
 
-pub use json::{AttrsIn, ExchangeIn, RequestIn, SpanIn, TRACE_SCHEMA, TruncatedIo};
+pub use json::{ArrivalIn, AttrsIn, ExchangeIn, RequestIn, SpanIn, TRACE_SCHEMA, TruncatedIo};
 pub use seconds::{GRACE_SECS, SecondsBuilder};
 
 /// An export format.

@@ -426,3 +426,27 @@ fn the_tls_edge_closes_garbage_and_stalled_handshakes() {
     }
     super::assert_no_engine_panics();
 }
+
+#[test]
+fn connect_gets_405_naming_the_method_at_every_hop() {
+    let live = live(hardened());
+    let connect = b"CONNECT api.example.test:443 HTTP/1.1\r\nHost: api.example.test:443\r\nConnection: close\r\n\r\n";
+    for hop in Hop::ALL {
+        let reply = live
+            .http_to_close(hop, connect)
+            .unwrap_or_else(|e| panic!("{hop:?}: {e}"));
+        assert_eq!(
+            harness::statuses(&reply).expect("whole responses"),
+            [405],
+            "{hop:?}"
+        );
+        let text = String::from_utf8_lossy(&reply).to_ascii_lowercase();
+        assert!(
+            text.contains("allow: get, head, post, put, patch, delete")
+                && text.contains("connect asks for a tunnel")
+                && !text.contains("nothing at"),
+            "{hop:?}: {text}"
+        );
+    }
+    serves_everyone(&live);
+}

@@ -1,6 +1,7 @@
 //! The fuzz corpus and every crash case found, replayed as ordinary tests through the same
 //! entry points the fuzz targets use (`fuzz/harness/mod.rs`), then a bounded proptest pass
-//! over the scenario parser and the HTTP and DNS entry points.
+//! over the scenario parser, the control commands, the HTTP and DNS entry points and the
+//! trace importer.
 //!
 //! Files: `fuzz/corpus/<target>/*` (inputs that reached new code) and
 //! `fuzz/artifacts/<target>/*` (crashes, kept after their fix). For `http`, the first byte
@@ -376,5 +377,117 @@ fn proptest_damaged_traces_are_rejected_with_a_place_or_replay() {
             }
         }
         prop_assert!(harness::trace_import(&bytes).is_ok(), "{:?}", harness::trace_import(&bytes));
+    });
+}
+
+#[test]
+fn the_control_corpus_and_crashes_replay_cleanly() {
+    let live = replay_engine();
+    let files = inputs("control");
+    assert!(!files.is_empty(), "fuzz/corpus/control holds seeds");
+    for (path, bytes) in files {
+        harness::control(&live, &bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+    assert_no_engine_panics();
+}
+
+#[test]
+fn the_trace_semantics_corpus_is_refused_or_replays() {
+    let files = inputs("trace_semantics");
+    assert!(!files.is_empty(), "fuzz/corpus/trace_semantics holds seeds");
+    for (path, bytes) in files {
+        harness::trace_semantics(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+}
+
+/// A control line: a command word and arguments hopscope knows or not, sometimes long.
+fn control_line() -> impl Strategy<Value = String> {
+    let verb = prop_oneof![
+        prop::sample::select(harness_words()).prop_map(str::to_string),
+        "[a-z_]{0,12}",
+    ];
+    let arg = prop_oneof![
+        prop::sample::select(vec![
+            "server-1",
+            "server-2",
+            "server-0",
+            "server-99999",
+            "cdn",
+            "lb",
+            "dns",
+            "db",
+            "client",
+            "on",
+            "off",
+            "flush",
+            "origin",
+            "0",
+            "0.5",
+            "1",
+            "1.5",
+            "-1",
+            "nan",
+            "inf",
+            "1e400",
+            "0ms",
+            "250us",
+            "5s",
+            "99999999h",
+            "0.0000001s",
+            "GET",
+            "/users/1",
+            "round_robin",
+            "lru",
+            "capacity",
+            "eviction",
+            "ttl",
+            "drop",
+            "nxdomain",
+        ])
+        .prop_map(str::to_string),
+        "[ -~]{0,8}",
+        (1usize..5000).prop_map(|n| "y".repeat(n)),
+    ];
+    (verb, prop::collection::vec(arg, 0..4)).prop_map(|(v, args)| {
+        let mut line = v;
+        for a in args {
+            line.push(' ');
+            line.push_str(&a);
+        }
+        line
+    })
+}
+
+fn harness_words() -> Vec<&'static str> {
+    hopscope::scenario::COMMAND_WORDS.to_vec()
+}
+
+#[test]
+fn proptest_control_lines_are_refused_briefly_or_applied_and_the_engine_answers() {
+    let live = replay_engine();
+    let config = ProptestConfig {
+        cases: 48,
+        failure_persistence: None,
+        max_shrink_iters: 64,
+        ..ProptestConfig::default()
+    };
+    proptest!(config, |(lines in prop::collection::vec(control_line(), 1..4))| {
+        let input = lines.join("\n");
+        let checked = harness::control(&live, input.as_bytes());
+        prop_assert!(checked.is_ok(), "{:?}: {checked:?}", input.chars().take(300).collect::<String>());
+    });
+    assert_no_engine_panics();
+}
+
+#[test]
+fn proptest_damaged_values_in_a_valid_trace_are_refused_naming_the_request() {
+    let config = ProptestConfig {
+        cases: 128,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    proptest!(config, |(edits in prop::collection::vec(any::<u8>(), 0..24))| {
+        let checked = harness::trace_semantics(&edits);
+        prop_assert!(checked.is_ok(), "{edits:?}: {checked:?}");
     });
 }

@@ -273,6 +273,42 @@ fn an_engine_on_a_taken_port_reports_it_and_leaves_nothing_behind() {
 }
 
 #[test]
+fn port_base_0_lets_the_system_choose_and_a_base_too_high_is_refused() {
+    let engine = Engine::start(
+        hardened(),
+        EngineOptions {
+            port_base: Some(0),
+            ..EngineOptions::default()
+        },
+    )
+    .expect("starts on ports the system chose");
+    let a = engine.addresses();
+    let port = |addr: &str| {
+        addr.parse::<std::net::SocketAddr>()
+            .expect("an address")
+            .port()
+    };
+    // Without the fix, base 0 meant DNS on port 0 (chosen), the CDN on 1, the LB on 2.
+    for p in [port(&a.lb), port(a.cdn.as_deref().expect("a CDN"))] {
+        assert!(p >= 1024, "a port the system chose, not a fixed one: {p}");
+    }
+    drop(engine);
+    let err = Engine::start(
+        hardened(),
+        EngineOptions {
+            port_base: Some(65_500),
+            ..EngineOptions::default()
+        },
+    )
+    .expect_err("no room below 65535")
+    .to_string();
+    assert!(
+        err.contains("--port-base 65500") && err.contains("65535") && err.contains("below 65467"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_scenario_asking_for_a_non_loopback_address_is_rejected_with_line_and_column() {
     for (bind, accepted) in [
         ("127.0.0.1", true),
