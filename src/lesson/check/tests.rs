@@ -510,6 +510,7 @@ fn scenario_names_agree_with_the_trace() {
         "connection_reset",
         "timeout",
         "tls_error",
+        "cancelled",
         "404",
         "5xx",
     ] {

@@ -12,6 +12,7 @@ const FAILURES: &[&str] = &[
     "connection_reset",
     "timeout",
     "tls_error",
+    "cancelled",
 ];
 /// Outcome classes, as plots label them.
 const CLASSES: &[&str] = &["2xx", "3xx", "4xx", "5xx", "failed"];
