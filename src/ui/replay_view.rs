@@ -14,9 +14,9 @@ use super::live::Live;
 use super::step::{CaptionContext, caption};
 use super::theme::Theme;
 use crate::lesson::check::path_of;
-use crate::scenario::Scenario;
+use crate::scenario::{Command, Scenario, World};
 use crate::trace::replay::{HopEvent, HopKind, Replay};
-use crate::trace::{Component, Journey, Snapshot};
+use crate::trace::{Component, Journey, Phase, Snapshot};
 
 /// Playback speeds offered (trace time per real time).
 const SPEEDS: [f64; 6] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.0];
@@ -34,6 +34,8 @@ pub struct ReplayView {
     shown: Option<(u64, Arc<Snapshot>)>,
     /// What the last hop step showed, in words.
     caption: Option<String>,
+    /// The cache's size as the trace's cache spans said it, by time (older traces: empty).
+    cache_entries: Vec<(u64, usize)>,
 }
 
 impl ReplayView {
@@ -53,8 +55,17 @@ impl ReplayView {
         if servers > 0 {
             scenario.servers.count = servers;
         }
+        let mut cache_entries: Vec<(u64, usize)> = replay
+            .journeys()
+            .iter()
+            .flat_map(|j| j.spans.iter())
+            .filter(|s| s.component == Component::Cdn && s.phase == Phase::Cache)
+            .filter_map(|s| Some((s.end_micros, s.attr("entries")?.parse().ok()?)))
+            .collect();
+        cache_entries.sort_unstable();
         ReplayView {
             scenario,
+            cache_entries,
             path: path.to_path_buf(),
             t: 0,
             // A recording opens playing (slowly): a still first frame would show nothing.
@@ -106,6 +117,7 @@ impl ReplayView {
             }
         };
         let mut live = Live::offline(&self.scenario, snapshot, self.t);
+        self.settings_at(self.t, &mut live);
         let topology = &self.replay.meta().info.topology;
         if !topology.edge_address.is_empty() {
             live.addresses.edge = topology.edge_address.clone();
@@ -127,6 +139,40 @@ impl ReplayView {
         live.paused = !self.playing;
         live.sent = live.snapshot.totals.begun;
         live
+    }
+
+    /// The settings as they were at `t`: the scenario's, changed by every command the trace's
+    /// markers record up to then (a policy switched mid-run, the cache turned off, the CDN
+    /// killed), and the cache's size from the last cache lookup before `t`.
+    fn settings_at(&self, t: u64, live: &mut Live) {
+        let mut world = World::from_scenario(&self.scenario);
+        for m in self
+            .replay
+            .meta()
+            .markers
+            .iter()
+            .take_while(|m| m.at_micros <= t)
+        {
+            if let Ok(command) = m.text.parse::<Command>() {
+                world.apply(&command);
+            }
+        }
+        live.policy = world.policy;
+        live.dns_alive = world.dns_alive;
+        live.cdn_alive = world.cdn_alive;
+        live.lb_alive = world.lb_alive;
+        let entries = self
+            .cache_entries
+            .partition_point(|&(at, _)| at <= t)
+            .checked_sub(1)
+            .map(|i| self.cache_entries[i].1);
+        if let (Some(view), Some(cache)) = (live.cache.as_mut(), world.cache.as_ref()) {
+            view.enabled = cache.enabled;
+            view.capacity = cache.capacity;
+            view.eviction = cache.eviction;
+            view.ttl_override = cache.ttl.map(|d| d.get());
+            view.entries = entries.unwrap_or(0);
+        }
     }
 
     /// Moves to the previous or next hop of any request, and says what it was.
@@ -295,5 +341,57 @@ mod tests {
         assert!(view.t < 2_500, "a step back goes to an earlier hop");
         view.t = view.duration_micros();
         assert_eq!(view.live().snapshot.totals.ended, 2);
+    }
+
+    #[test]
+    fn the_settings_and_the_cache_are_shown_as_they_were_at_each_moment() {
+        let (scenario, _) = crate::scenario::resolve("default").expect("built in");
+        let looked_up = |id: u128, start: u64, entries: usize| {
+            let mut j = journey(id, start, start + 500);
+            j.spans.push(crate::trace::Span {
+                id: TraceId(id),
+                component: Component::Cdn,
+                phase: Phase::Cache,
+                start_micros: start + 10,
+                end_micros: start + 20,
+                attrs: vec![crate::trace::Attr::new("entries", entries.to_string())],
+            });
+            j
+        };
+        let mut trace = Trace {
+            meta: Default::default(),
+            requests: vec![looked_up(1, 100, 3), looked_up(2, 3_000_000, 7)],
+        };
+        trace.meta.info.scenario_config = serde_json::to_value(&scenario).ok();
+        trace.meta.info.duration_micros = 4_000_000;
+        trace.meta.markers = vec![
+            crate::trace::Marker {
+                at_micros: 2_000_000,
+                component: Some(Component::Lb),
+                text: "policy least_connections".into(),
+            },
+            crate::trace::Marker {
+                at_micros: 2_500_000,
+                component: Some(Component::Cdn),
+                text: "cache off".into(),
+            },
+        ];
+        let mut view = ReplayView::new(Replay::new(trace), Path::new("t.json"));
+        view.playing = false;
+        let at = |view: &mut ReplayView, t: u64| {
+            view.t = t;
+            let live = view.live();
+            let cache = live.cache.clone().expect("a CDN");
+            (live.policy, cache.enabled, cache.entries)
+        };
+        use crate::scenario::Policy::{LeastConnections, RoundRobin};
+        assert_eq!(
+            at(&mut view, 50),
+            (RoundRobin, true, 0),
+            "before any lookup"
+        );
+        assert_eq!(at(&mut view, 1_000_000), (RoundRobin, true, 3));
+        assert_eq!(at(&mut view, 2_200_000), (LeastConnections, true, 3));
+        assert_eq!(at(&mut view, 3_500_000), (LeastConnections, false, 7));
     }
 }

@@ -256,6 +256,7 @@ impl Cdn {
         if let Some(why) = why {
             attrs.push(Attr::new("why", why));
         }
+        attrs.push(self.entries_attr());
         env.span_between(
             ctx.id,
             Component::Cdn,
@@ -279,8 +280,16 @@ impl Cdn {
         if let Some(why) = why {
             attrs.push(Attr::new("why", why));
         }
+        attrs.push(self.entries_attr());
         self.env
             .span(ctx.id, Component::Cdn, Phase::Cache, started, attrs);
+    }
+
+    /// How many answers the cache holds now, for the trace: a replay shows the cache's
+    /// size as it was from it.
+    fn entries_attr(&self) -> Attr {
+        let entries = self.store.lock().map_or(0, |s| s.len());
+        Attr::new("entries", entries.to_string())
     }
 
     /// Stores a fresh answer if it may be stored; answers with `fresh_status` if it was
