@@ -154,6 +154,11 @@ pub fn overlay_ui(ctx: &egui::Context, open: bool, out: &mut Commands) {
             ui.label(
                 "Dots stacked above a server wait in its queue; dots under a node wait there.",
             );
+            ui.label(
+                "A number on a dot: that many requests at one spot. Above the CDN, the cache \
+                 strip shows its latest lookups: H hit, M miss, E expired (fetched again), \
+                 R revalidated (the server said 304: not modified).",
+            );
             ui.label("Click a dot to pick out its request.");
             if ui.button("Close").clicked() {
                 out.push(UiCommand::ShowHelp(false));

@@ -89,9 +89,9 @@ impl Theme {
             node_fill: Color32::from_rgb(0x2f, 0x35, 0x40),
             node_stroke: Color32::from_rgb(0x8a, 0x93, 0xa3),
             dead: Color32::from_rgb(0x5a, 0x5e, 0x66),
-            edge: Color32::from_rgb(0x4a, 0x52, 0x60),
+            edge: Color32::from_rgb(0x7a, 0x84, 0x96),
             highlight: Color32::from_rgb(0xf0, 0xe4, 0x42),
-            hit: Color32::from_rgb(0x00, 0x9e, 0x73),
+            hit: Color32::from_rgb(0x2e, 0xbd, 0x8f),
             miss: Color32::from_rgb(0xe6, 0x9f, 0x00),
             error: Color32::from_rgb(0xff, 0x8a, 0x80),
             banner: Color32::from_rgb(0x2b, 0x33, 0x44),
@@ -123,8 +123,10 @@ impl Theme {
             dead: Color32::from_rgb(0xb0, 0xb0, 0xb0),
             edge: Color32::from_rgb(0x66, 0x66, 0x66),
             highlight: Color32::from_rgb(0x00, 0x72, 0xb2),
-            hit: Color32::from_rgb(0x00, 0x9e, 0x73),
-            miss: Color32::from_rgb(0xd5, 0x5e, 0x00),
+            // Darker than the dark theme's, to read on white; the miss is an amber apart
+            // from the 5xx vermilion.
+            hit: Color32::from_rgb(0x00, 0x70, 0x4f),
+            miss: Color32::from_rgb(0x8a, 0x5d, 0x00),
             error: Color32::from_rgb(0xb0, 0x00, 0x20),
             banner: Color32::from_rgb(0xff, 0xf4, 0xc2),
             edge_width: 2.5,
@@ -138,15 +140,52 @@ impl Theme {
         }
     }
 
-    /// The colour of an outcome class (Okabe–Ito palette).
+    /// The colour of an outcome class (Okabe–Ito palette; on the light theme, the same hues
+    /// darkened to stand out from white).
     pub fn outcome_color(&self, class: OutcomeClass) -> Color32 {
-        match class {
-            OutcomeClass::Success => Color32::from_rgb(0x00, 0x9e, 0x73),
-            OutcomeClass::Redirect => Color32::from_rgb(0x56, 0xb4, 0xe9),
-            OutcomeClass::ClientError => Color32::from_rgb(0xe6, 0x9f, 0x00),
-            OutcomeClass::ServerError => Color32::from_rgb(0xd5, 0x5e, 0x00),
-            OutcomeClass::Failure => Color32::from_rgb(0xcc, 0x79, 0xa7),
+        match (class, self.presentation) {
+            (OutcomeClass::Success, false) => Color32::from_rgb(0x00, 0x9e, 0x73),
+            (OutcomeClass::Redirect, false) => Color32::from_rgb(0x56, 0xb4, 0xe9),
+            (OutcomeClass::ClientError, false) => Color32::from_rgb(0xe6, 0x9f, 0x00),
+            (OutcomeClass::ServerError, false) => Color32::from_rgb(0xd5, 0x5e, 0x00),
+            (OutcomeClass::Failure, false) => Color32::from_rgb(0xcc, 0x79, 0xa7),
+            (OutcomeClass::Success, true) => Color32::from_rgb(0x00, 0x78, 0x5a),
+            (OutcomeClass::Redirect, true) => Color32::from_rgb(0x00, 0x72, 0xb2),
+            (OutcomeClass::ClientError, true) => Color32::from_rgb(0xa0, 0x6c, 0x00),
+            (OutcomeClass::ServerError, true) => Color32::from_rgb(0xb8, 0x4f, 0x00),
+            (OutcomeClass::Failure, true) => Color32::from_rgb(0xa8, 0x46, 0x7f),
         }
+    }
+
+    /// The colour for text or a letter drawn on a `fill`: black or white, whichever stands
+    /// out more.
+    pub fn ink_on(fill: Color32) -> Color32 {
+        if contrast(Color32::BLACK, fill) >= contrast(Color32::WHITE, fill) {
+            Color32::BLACK
+        } else {
+            Color32::WHITE
+        }
+    }
+
+    /// `color` as a mark on this theme's panels: darkened on the light theme, lightened on
+    /// the dark one (same hue), until it stands out at least 3:1 from them.
+    pub fn mark(&self, color: Color32) -> Color32 {
+        let mut c = color;
+        for _ in 0..20 {
+            if contrast(c, self.panel) >= 3.0 && contrast(c, self.background) >= 3.0 {
+                break;
+            }
+            let step = |v: u8| {
+                let v = f32::from(v);
+                if self.presentation {
+                    (v * 0.9) as u8
+                } else {
+                    (v + (255.0 - v) * 0.1) as u8
+                }
+            };
+            c = Color32::from_rgb(step(c.r()), step(c.g()), step(c.b()));
+        }
+        c
     }
 
     /// The shape of an outcome class.
@@ -252,10 +291,11 @@ impl Theme {
         ctx.set_theme(slot);
     }
 
-    /// A request still in flight (no outcome yet).
+    /// A request still in flight (no outcome yet): a ring, dark grey on the light theme
+    /// (the blue there is 3xx's).
     pub fn in_flight(&self) -> Color32 {
         if self.presentation {
-            Color32::from_rgb(0x00, 0x72, 0xb2)
+            Color32::from_rgb(0x33, 0x33, 0x33)
         } else {
             Color32::from_rgb(0xd0, 0xd6, 0xe0)
         }
@@ -321,7 +361,7 @@ impl Theme {
     /// diagram. Every phase is also named in words, so colour is only a second cue.
     pub fn phase_color(&self, phase: crate::trace::Phase) -> Color32 {
         use crate::trace::Phase;
-        match phase {
+        self.mark(match phase {
             Phase::Blocked => Color32::from_rgb(0x99, 0x99, 0x99),
             Phase::Dns => Color32::from_rgb(0x00, 0x9e, 0x73),
             Phase::Connect => Color32::from_rgb(0xe6, 0x9f, 0x00),
@@ -335,7 +375,7 @@ impl Theme {
             Phase::Handler => Color32::from_rgb(0x11, 0x77, 0x33),
             Phase::Db => Color32::from_rgb(0xaa, 0x44, 0x99),
             Phase::Held => Color32::from_rgb(0x5a, 0x5a, 0x5a),
-        }
+        })
     }
 
     /// Colours for a series of lines told apart by name (servers, percentiles): a
@@ -350,7 +390,7 @@ impl Theme {
             Color32::from_rgb(0x56, 0xb4, 0xe9),
             Color32::from_rgb(0x99, 0x99, 0x99),
         ];
-        CYCLE[index % CYCLE.len()]
+        self.mark(CYCLE[index % CYCLE.len()])
     }
 
     /// Vertical markers where the topology or a setting changed.
@@ -369,5 +409,114 @@ impl Theme {
         } else {
             Color32::from_rgb(0x4a, 0x2c, 0x22)
         }
+    }
+}
+
+/// WCAG 2.1 relative luminance of an sRGB colour.
+fn luminance(c: Color32) -> f32 {
+    let channel = |v: u8| {
+        let v = f32::from(v) / 255.0;
+        if v <= 0.039_28 {
+            v / 12.92
+        } else {
+            ((v + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * channel(c.r()) + 0.7152 * channel(c.g()) + 0.0722 * channel(c.b())
+}
+
+/// WCAG 2.1 contrast ratio between two colours (1 to 21).
+pub fn contrast(a: Color32, b: Color32) -> f32 {
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::Phase;
+
+    /// Text must stand out 4.5:1 and marks (dots, lines, bars, plot series) 3:1 from every
+    /// surface they are drawn on, in both themes (WCAG 2.1, 1.4.3 and 1.4.11).
+    #[test]
+    fn text_and_marks_stand_out_from_every_surface_in_both_themes() {
+        for theme in [Theme::normal(), Theme::presentation()] {
+            let which = if theme.presentation { "light" } else { "dark" };
+            let surfaces = [
+                ("background", theme.background),
+                ("panel", theme.panel),
+                ("banner", theme.banner),
+            ];
+            let text = [
+                ("text", theme.text),
+                ("weak text", theme.weak_text),
+                ("error", theme.error),
+                ("hit (checkpoint passed)", theme.hit),
+                ("miss (checkpoint waiting)", theme.miss),
+                ("highlight", theme.highlight),
+            ];
+            for (name, color) in text {
+                for (surface, bg) in surfaces {
+                    let ratio = contrast(color, bg);
+                    assert!(
+                        ratio >= 4.5,
+                        "{which}: {name} text on {surface} is {ratio:.2}:1"
+                    );
+                }
+            }
+            let mut marks: Vec<(String, Color32)> = vec![
+                ("in flight".into(), theme.in_flight()),
+                ("edge".into(), theme.edge),
+                ("node outline".into(), theme.node_stroke),
+                ("change marker".into(), theme.change_marker()),
+                ("cache hit".into(), theme.hit),
+                ("cache miss".into(), theme.miss),
+            ];
+            marks.extend(
+                OutcomeClass::ALL
+                    .iter()
+                    .map(|c| (c.label().to_string(), theme.outcome_color(*c))),
+            );
+            marks.extend((0..7).map(|i| (format!("series {i}"), theme.series_color(i))));
+            marks.extend(
+                [
+                    Phase::Blocked,
+                    Phase::Dns,
+                    Phase::Connect,
+                    Phase::Ssl,
+                    Phase::Send,
+                    Phase::Wait,
+                    Phase::Receive,
+                    Phase::Cache,
+                    Phase::Pick,
+                    Phase::Queue,
+                    Phase::Handler,
+                    Phase::Db,
+                    Phase::Held,
+                ]
+                .into_iter()
+                .map(|p| (format!("phase {p}"), theme.phase_color(p))),
+            );
+            for (name, color) in &marks {
+                for (surface, bg) in [("background", theme.background), ("panel", theme.panel)] {
+                    let ratio = contrast(*color, bg);
+                    assert!(
+                        ratio >= 3.0,
+                        "{which}: the {name} mark on {surface} is {ratio:.2}:1"
+                    );
+                }
+            }
+            // A cache cell's letter reads on its fill.
+            for fill in [theme.hit, theme.miss] {
+                assert!(contrast(Theme::ink_on(fill), fill) >= 4.5, "{which}");
+            }
+        }
+    }
+
+    #[test]
+    fn on_the_light_theme_a_miss_is_not_a_5xx_and_in_flight_is_not_a_3xx() {
+        let t = Theme::presentation();
+        assert_ne!(t.miss, t.outcome_color(OutcomeClass::ServerError));
+        assert_ne!(t.in_flight(), t.outcome_color(OutcomeClass::Redirect));
     }
 }

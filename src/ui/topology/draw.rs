@@ -295,14 +295,7 @@ pub fn cache_strip(
             CacheStatus::Bypass => continue,
         };
         let cell = Rect::from_min_size(pos2(x, y - size / 2.0), vec2(size, size));
-        p.rect_filled(cell, 3.0, fill);
-        p.text(
-            cell.center(),
-            Align2::CENTER_CENTER,
-            letter,
-            theme.body(),
-            Color32::BLACK,
-        );
+        cache_cell(p, theme, cell, letter, fill);
         x += size + 2.0;
     }
 }
@@ -335,14 +328,28 @@ pub fn last_pick(
     p.galley(pos2(x, rect.top()), g, theme.text);
 }
 
-/// A legend entry's mark: a dot of an outcome class, or a line sample.
+/// One cell of the cache strip: a letter on the colour of its result.
+fn cache_cell(p: &Painter, theme: &Theme, cell: Rect, letter: &str, fill: Color32) {
+    p.rect_filled(cell, 3.0, fill);
+    p.text(
+        cell.center(),
+        Align2::CENTER_CENTER,
+        letter,
+        theme.body(),
+        Theme::ink_on(fill),
+    );
+}
+
+/// A legend entry's mark: a dot of an outcome class, a line sample, or a cache strip cell
+/// (its letter; hit or not).
 #[derive(Clone, Copy)]
 enum Mark {
     Dot(Option<OutcomeClass>),
     Line { dashed: bool },
+    Cell(&'static str, bool),
 }
 
-const LEGEND: [(Mark, &str); 8] = [
+const LEGEND: [(Mark, &str); 12] = [
     (Mark::Dot(None), "in flight"),
     (Mark::Dot(Some(OutcomeClass::Success)), "2xx"),
     (Mark::Dot(Some(OutcomeClass::Redirect)), "3xx"),
@@ -351,6 +358,10 @@ const LEGEND: [(Mark, &str); 8] = [
     (Mark::Dot(Some(OutcomeClass::Failure)), "failed: falls away"),
     (Mark::Line { dashed: false }, "TCP"),
     (Mark::Line { dashed: true }, "UDP (DNS)"),
+    (Mark::Cell("H", true), "cache hit"),
+    (Mark::Cell("M", false), "miss"),
+    (Mark::Cell("E", false), "expired"),
+    (Mark::Cell("R", true), "revalidated"),
 ];
 
 /// Where each legend entry goes in a band `width` wide (entries flow and wrap), and the
@@ -379,6 +390,7 @@ fn mark_width(mark: Mark, theme: &Theme, m: &Metrics) -> f32 {
     match mark {
         Mark::Dot(_) => m.dot_radius * 4.0,
         Mark::Line { .. } => theme.body_size * 2.2,
+        Mark::Cell(..) => m.line_height + theme.body_size * 0.4,
     }
 }
 
@@ -409,6 +421,12 @@ pub fn legend(p: &Painter, theme: &Theme, band: Rect, m: &Metrics) {
             Mark::Line { dashed: true } => dashed(p, theme, a, b, stroke),
             Mark::Line { dashed: false } => {
                 p.line_segment([a, b], stroke);
+            }
+            Mark::Cell(letter, hit) => {
+                let size = m.line_height * 0.9;
+                let cell = Rect::from_center_size(pos2(x0 + size / 2.0, y), vec2(size, size));
+                let fill = if hit { theme.hit } else { theme.miss };
+                cache_cell(p, theme, cell, letter, fill);
             }
         }
         p.text(
