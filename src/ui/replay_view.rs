@@ -381,7 +381,7 @@ mod tests {
         let at = |view: &mut ReplayView, t: u64| {
             view.t = t;
             let live = view.live();
-            let cache = live.cache.clone().expect("a CDN");
+            let cache = live.cache.expect("a CDN");
             (live.policy, cache.enabled, cache.entries)
         };
         use crate::scenario::Policy::{LeastConnections, RoundRobin};
