@@ -261,9 +261,16 @@ pub fn trace_semantics(bytes: &[u8]) -> Result<(), String> {
                     format!("an arrival at {at}")
                 }),
                 // Harmless: other words in the free-text fields.
+                // Never bringing back a field an earlier edit removed.
                 _ => {
-                    r["url"] = json!(format!("/edited/{how}"));
-                    r["profile"] = json!(format!("p{what}"));
+                    if let Some(o) = r.as_object_mut() {
+                        if let Some(url) = o.get_mut("url") {
+                            *url = json!(format!("/edited/{how}"));
+                        }
+                        if let Some(profile) = o.get_mut("profile") {
+                            *profile = json!(format!("p{what}"));
+                        }
+                    }
                     None
                 }
             };

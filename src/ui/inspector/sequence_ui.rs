@@ -9,9 +9,27 @@ use super::model::{PhaseKey, fmt_ms};
 use super::sequence::{SequenceModel, StepKind};
 use crate::ui::theme::Theme;
 
-/// Narrowest a lane may be before the diagram scrolls sideways.
-fn min_lane_width(theme: &Theme) -> f32 {
-    theme.body_size * 9.0
+/// Narrowest a lane may be before the diagram scrolls sideways: its longest title word
+/// (titles wrap onto two lines), with a little room either side.
+fn min_lane_width(painter: &egui::Painter, model: &SequenceModel, theme: &Theme) -> f32 {
+    let widest_word = model
+        .lanes
+        .iter()
+        .flat_map(|l| l.title.split_whitespace())
+        .map(|w| {
+            painter
+                .layout_no_wrap(w.to_string(), theme.body_font(), theme.text)
+                .size()
+                .x
+        })
+        .fold(0.0, f32::max);
+    (widest_word + theme.body_size).max(theme.body_size * 4.5)
+}
+
+/// How wide the diagram is drawn: the width it is given, unless its lanes would be too
+/// narrow even with wrapped titles (then it scrolls sideways).
+pub fn diagram_width(available: f32, time_w: f32, lanes: usize, min_lane: f32) -> f32 {
+    available.max(time_w + lanes.max(1) as f32 * min_lane)
 }
 
 /// Draws the diagram; returns the phase under the pointer, if any.
@@ -25,21 +43,34 @@ pub fn sequence_ui(
     let row_h = theme.body_size * 1.95;
     let time_w = theme.body_size * 6.0;
     let lanes = model.lanes.len().max(1);
-    let width = ui
-        .available_width()
-        .max(time_w + lanes as f32 * min_lane_width(theme));
-    let header_h = theme.row_height() * 1.2;
+    let min_lane = min_lane_width(ui.painter(), model, theme);
+    let width = diagram_width(ui.available_width(), time_w, lanes, min_lane);
+    let lane_w = (width - time_w) / lanes as f32;
+    // Titles wrap to the lane's width: the header is as tall as the tallest.
+    let titles: Vec<_> = model
+        .lanes
+        .iter()
+        .map(|l| {
+            ui.painter().layout(
+                l.title.clone(),
+                font.clone(),
+                theme.text,
+                lane_w * 0.9 - 8.0,
+            )
+        })
+        .collect();
+    let title_h = titles.iter().map(|g| g.size().y).fold(0.0, f32::max);
+    let header_h = (title_h + theme.body_size * 0.8).max(theme.row_height() * 1.2);
     let height = header_h + row_h * model.steps.len() as f32 + row_h * 0.5;
     let (response, painter) = ui.allocate_painter(vec2(width, height), Sense::hover());
     let rect = response.rect;
-    let lane_w = (width - time_w) / lanes as f32;
     let lane_x = |i: usize| rect.left() + time_w + lane_w * (i as f32 + 0.5);
     let line = theme.line_width();
     // Boxes and labels stay right of the time column.
     let lanes_rect = Rect::from_min_max(pos2(rect.left() + time_w, rect.top()), rect.max);
 
     // Lane titles and lines.
-    for (i, lane) in model.lanes.iter().enumerate() {
+    for (i, galley) in titles.into_iter().enumerate() {
         let x = lane_x(i);
         let title = Rect::from_center_size(
             pos2(x, rect.top() + header_h * 0.45),
@@ -52,13 +83,8 @@ pub fn sequence_ui(
             Stroke::new(1.0, theme.node_stroke),
             StrokeKind::Inside,
         );
-        painter.text(
-            title.center(),
-            Align2::CENTER_CENTER,
-            &lane.title,
-            font.clone(),
-            theme.text,
-        );
+        let at = title.center() - galley.size() / 2.0;
+        painter.galley(at, galley, theme.text);
         painter.vline(
             x,
             title.bottom()..=rect.bottom(),

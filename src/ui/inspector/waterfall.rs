@@ -333,10 +333,11 @@ pub fn waterfall_ui(
     new_hover
 }
 
-/// A scale above the bars: 0, a few ticks, the total.
+/// A scale above the bars: the total on the left, then round tick values as many as fit
+/// without their labels touching.
 fn axis_ui(ui: &mut Ui, total_ms: f64, name_w: f32, bar_w: f32, theme: &Theme) {
     let (row, _) = ui.allocate_exact_size(vec2(name_w + bar_w, theme.row_height()), Sense::hover());
-    let painter = ui.painter_at(row.expand2(vec2(theme.body_size * 3.0, 0.0)));
+    let painter = ui.painter_at(row);
     painter.text(
         pos2(row.left(), row.center().y),
         Align2::LEFT_CENTER,
@@ -347,28 +348,59 @@ fn axis_ui(ui: &mut Ui, total_ms: f64, name_w: f32, bar_w: f32, theme: &Theme) {
     if total_ms <= 0.0 {
         return;
     }
+    let widest = painter
+        .layout_no_wrap(fmt_ms(total_ms), theme.body_font(), theme.weak_text)
+        .size()
+        .x;
     let left = row.left() + name_w;
-    for i in 0..=4 {
-        let f = i as f32 / 4.0;
-        let x = left + bar_w * f;
+    let right = left + bar_w;
+    let mut last_end = f32::NEG_INFINITY;
+    for value in ticks(total_ms, max_ticks(bar_w, widest)) {
+        let x = left + bar_w * (value / total_ms) as f32;
+        let label = painter.layout_no_wrap(fmt_ms(value), theme.body_font(), theme.weak_text);
+        let w = label.size().x;
+        // Centred on its tick, kept inside the bar area, never over the previous label.
+        let start = (x - w / 2.0).clamp(left, right - w);
+        if start < last_end + theme.body_size * 0.5 {
+            continue;
+        }
         painter.vline(
             x,
             row.bottom() - 6.0..=row.bottom(),
             Stroke::new(1.0, theme.weak_text),
         );
-        let anchor = match i {
-            0 => Align2::LEFT_BOTTOM,
-            4 => Align2::RIGHT_BOTTOM,
-            _ => Align2::CENTER_BOTTOM,
-        };
-        painter.text(
-            pos2(x, row.bottom() - 7.0),
-            anchor,
-            fmt_ms(total_ms * f64::from(f)),
-            theme.body_font(),
+        painter.galley(
+            pos2(start, row.bottom() - 7.0 - label.size().y),
+            label,
             theme.weak_text,
         );
+        last_end = start + w;
     }
+}
+
+/// How many tick intervals fit in `bar_w` points when a label is `label_w` wide.
+fn max_ticks(bar_w: f32, label_w: f32) -> usize {
+    ((bar_w / (label_w * 1.6).max(1.0)).floor() as usize).clamp(1, 5)
+}
+
+/// Round tick values (1, 2 or 5 times a power of ten apart) from 0 up to `total`, at most
+/// `max + 1` of them.
+fn ticks(total: f64, max: usize) -> Vec<f64> {
+    if !(total.is_finite() && total > 0.0) {
+        return vec![0.0];
+    }
+    let rough = total / max.max(1) as f64;
+    let power = 10f64.powf(rough.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * power)
+        .find(|s| *s >= rough)
+        .unwrap_or(10.0 * power);
+    (0..=max)
+        .map(|i| i as f64 * step)
+        .take_while(|v| *v <= total * (1.0 + 1e-9))
+        .map(|v| v.min(total))
+        .collect()
 }
 
 #[cfg(test)]
@@ -475,5 +507,21 @@ mod tests {
                 .iter()
                 .all(|b| b.duration_ms.is_none_or(|d| d >= 0.0))
         );
+    }
+
+    #[test]
+    fn axis_ticks_are_round_and_as_many_as_fit() {
+        assert_eq!(ticks(29.5, 4), vec![0.0, 10.0, 20.0]);
+        assert_eq!(ticks(100.0, 4), vec![0.0, 50.0, 100.0]);
+        assert_eq!(ticks(7.38, 5), vec![0.0, 2.0, 4.0, 6.0]);
+        assert_eq!(ticks(0.0, 4), vec![0.0]);
+        // A narrow panel gets fewer ticks, never none.
+        assert_eq!(max_ticks(120.0, 60.0), 1);
+        assert_eq!(max_ticks(1000.0, 50.0), 5);
+        for (total, max) in [(29.5, 1), (0.3, 3), (12_345.0, 5)] {
+            let t = ticks(total, max);
+            assert!(t.len() <= max + 1 && t.len() >= 1, "{total}: {t:?}");
+            assert!(t.iter().all(|v| *v <= total), "{total}: {t:?}");
+        }
     }
 }
