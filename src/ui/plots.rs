@@ -6,6 +6,7 @@
 //! end, and lines differ by dash or marker shape as well as colour, so nothing is told by
 //! colour alone; text uses the theme's sizes, so presentation mode stays legible.
 
+pub mod axes;
 mod chart;
 mod legend;
 mod model;

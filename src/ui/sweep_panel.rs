@@ -8,14 +8,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use egui::{Grid, ProgressBar, RichText, Ui};
-use egui_plot::{Line, LineStyle, MarkerShape, Plot, PlotPoints, Points};
 
 use crate::scenario::Scenario;
 use crate::sweep::{
     self, MAX_SERVERS, SweepConfig, SweepEvent, SweepHandle, SweepMessage, SweepRow,
 };
-use crate::ui::plots::{LegendEntry, legend_row};
 use crate::ui::theme::Theme;
+
+mod chart;
+
+use chart::{chart_ui, charts};
 
 /// Where the sweep stands.
 #[derive(Clone, Debug, PartialEq)]
@@ -266,160 +268,6 @@ impl SweepPanel {
             SweepStatus::Idle => {}
         }
     }
-}
-
-/// One line of a sweep chart.
-struct SweepLine {
-    name: &'static str,
-    value: fn(&SweepRow) -> f64,
-    color: usize,
-    style: LineStyle,
-    shape: MarkerShape,
-}
-
-/// One chart: a title, a y label, its lines and, for percentages, a fixed top.
-struct SweepChart {
-    id: &'static str,
-    title: &'static str,
-    y_label: &'static str,
-    lines: Vec<SweepLine>,
-    y_top: Option<f64>,
-}
-
-fn charts() -> [SweepChart; 3] {
-    let line = |name, value, color, style, shape| SweepLine {
-        name,
-        value,
-        color,
-        style,
-        shape,
-    };
-    [
-        SweepChart {
-            id: "sweep-latency",
-            title: "Latency",
-            y_label: "ms",
-            lines: vec![
-                line(
-                    "p50",
-                    |r| r.p50_ms,
-                    0,
-                    LineStyle::Solid,
-                    MarkerShape::Circle,
-                ),
-                line(
-                    "p99",
-                    |r| r.p99_ms,
-                    1,
-                    LineStyle::dashed_dense(),
-                    MarkerShape::Square,
-                ),
-            ],
-            y_top: None,
-        },
-        SweepChart {
-            id: "sweep-throughput",
-            title: "Throughput",
-            y_label: "non-5xx answers per second",
-            lines: vec![line(
-                "ok/s",
-                |r| r.throughput_rps,
-                2,
-                LineStyle::Solid,
-                MarkerShape::Diamond,
-            )],
-            y_top: None,
-        },
-        SweepChart {
-            id: "sweep-shares",
-            title: "Hit ratio and 503s",
-            y_label: "% of requests",
-            lines: vec![
-                line(
-                    "hit ratio",
-                    |r| r.hit_ratio * 100.0,
-                    3,
-                    LineStyle::Solid,
-                    MarkerShape::Circle,
-                ),
-                line(
-                    "503 share",
-                    |r| r.share_503 * 100.0,
-                    4,
-                    LineStyle::dashed_dense(),
-                    MarkerShape::Square,
-                ),
-            ],
-            y_top: Some(105.0),
-        },
-    ]
-}
-
-fn chart_ui(ui: &mut Ui, chart: &SweepChart, rows: &[SweepRow], theme: &Theme, height: f32) {
-    ui.label(RichText::new(chart.title).heading());
-    let entries: Vec<LegendEntry> = chart
-        .lines
-        .iter()
-        .map(|l| LegendEntry {
-            name: l.name.to_string(),
-            color: theme.series_color(l.color),
-            style: l.style,
-            shape: Some(l.shape),
-        })
-        .collect();
-    legend_row(ui, &entries, false, theme);
-    let max_x = rows.iter().map(|r| r.servers).max().unwrap_or(1) as f64;
-    let max_y = chart
-        .lines
-        .iter()
-        .flat_map(|l| rows.iter().map(|r| (l.value)(r)))
-        .fold(0.0_f64, f64::max);
-    let y_top = chart.y_top.unwrap_or((max_y * 1.1).max(1.0));
-    Plot::new(chart.id)
-        .height(height)
-        .allow_zoom(false)
-        .allow_drag(false)
-        .allow_scroll(false)
-        .allow_boxed_zoom(false)
-        .set_margin_fraction(egui::vec2(0.0, 0.0))
-        .include_x(0.5)
-        .include_x(max_x + 0.5)
-        .include_y(-y_top * 0.04)
-        .include_y(y_top)
-        .show_crosshair(false)
-        .x_axis_label("servers")
-        .y_axis_label(chart.y_label)
-        .x_grid_spacer(egui_plot::uniform_grid_spacer(|_| [1.0, 1.0, 1.0]))
-        .x_axis_formatter(|mark, _| {
-            if mark.value.fract() == 0.0 && mark.value >= 1.0 {
-                format!("{:.0}", mark.value)
-            } else {
-                String::new()
-            }
-        })
-        .show(ui, |p| {
-            for l in &chart.lines {
-                let points: Vec<[f64; 2]> = rows
-                    .iter()
-                    .map(|r| [r.servers as f64, (l.value)(r)])
-                    .collect();
-                let color = theme.series_color(l.color);
-                p.line(
-                    Line::new(l.name, PlotPoints::from(points.clone()))
-                        .color(color)
-                        .width(theme.line_width())
-                        .style(l.style),
-                );
-                p.points(
-                    Points::new(l.name, PlotPoints::from(points))
-                        .id((l.name, "points"))
-                        .shape(l.shape)
-                        .radius(theme.dot_radius * 1.2)
-                        .filled(true)
-                        .color(color),
-                );
-            }
-        });
 }
 
 fn results_ui(ui: &mut Ui, rows: &[SweepRow], theme: &Theme) {
