@@ -41,6 +41,14 @@ pub fn nice_ceil(v: f64) -> f64 {
         .unwrap_or(10.0 * p)
 }
 
+/// The top of a y axis showing values up to `max`: 10% headroom, rounded up to a round
+/// number, so the top of a short plot carries a label.
+pub fn nice_top(max: f64) -> f64 {
+    let v = (max * 1.1).max(1.0);
+    let step = nice_ceil(v / 5.0);
+    (v / step).ceil() * step
+}
+
 /// The multiples of `step` within `lo..=hi`.
 pub fn tick_values(lo: f64, hi: f64, step: f64) -> Vec<f64> {
     let first = (lo / step - 1e-9).ceil() as i64;
@@ -199,6 +207,13 @@ mod tests {
         assert_eq!(nice_floor(7.0), 5.0);
         assert_eq!(nice_floor(0.15), 0.1);
         assert_eq!(nice_floor(20.0), 20.0);
+    }
+
+    #[test]
+    fn the_top_of_an_axis_is_a_round_number() {
+        assert_eq!(nice_top(400.0), 500.0);
+        assert_eq!(nice_top(27.0), 30.0);
+        assert_eq!(nice_top(0.0), 1.0);
     }
 
     #[test]

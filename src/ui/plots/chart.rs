@@ -28,6 +28,8 @@ pub(super) struct ChartOpts {
     pub y_top: Option<f64>,
     /// A legend entry for the unnamed lines (a sample of their dash, and this text).
     pub note: Option<&'static str>,
+    /// The unit said shortly (`%`), for a narrow chart.
+    pub unit_short: Option<&'static str>,
 }
 
 /// A titled chart: a legend row above it (sample, marker and name of each line, so lines
@@ -46,9 +48,17 @@ pub(super) fn chart_ui(
 ) {
     let top = ui.cursor().top();
     // The unit goes beside the title, not up the y axis, where a short plot cut it off.
+    // A narrow chart (four side by side) keeps its title and unit to one row.
+    let compact = ui.available_width() < theme.body_size * 22.0;
+    let (title, unit) = if compact {
+        let unit = opts.unit_short.unwrap_or(y_label);
+        (RichText::new(title).strong(), unit)
+    } else {
+        (RichText::new(title).heading(), y_label)
+    };
     ui.horizontal_wrapped(|ui| {
-        ui.label(RichText::new(title).heading());
-        ui.label(RichText::new(y_label).color(theme.weak_text));
+        ui.label(title);
+        ui.label(RichText::new(unit).color(theme.weak_text));
     });
     legend_row(
         ui,
@@ -61,7 +71,7 @@ pub(super) fn chart_ui(
         .iter()
         .flat_map(|l| l.series.points.iter().map(|p| p[1]))
         .fold(0.0_f64, f64::max);
-    let y_top = opts.y_top.unwrap_or((max * 1.1).max(1.0));
+    let y_top = opts.y_top.unwrap_or_else(|| axes::nice_top(max));
     let y_bottom = -y_top * 0.04;
     let (x0, x1) = model.x_range;
     let x_label = if ui.available_width() > theme.body_size * 18.0 {
@@ -89,7 +99,7 @@ pub(super) fn chart_ui(
             (l, text, w)
         })
         .collect();
-    let height = (height - used - ui.spacing().item_spacing.y).max(theme.body_size * 6.0);
+    let height = (height - used - ui.spacing().item_spacing.y).max(theme.body_size * 4.5);
     let plot = Plot::new(id.to_string())
         .id(axes::plot_id(id))
         .height(height);

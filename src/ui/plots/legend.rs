@@ -44,11 +44,16 @@ fn entry_ui(
     theme: &Theme,
 ) {
     let font = egui::TextStyle::Body.resolve(ui.style());
-    let text = ui
-        .painter()
-        .layout_no_wrap(name.to_string(), font, theme.text);
     let sample = egui::vec2(theme.body_size * 2.4, theme.body_size).round();
     let gap = (theme.body_size * 0.3).round();
+    // A name wider than the whole row wraps within its entry rather than widen the panel.
+    let room = ui.max_rect().width() - sample.x - gap - theme.body_size;
+    let text = ui.painter().layout(
+        name.to_string(),
+        font,
+        theme.text,
+        room.max(theme.body_size * 4.0),
+    );
     let size = egui::vec2(
         sample.x + gap + text.size().x.ceil() + (theme.body_size * 0.6).round(),
         text.size().y.ceil().max(sample.y),

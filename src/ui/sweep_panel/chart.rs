@@ -127,7 +127,7 @@ pub(super) fn chart_ui(
         .iter()
         .flat_map(|l| rows.iter().map(|r| (l.value)(r)))
         .fold(0.0_f64, f64::max);
-    let y_top = chart.y_top.unwrap_or((max_y * 1.1).max(1.0));
+    let y_top = chart.y_top.unwrap_or_else(|| axes::nice_top(max_y));
     // The plot area is the width less the y axis (about four digits).
     let width = ui.available_width() - theme.body_size * 3.0;
     let plot = Plot::new(chart.id)
