@@ -171,7 +171,7 @@ pub fn server_axes<'a>(
     let label = text_width(ui, &max.to_string()) + theme.body_size * 0.8;
     let per_server = width / span.max(1.0) as f32;
     let stride = (label / per_server.max(1.0)).ceil().max(1.0) as usize;
-    let labelled = move |n: usize| (n - 1) % stride == 0;
+    let labelled = move |n: usize| (n - 1).is_multiple_of(stride);
     let marks: Vec<GridMark> = counts
         .iter()
         .map(|&n| GridMark {
