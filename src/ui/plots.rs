@@ -6,9 +6,11 @@
 //! end, and lines differ by dash or marker shape as well as colour, so nothing is told by
 //! colour alone; text uses the theme's sizes, so presentation mode stays legible.
 
+pub mod axes;
 mod chart;
 mod legend;
 mod model;
+pub mod readout;
 mod theory;
 
 use chart::{ChartOpts, Styled, chart_ui};
@@ -193,7 +195,7 @@ impl PlotsPanel {
             match view {
                 PlotView::All if left < theme.body_size * 26.0 => {
                     // A short panel: the four side by side.
-                    let h = (left - gap - note).max(theme.body_size * 8.0);
+                    let h = (left - gap - note).max(theme.body_size * 7.0);
                     ui.columns(4, |cols| {
                         hit_ratio_ui(&mut cols[0], &model, theme, h);
                         latency_ui(&mut cols[1], &model, theme, h);
@@ -269,6 +271,7 @@ fn hit_ratio_ui(ui: &mut Ui, model: &PlotsModel, theme: &Theme, h: f32) {
         ChartOpts {
             y_top: Some(105.0),
             note: None,
+            unit_short: Some("%"),
         },
         model,
         theme,
@@ -346,7 +349,10 @@ fn throughput_ui(ui: &mut Ui, model: &PlotsModel, theme: &Theme, h: f32) {
         "Throughput by status class",
         "requests per second",
         &lines,
-        ChartOpts::default(),
+        ChartOpts {
+            unit_short: Some("req/s"),
+            ..ChartOpts::default()
+        },
         model,
         theme,
         h,
@@ -395,7 +401,8 @@ fn server_load_ui(ui: &mut Ui, model: &PlotsModel, theme: &Theme, h: f32, combin
         ));
         let opts = ChartOpts {
             y_top: None,
-            note: Some("dashed: waiting in its queue"),
+            note: Some("dashed: in its queue"),
+            unit_short: None,
         };
         let title = "Per-server load";
         chart_ui(

@@ -42,7 +42,7 @@ capture_headers = false
 /// How long a test waits for something before failing.
 const PATIENCE: Duration = Duration::from_secs(15);
 
-fn scenario() -> Scenario {
+pub(super) fn scenario() -> Scenario {
     load_str("gui-test.toml", SCENARIO).expect("the test scenario is valid")
 }
 

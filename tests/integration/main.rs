@@ -9,5 +9,6 @@ mod hardening;
 mod inspect;
 mod lesson_window;
 mod lessons;
+mod plots;
 mod spool;
 mod theory;

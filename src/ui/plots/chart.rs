@@ -1,10 +1,12 @@
-//! One titled chart of the plots panel: a legend row above it, the plot with its lines
-//! (dash, marker and colour each), name labels at the lines' ends nudged apart, the change
-//! markers as dashed vertical lines and, on hover, what changed.
+//! One titled chart of the plots panel: its unit beside the title, a legend row above the
+//! plot (never over it), the plot with its lines (dash, marker and colour each), numbered
+//! axes (`axes`), name labels at the lines' ends nudged apart and kept inside the plot, the
+//! change markers as dashed vertical lines and, on hover, what changed.
 
 use egui::{Align2, Color32, RichText, Ui};
 use egui_plot::{Line, LineStyle, MarkerShape, Plot, PlotPoint, PlotPoints, Points, Text, VLine};
 
+use super::axes;
 use super::legend::{LegendEntry, legend_row};
 use super::model::{self, PlotsModel, Series};
 use crate::ui::theme::Theme;
@@ -26,6 +28,8 @@ pub(super) struct ChartOpts {
     pub y_top: Option<f64>,
     /// A legend entry for the unnamed lines (a sample of their dash, and this text).
     pub note: Option<&'static str>,
+    /// The unit said shortly (`%`), for a narrow chart.
+    pub unit_short: Option<&'static str>,
 }
 
 /// A titled chart: a legend row above it (sample, marker and name of each line, so lines
@@ -43,7 +47,19 @@ pub(super) fn chart_ui(
     height: f32,
 ) {
     let top = ui.cursor().top();
-    ui.label(RichText::new(title).heading());
+    // The unit goes beside the title, not up the y axis, where a short plot cut it off.
+    // A narrow chart (four side by side) keeps its title and unit to one row.
+    let compact = ui.available_width() < theme.body_size * 22.0;
+    let (title, unit) = if compact {
+        let unit = opts.unit_short.unwrap_or(y_label);
+        (RichText::new(title).strong(), unit)
+    } else {
+        (RichText::new(title).heading(), y_label)
+    };
+    ui.horizontal_wrapped(|ui| {
+        ui.label(title);
+        ui.label(RichText::new(unit).color(theme.weak_text));
+    });
     legend_row(
         ui,
         &legend_entries(lines, opts.note, theme),
@@ -55,29 +71,48 @@ pub(super) fn chart_ui(
         .iter()
         .flat_map(|l| l.series.points.iter().map(|p| p[1]))
         .fold(0.0_f64, f64::max);
-    let y_top_fixed = opts.y_top.is_some();
-    let y_top = opts.y_top.unwrap_or((max * 1.1).max(1.0));
+    let y_top = opts.y_top.unwrap_or_else(|| axes::nice_top(max));
+    let y_bottom = -y_top * 0.04;
     let (x0, x1) = model.x_range;
-    // The x axis and its label take about two rows below the plot area.
-    let height = (height - used - ui.spacing().item_spacing.y).max(theme.body_size * 6.0);
-    let mut plot = Plot::new(id.to_string()).height(height);
-    if y_top_fixed {
-        // A percentage: ticks every 25 %, labelled even in presentation mode.
-        plot = plot.y_grid_spacer(egui_plot::uniform_grid_spacer(|_| [5.0, 25.0, 50.0]));
-    }
-    let response = plot
+    let x_label = if ui.available_width() > theme.body_size * 18.0 {
+        "seconds since start"
+    } else {
+        "seconds"
+    };
+    // The end labels, shortened where the whole name would take half the plot.
+    let font = egui::FontId::proportional(theme.body_size);
+    let named: Vec<(&Styled<'_>, String, f32)> = lines
+        .iter()
+        .filter(|l| l.named)
+        .map(|l| {
+            let width = |t: &str| {
+                ui.painter()
+                    .layout_no_wrap(t.to_string(), font.clone(), l.color)
+                    .size()
+                    .x
+            };
+            let mut text = l.series.name.clone();
+            if width(&text) > ui.available_width() * 0.4 {
+                text = short_name(&text);
+            }
+            let w = width(&text);
+            (l, text, w)
+        })
+        .collect();
+    let height = (height - used - ui.spacing().item_spacing.y).max(theme.body_size * 4.5);
+    let plot = Plot::new(id.to_string())
+        .id(axes::plot_id(id))
+        .height(height);
+    let response = axes::value_axes(plot, ui, theme, x_label, x1, y_top)
         .allow_zoom(false)
         .allow_drag(false)
         .allow_scroll(false)
         .allow_boxed_zoom(false)
         .set_margin_fraction(egui::vec2(0.0, 0.0))
         .include_x(x0)
-        .include_x(x1 + (x1 - x0) * 0.15)
-        .include_y(-y_top * 0.04)
+        .include_x(x1 + (x1 - x0) * 0.12)
+        .include_y(y_bottom)
         .include_y(y_top)
-        .x_axis_label("seconds since start")
-        .y_axis_label(y_label.to_string())
-        .y_axis_min_width(theme.body_size * 3.0)
         .show_crosshair(false)
         .label_formatter(|pos| match pos {
             egui_plot::HoverPosition::NearDataPoint {
@@ -100,52 +135,66 @@ pub(super) fn chart_ui(
                         .style(LineStyle::dashed_loose()),
                 );
             }
-            let series: Vec<&Series> = lines.iter().filter(|l| l.named).map(|l| l.series).collect();
-            let plot_height = p.response().rect.height().max(1.0);
-            let gap = f64::from(theme.body_size * 1.1 / plot_height) * y_top * 1.04;
-            let mut label_ys = model::end_labels(&series, gap).into_iter();
-            for l in lines {
-                let label_y = if l.named {
-                    label_ys.next().flatten()
-                } else {
-                    None
-                };
-                if l.series.points.is_empty() {
+            for l in lines.iter().filter(|l| !l.series.points.is_empty()) {
+                line_ui(p, l, theme);
+            }
+            // Labels at the lines' ends, nudged apart and kept inside the plot.
+            let per_point = p.transform().dvalue_dpos();
+            let (x_right, gap) = (x1 + (x1 - x0) * 0.12, theme.body_size * 1.3);
+            let gap_y = f64::from(gap) * per_point[1].abs();
+            let series: Vec<&Series> = named.iter().map(|(l, ..)| l.series).collect();
+            let ys = model::end_labels(&series, gap_y);
+            for ((l, text, width), y) in named.iter().zip(ys) {
+                let (Some(y), Some([x, _])) = (y, l.series.last()) else {
                     continue;
-                }
-                let points = || PlotPoints::from(l.series.points.clone());
-                p.line(
-                    Line::new(l.series.name.clone(), points())
-                        .color(l.color)
-                        .width(theme.line_width())
-                        .style(l.style),
-                );
-                if let Some(shape) = l.shape {
-                    p.points(
-                        Points::new(l.series.name.clone(), points())
-                            .id(("points", l.series.name.as_str()))
-                            .shape(shape)
-                            .radius(theme.dot_radius)
-                            .filled(true)
+                };
+                let room = f64::from(*width + theme.body_size * 0.5) * per_point[0].abs();
+                let x = x.min(x_right - room).max(x0);
+                let y = y.clamp(y_bottom + gap_y * 0.5, y_top - gap_y * 0.5);
+                p.text(
+                    Text::new(
+                        "",
+                        PlotPoint::new(x, y),
+                        RichText::new(format!(" {text}"))
+                            .size(theme.body_size)
                             .color(l.color),
-                    );
-                }
-                if let (Some(y), Some([x, _])) = (label_y, l.series.last()) {
-                    p.text(
-                        Text::new(
-                            "",
-                            PlotPoint::new(x, y),
-                            RichText::new(format!(" {}", l.series.name))
-                                .size(theme.body_size)
-                                .color(l.color),
-                        )
-                        .id(("end label", l.series.name.as_str()))
-                        .anchor(Align2::LEFT_CENTER),
-                    );
-                }
+                    )
+                    .id(("end label", l.series.name.as_str()))
+                    .anchor(Align2::LEFT_CENTER),
+                );
             }
         });
     marker_tooltip(&response, model, theme);
+}
+
+/// One line: the line itself and, if it has one, a marker at each point.
+fn line_ui(p: &mut egui_plot::PlotUi<'_>, l: &Styled<'_>, theme: &Theme) {
+    let points = || PlotPoints::from(l.series.points.clone());
+    p.line(
+        Line::new(l.series.name.clone(), points())
+            .color(l.color)
+            .width(theme.line_width())
+            .style(l.style),
+    );
+    if let Some(shape) = l.shape {
+        p.points(
+            Points::new(l.series.name.clone(), points())
+                .id(("points", l.series.name.as_str()))
+                .shape(shape)
+                .radius(theme.dot_radius)
+                .filled(true)
+                .color(l.color),
+        );
+    }
+}
+
+/// A line's name cut for its end label: `theory: every URL fits` becomes `theory`, `mean
+/// wait in queue` becomes `mean wait` (the legend keeps the whole name).
+fn short_name(name: &str) -> String {
+    match name.split_once(':') {
+        Some((head, _)) => head.to_string(),
+        None => name.split(' ').take(2).collect::<Vec<_>>().join(" "),
+    }
 }
 
 /// Says what changed when the pointer is near a change marker.

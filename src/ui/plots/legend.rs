@@ -19,33 +19,71 @@ pub(crate) struct LegendEntry {
 /// The legend row; `changes` adds the entry for change markers.
 pub(crate) fn legend_row(ui: &mut Ui, entries: &[LegendEntry], changes: bool, theme: &Theme) {
     ui.horizontal_wrapped(|ui| {
+        let mut first = true;
         for e in entries {
-            sample_ui(ui, e.color, e.style, e.shape, theme);
-            ui.label(&e.name);
-            ui.add_space(theme.body_size * 0.6);
+            entry_ui(ui, e.color, e.style, e.shape, &e.name, first, theme);
+            first = false;
         }
         if changes {
-            sample_ui(
-                ui,
-                theme.change_marker(),
-                LineStyle::dashed_loose(),
-                None,
-                theme,
-            );
-            ui.label("change (hover it)");
+            let dash = LineStyle::dashed_loose();
+            let name = "change (hover it)";
+            entry_ui(ui, theme.change_marker(), dash, None, name, first, theme);
         }
     });
 }
 
-fn sample_ui(
+/// One entry: a sample of the line, then its name. Sizes are whole points, so the row
+/// stays on the pixel grid.
+fn entry_ui(
     ui: &mut Ui,
+    color: Color32,
+    style: LineStyle,
+    shape: Option<MarkerShape>,
+    name: &str,
+    first: bool,
+    theme: &Theme,
+) {
+    let font = egui::TextStyle::Body.resolve(ui.style());
+    let sample = egui::vec2(theme.body_size * 2.4, theme.body_size).round();
+    let gap = (theme.body_size * 0.3).round();
+    // A name wider than the whole row wraps within its entry rather than widen the panel.
+    let room = ui.max_rect().width() - sample.x - gap - theme.body_size;
+    let text = ui.painter().layout(
+        name.to_string(),
+        font,
+        theme.text,
+        room.max(theme.body_size * 4.0),
+    );
+    let size = egui::vec2(
+        sample.x + gap + text.size().x.ceil() + (theme.body_size * 0.6).round(),
+        text.size().y.ceil().max(sample.y),
+    );
+    if !first && size.x > ui.available_width() {
+        ui.end_row();
+    }
+    // One widget, so the row wraps between entries and never inside one.
+    let (rect, response) = ui.allocate_exact_size(size, egui::Sense::hover());
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, name));
+    let sample_rect = egui::Rect::from_min_size(
+        egui::pos2(rect.left(), rect.center().y - sample.y / 2.0),
+        sample,
+    );
+    sample_ui(ui, sample_rect, color, style, shape, theme);
+    let at = egui::pos2(
+        rect.left() + sample.x + gap,
+        rect.center().y - text.size().y / 2.0,
+    );
+    ui.painter().galley(at, text, theme.text);
+}
+
+fn sample_ui(
+    ui: &Ui,
+    rect: egui::Rect,
     color: Color32,
     style: LineStyle,
     shape: Option<MarkerShape>,
     theme: &Theme,
 ) {
-    let size = egui::vec2(theme.body_size * 2.4, theme.body_size);
-    let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
     let painter = ui.painter();
     let (a, z) = (rect.left_center(), rect.right_center());
     let stroke = egui::Stroke::new(theme.line_width(), color);
