@@ -520,7 +520,7 @@ mod tests {
         assert_eq!(max_ticks(1000.0, 50.0), 5);
         for (total, max) in [(29.5, 1), (0.3, 3), (12_345.0, 5)] {
             let t = ticks(total, max);
-            assert!(t.len() <= max + 1 && t.len() >= 1, "{total}: {t:?}");
+            assert!(t.len() <= max + 1 && !t.is_empty(), "{total}: {t:?}");
             assert!(t.iter().all(|v| *v <= total), "{total}: {t:?}");
         }
     }
