@@ -221,13 +221,16 @@ impl Recorder {
     }
 
     /// Moves time on: closes finished seconds of metrics and spools settled journeys.
-    pub fn tick(&mut self, now_micros: u64, gauges: &[ServerGauge]) {
-        if self
+    /// Returns whether that changed the snapshot (a second closed, a lost request dropped,
+    /// the spool stopped), so a still window knows to draw it.
+    pub fn tick(&mut self, now_micros: u64, gauges: &[ServerGauge]) -> bool {
+        let closed = self
             .metrics
-            .close_until(now_micros, CLOSE_GRACE_MICROS, gauges)
-        {
+            .close_until(now_micros, CLOSE_GRACE_MICROS, gauges);
+        if closed {
             self.seconds = Arc::new(self.metrics.seconds().to_vec());
         }
+        let stopped = self.spool_stop.is_some();
         self.settle(now_micros.saturating_sub(SETTLE_MICROS));
         let stale: Vec<TraceId> = self
             .in_flight
@@ -238,10 +241,12 @@ impl Recorder {
             })
             .map(|j| j.id)
             .collect();
+        let dropped = !stale.is_empty();
         for id in stale {
             self.in_flight.remove(&id);
             self.orphans += 1;
         }
+        closed || dropped || self.spool_stop.is_some() != stopped
     }
 
     fn settle(&mut self, before_micros: u64) {
