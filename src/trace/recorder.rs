@@ -419,6 +419,28 @@ mod tests {
     }
 
     #[test]
+    fn a_tick_says_whether_time_alone_changed_the_snapshot() {
+        let mut r = Recorder::new(RecorderConfig {
+            keep_recent: 3,
+            spool: None,
+            spool_limit: SpoolLimit::unlimited(),
+        });
+        assert!(!r.tick(0, &[]), "nothing to close yet");
+        // The first second closes once its grace has passed, and only once.
+        assert!(r.tick(1_000_000 + CLOSE_GRACE_MICROS, &[]));
+        assert!(!r.tick(1_000_001 + CLOSE_GRACE_MICROS, &[]));
+        // A request never heard of again is dropped from the canvas: that changes it too.
+        let later = 1_100_000 + CLOSE_GRACE_MICROS;
+        r.ingest(begin(1, later));
+        assert!(!r.tick(later + 1, &[]));
+        let lost = later + ORPHAN_MICROS + 1;
+        assert!(r.tick(lost - 1, &[]), "the seconds in between close");
+        assert_eq!(r.snapshot(lost - 1, vec![]).in_flight.len(), 1);
+        assert!(r.tick(lost, &[]), "only the lost request goes");
+        assert!(r.snapshot(lost, vec![]).in_flight.is_empty());
+    }
+
+    #[test]
     fn recent_journeys_are_bounded_and_every_end_is_counted() {
         let mut r = Recorder::new(RecorderConfig {
             keep_recent: 3,
