@@ -38,6 +38,9 @@ pub struct GuiArgs {
     /// shared by several learners). New progress is still saved.
     #[arg(long)]
     pub fresh: bool,
+    /// Start with the generated traffic paused (Resume or Space starts it).
+    #[arg(long)]
+    pub paused: bool,
 }
 
 impl GuiArgs {
@@ -56,6 +59,7 @@ impl GuiArgs {
             size: None,
             save_dir: PathBuf::from("."),
             fresh: false,
+            paused: false,
         }
     }
 }
@@ -90,7 +94,7 @@ pub fn gui(args: GuiArgs) -> Result<(), Failure> {
     let shooting = args.screenshot.is_some();
     let options = AppOptions {
         source,
-        traffic: true,
+        traffic: !args.paused,
         play_events: true,
         // A screenshot for the docs should not depend on this machine's preferences.
         prefs_path: if shooting {

@@ -1,6 +1,7 @@
 //! Runs the recorder on its own named thread: drains the engine's bounded event channel,
-//! moves time on, and publishes a fresh snapshot about 30 times a second (then calls the
-//! "wake the UI" callback). Readers take the latest snapshot; they never touch the channel.
+//! moves time on, and publishes a fresh snapshot about 30 times a second. It calls the
+//! "wake the UI" callback only when the snapshot changed: events arrived, a server gauge
+//! moved, or time alone changed it (a second of metrics closed, a lost request dropped). Readers take the latest snapshot; they never touch the channel.
 //! When the trace spool stops keeping journeys (full, or a failed write) it says so once on
 //! stderr.
 
@@ -16,8 +17,17 @@ use crate::trace::{EventSink, Recorder, ServerGauge, Snapshot, TraceEvent};
 /// How often a snapshot is published.
 const PUBLISH_EVERY: Duration = Duration::from_millis(33);
 
-/// Called after each new snapshot (the window asks for a repaint).
-pub type Wake = Arc<dyn Fn() + Send + Sync>;
+/// Why a snapshot is new.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WakeCause {
+    /// Trace events arrived or a server gauge moved: requests went somewhere.
+    Events,
+    /// Only time moved on: a second of metrics closed, or a lost request was dropped.
+    Clock,
+}
+
+/// Called after each snapshot that changed (the window asks for a repaint).
+pub type Wake = Arc<dyn Fn(WakeCause) + Send + Sync>;
 
 /// Reads live server gauges from the engine.
 pub type Gauges = Arc<dyn Fn() -> Vec<ServerGauge> + Send + Sync>;
@@ -86,10 +96,18 @@ impl RecorderThread {
             .name("hopscope-recorder".into())
             .spawn(move || {
                 let mut announced = false;
-                let mut publish = |recorder: &mut Recorder| {
+                let mut last_gauges = Vec::new();
+                // `fresh`: events were ingested since the last publish.
+                let mut publish = |recorder: &mut Recorder, fresh: bool| {
                     let now = sink.now();
                     let servers = gauges();
-                    recorder.tick(now, &servers);
+                    let ticked = recorder.tick(now, &servers);
+                    let cause = if fresh || servers != last_gauges {
+                        last_gauges.clone_from(&servers);
+                        Some(WakeCause::Events)
+                    } else {
+                        ticked.then_some(WakeCause::Clock)
+                    };
                     if !announced && let Some(stop) = recorder.spool_stop() {
                         // Said once, on stderr, whatever command is running (the window
                         // also shows a banner).
@@ -100,14 +118,16 @@ impl RecorderThread {
                     snap.events_shed = sink.shed();
                     snap.source_outcomes = sink.outcomes().read();
                     cell2.set(snap);
-                    if let Some(wake) = &wake {
-                        wake();
+                    if let (Some(wake), Some(cause)) = (&wake, cause) {
+                        wake(cause);
                     }
                 };
                 let mut last = Instant::now();
+                let mut fresh = false;
                 loop {
                     match rx.recv_timeout(PUBLISH_EVERY) {
                         Ok(event) => {
+                            fresh = true;
                             recorder.ingest(event);
                             // Take what is waiting in one go, but keep publishing on time.
                             for event in rx.try_iter().take(10_000) {
@@ -121,7 +141,8 @@ impl RecorderThread {
                     if asked > flush2.done.load(Ordering::Acquire) {
                         recorder.flush_spool(sink.now());
                         // The reader's snapshot then says whether the spool it reads stopped.
-                        publish(&mut recorder);
+                        publish(&mut recorder, fresh);
+                        fresh = false;
                         last = Instant::now();
                         flush2.done.store(asked, Ordering::Release);
                     }
@@ -129,7 +150,8 @@ impl RecorderThread {
                         break;
                     }
                     if last.elapsed() >= PUBLISH_EVERY {
-                        publish(&mut recorder);
+                        publish(&mut recorder, fresh);
+                        fresh = false;
                         last = Instant::now();
                     }
                 }
@@ -137,7 +159,7 @@ impl RecorderThread {
                     recorder.ingest(event);
                 }
                 recorder.finish();
-                publish(&mut recorder);
+                publish(&mut recorder, true);
                 recorder
             })?;
         Ok(RecorderThread {

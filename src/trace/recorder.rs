@@ -221,13 +221,16 @@ impl Recorder {
     }
 
     /// Moves time on: closes finished seconds of metrics and spools settled journeys.
-    pub fn tick(&mut self, now_micros: u64, gauges: &[ServerGauge]) {
-        if self
+    /// Returns whether that changed the snapshot (a second closed, a lost request dropped,
+    /// the spool stopped), so a still window knows to draw it.
+    pub fn tick(&mut self, now_micros: u64, gauges: &[ServerGauge]) -> bool {
+        let closed = self
             .metrics
-            .close_until(now_micros, CLOSE_GRACE_MICROS, gauges)
-        {
+            .close_until(now_micros, CLOSE_GRACE_MICROS, gauges);
+        if closed {
             self.seconds = Arc::new(self.metrics.seconds().to_vec());
         }
+        let stopped = self.spool_stop.is_some();
         self.settle(now_micros.saturating_sub(SETTLE_MICROS));
         let stale: Vec<TraceId> = self
             .in_flight
@@ -238,10 +241,12 @@ impl Recorder {
             })
             .map(|j| j.id)
             .collect();
+        let dropped = !stale.is_empty();
         for id in stale {
             self.in_flight.remove(&id);
             self.orphans += 1;
         }
+        closed || dropped || self.spool_stop.is_some() != stopped
     }
 
     fn settle(&mut self, before_micros: u64) {
@@ -411,6 +416,28 @@ mod tests {
         assert_eq!(back.len(), 1);
         assert_eq!(back[0].spans.len(), 2);
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_tick_says_whether_time_alone_changed_the_snapshot() {
+        let mut r = Recorder::new(RecorderConfig {
+            keep_recent: 3,
+            spool: None,
+            spool_limit: SpoolLimit::unlimited(),
+        });
+        assert!(!r.tick(0, &[]), "nothing to close yet");
+        // The first second closes once its grace has passed, and only once.
+        assert!(r.tick(1_000_000 + CLOSE_GRACE_MICROS, &[]));
+        assert!(!r.tick(1_000_001 + CLOSE_GRACE_MICROS, &[]));
+        // A request never heard of again is dropped from the canvas: that changes it too.
+        let later = 1_100_000 + CLOSE_GRACE_MICROS;
+        r.ingest(begin(1, later));
+        assert!(!r.tick(later + 1, &[]));
+        let lost = later + ORPHAN_MICROS + 1;
+        assert!(r.tick(lost - 1, &[]), "the seconds in between close");
+        assert_eq!(r.snapshot(lost - 1, vec![]).in_flight.len(), 1);
+        assert!(r.tick(lost, &[]), "only the lost request goes");
+        assert!(r.snapshot(lost, vec![]).in_flight.is_empty());
     }
 
     #[test]

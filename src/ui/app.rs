@@ -24,24 +24,24 @@ use super::command::{Commands, UiCommand};
 use super::controls::ControlsPanel;
 use super::docks::{Docks, LeftTab};
 use super::help;
-use super::live::{Live, ScenarioSource, Session, Waker};
+use super::live::{Live, ScenarioSource, Session};
 use super::opener::{FileWatch, Opener, dropped_files};
 use super::panels::PanelContext;
 use super::prefs::Prefs;
+use super::repaint::{Activity, FrameStats, next_frame};
 use super::replay_view::ReplayView;
 use super::screenshot::{ScreenshotPlan, Screenshots, Written};
 use super::status::{StatusLog, toasts_ui};
 use super::step::StepMode;
 use super::theme::Theme;
 use super::topology::{CanvasReport, TopologyView};
+use super::waker::Waker;
 use crate::engine::Engine;
 use crate::lesson::ProgressStore;
 use crate::scenario::Scenario;
 use crate::trace::TraceId;
 
-/// The fastest the window repaints while something moves (about 60 frames a second).
-const FRAME: Duration = Duration::from_millis(16);
-/// After an input or a command, the window repaints at full rate this long, so its effect
+/// After an input or a command, the window keeps painting frames this long, so its effect
 /// shows at once.
 const BOOST: Duration = Duration::from_millis(600);
 /// How long closing the window waits for the engine to stop.
@@ -130,6 +130,7 @@ pub struct HopscopeApp {
     /// Markers seen when the plots' theory lines were last worked out (they follow changes).
     theory_markers: Option<usize>,
     jobs: files::Jobs,
+    frame_stats: FrameStats,
 }
 
 impl HopscopeApp {
@@ -144,7 +145,7 @@ impl HopscopeApp {
         let presentation = options.presentation.unwrap_or(prefs.presentation);
         let mut app = HopscopeApp {
             session: None,
-            waker: Arc::new(Waker::default()),
+            waker: Arc::new(Waker::watching(options.quit.as_ref())),
             live: None,
             theme: if presentation {
                 Theme::presentation()
@@ -180,6 +181,7 @@ impl HopscopeApp {
             last_run: None,
             theory_markers: None,
             jobs: files::Jobs::default(),
+            frame_stats: FrameStats::from_env(),
             options,
         };
         match app.options.trace.clone() {
@@ -293,6 +295,8 @@ impl HopscopeApp {
                     }
                     _ => None,
                 };
+                self.waker
+                    .watch_file(self.watch.as_ref().map(FileWatch::path));
                 self.session = Some(session);
                 self.log.info(format!("running {label}"));
             }
@@ -535,15 +539,25 @@ impl HopscopeApp {
         }
         let now = Instant::now();
         let replaying = self.replay.as_ref().is_some_and(|r| r.playing);
-        let busy = self.report.moving
-            || replaying
-            || now < self.boost_until
-            || self.log.has_toasts(now)
-            || self.jobs.busy();
-        self.waker.set_animating(busy);
-        if busy {
-            ctx.request_repaint_after(FRAME);
+        let activity = Activity {
+            hidden: ctx.input(|i| i.viewport().visible() == Some(false)),
+            paused: self.replay.is_none() && self.live.as_ref().is_some_and(|l| l.paused),
+            moving: self.report.moving,
+            animating: replaying
+                || now < self.boost_until
+                || self.log.has_toasts(now)
+                || self.jobs.busy(),
+            smooth: self.prefs.smooth_motion,
+        };
+        self.waker.set_activity(&activity);
+        if let Some(gap) = next_frame(&activity) {
+            ctx.request_repaint_after(gap);
         }
+    }
+
+    /// Whether frames are painted at 60 a second rather than 30.
+    pub fn smooth_motion(&self) -> bool {
+        self.prefs.smooth_motion
     }
 
     /// Stops the engine, waiting a little for it (closing the window).
@@ -569,6 +583,7 @@ impl eframe::App for HopscopeApp {
     }
 
     fn ui(&mut self, ui: &mut Ui, _frame: &mut eframe::Frame) {
+        self.frame_stats.frame();
         self.draw(ui);
         self.end_frame(ui.ctx());
     }

@@ -5,20 +5,17 @@
 //! `Live` only, so drawing never takes an engine lock.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::waker::Waker;
 use crate::engine::cdn::CacheView;
-use crate::engine::recorder_thread::Wake;
 use crate::engine::{Addresses, Engine, EngineError, EngineOptions, Reply};
 use crate::scenario::{Command, Policy, Scenario};
 use crate::trace::{Component, Snapshot, TraceId};
 
 /// How often the addresses are read again (they change only with a command).
 const ADDRESSES_EVERY: Duration = Duration::from_secs(1);
-/// While nothing moves, the engine's wake-ups repaint at most this often.
-const IDLE_REPAINT: Duration = Duration::from_millis(250);
 
 /// Where the scenario on screen came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,40 +136,6 @@ fn profiles(scenario: &Scenario) -> Vec<ProfileInfo> {
             clients: p.clients,
         })
         .collect()
-}
-
-/// Lets the engine's recorder thread wake the window: it repaints at once while something
-/// moves, and only a few times a second otherwise.
-#[derive(Default)]
-pub struct Waker {
-    ctx: OnceLock<egui::Context>,
-    animating: AtomicBool,
-}
-
-impl Waker {
-    /// Connects the waker to the window's context (the first frame does it).
-    pub fn connect(&self, ctx: &egui::Context) {
-        let _ = self.ctx.set(ctx.clone());
-    }
-
-    /// Whether the canvas has something moving.
-    pub fn set_animating(&self, on: bool) {
-        self.animating.store(on, Ordering::Relaxed);
-    }
-
-    /// The callback for `EngineOptions::wake`.
-    pub fn callback(self: &Arc<Self>) -> Wake {
-        let this = self.clone();
-        Arc::new(move || {
-            if let Some(ctx) = this.ctx.get() {
-                if this.animating.load(Ordering::Relaxed) {
-                    ctx.request_repaint();
-                } else {
-                    ctx.request_repaint_after(IDLE_REPAINT);
-                }
-            }
-        })
-    }
 }
 
 /// The running engine of the scenario on screen.

@@ -8,6 +8,8 @@
 //! - `controls`: live controls; `step`: step mode and its captions; `help`: shortcuts.
 //! - `panels`: the right and bottom panels (plug-in points for the inspector and plots).
 //! - `opener`, `prefs`, `screenshot`, `status`: opening scenarios, preferences, PNGs, toasts.
+//! - `repaint`: when the next frame is painted (30 a second while dots move, none at rest);
+//!   `waker`: what wakes a resting window (fresh data, a stop signal, the file changing).
 //! - `theme`: every colour and size; presentation mode is a theme.
 
 pub mod app;
@@ -23,6 +25,7 @@ pub mod opener;
 pub mod panels;
 pub mod plots;
 pub mod prefs;
+pub mod repaint;
 pub mod replay_view;
 pub mod screenshot;
 pub mod status;
@@ -30,6 +33,7 @@ pub mod step;
 pub mod sweep_panel;
 pub mod theme;
 pub mod topology;
+pub mod waker;
 
 pub use app::{AppOptions, HopscopeApp};
 pub use live::{Live, ScenarioSource};

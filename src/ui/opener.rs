@@ -125,6 +125,11 @@ impl FileWatch {
         }
     }
 
+    /// The file watched.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Whether the file changed since the last call that said so (rate-limited).
     pub fn changed(&mut self) -> bool {
         if self.checked.elapsed() < WATCH_EVERY {

@@ -1,5 +1,5 @@
-//! UI preferences kept between runs: presentation mode and the recently opened scenario
-//! files. Only preferences, never engine state. eframe's `persistence` feature is off (it
+//! UI preferences kept between runs: presentation mode, smooth motion and the recently
+//! opened scenario files. Only preferences, never engine state. eframe's `persistence` feature is off (it
 //! would pull in more crates), so they live in a small JSON file in the user's config folder:
 //! `$XDG_CONFIG_HOME/hopscope/`, else `~/.config/hopscope/` (`%APPDATA%\hopscope\` on Windows).
 
@@ -15,6 +15,8 @@ pub const MAX_RECENT: usize = 8;
 #[serde(default)]
 pub struct Prefs {
     pub presentation: bool,
+    /// Animate at 60 frames a second instead of 30 (smoother, but a busier GPU and CPU).
+    pub smooth_motion: bool,
     /// Scenario files opened lately, newest first.
     pub recent: Vec<PathBuf>,
 }
@@ -89,6 +91,7 @@ mod tests {
         let path = dir.join("prefs.json");
         let mut p = Prefs {
             presentation: true,
+            smooth_motion: true,
             ..Prefs::default()
         };
         p.remember(Path::new("/tmp/lesson.toml"));

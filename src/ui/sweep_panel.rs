@@ -110,7 +110,9 @@ impl SweepPanel {
         );
         self.rows.clear();
         let ctx = ctx.clone();
-        let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || ctx.request_repaint());
+        // At most one frame per frame budget, however often the sweep reports.
+        let wake: Arc<dyn Fn() + Send + Sync> =
+            Arc::new(move || ctx.request_repaint_after(super::repaint::FRAME_BUDGET));
         match SweepHandle::spawn(scenario.clone(), config.clone(), Some(wake)) {
             Ok(h) => {
                 self.handle = Some(h);

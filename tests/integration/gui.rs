@@ -503,3 +503,22 @@ fn page_down_and_page_up_turn_the_lesson_and_presentation_keeps_it_in_view() {
     assert_eq!(current(&h), 0);
     assert!(h.query_by_label("First look").is_some());
 }
+
+#[test]
+fn smooth_motion_is_a_view_preference_that_is_remembered() {
+    let dir = std::env::temp_dir().join(format!("hopscope-smooth-{}", std::process::id()));
+    let prefs = dir.join("prefs.json");
+    let options = || AppOptions {
+        prefs_path: Some(prefs.clone()),
+        ..AppOptions::default()
+    };
+    let mut h = window_with(options());
+    assert!(!h.state().smooth_motion(), "30 frames a second by default");
+    click(&mut h, "View");
+    click(&mut h, "Smooth motion (60 frames a second)");
+    assert!(h.state().smooth_motion());
+    assert!(hopscope::ui::prefs::Prefs::load(&prefs).smooth_motion);
+    drop(h);
+    assert!(window_with(options()).state().smooth_motion(), "remembered");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -47,6 +47,10 @@ impl HopscopeApp {
                 self.show_controls = !on || self.docks.guide.is_some();
                 self.show_details = !on;
             }
+            UiCommand::SetSmoothMotion(on) => {
+                self.prefs.smooth_motion = on;
+                self.prefs_dirty = true;
+            }
             UiCommand::ToggleFullscreen => {
                 let full = ctx.input(|i| i.viewport().fullscreen.unwrap_or(false));
                 ctx.send_viewport_cmd(egui::ViewportCommand::Fullscreen(!full));

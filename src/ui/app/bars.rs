@@ -1,6 +1,6 @@
-//! The window's bars: the top bar (scenario, window buttons, playback and slow motion), the
-//! step-mode caption banner, the banner that says the trace spool stopped keeping requests,
-//! and the scenario error box. Part of `HopscopeApp`.
+//! The window's bars: the top bar (scenario, View menu, window buttons, playback and slow
+//! motion), the step-mode caption banner, the banner that says the trace spool stopped
+//! keeping requests, and the scenario error box. Part of `HopscopeApp`.
 
 use egui::{Frame, RichText, Slider, Stroke, Ui};
 
@@ -29,6 +29,7 @@ impl HopscopeApp {
                 {
                     self.commands.push(UiCommand::ShowOpener(true));
                 }
+                self.view_menu_ui(ui);
                 let mut presentation = self.theme.presentation;
                 if ui
                     .checkbox(&mut presentation, "Presentation")
@@ -103,6 +104,23 @@ impl HopscopeApp {
             });
             if ui.button("Save screenshot (PNG)").clicked() {
                 self.commands.push(UiCommand::Screenshot(None));
+                ui.close();
+            }
+        });
+    }
+
+    fn view_menu_ui(&mut self, ui: &mut Ui) {
+        ui.menu_button("View", |ui| {
+            let mut smooth = self.prefs.smooth_motion;
+            if ui
+                .checkbox(&mut smooth, "Smooth motion (60 frames a second)")
+                .on_hover_text(
+                    "Off: dots move at 30 frames a second and the window rests when nothing moves, \
+                     sparing the laptop's fan and battery",
+                )
+                .changed()
+            {
+                self.commands.push(UiCommand::SetSmoothMotion(smooth));
                 ui.close();
             }
         });
