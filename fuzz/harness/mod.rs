@@ -148,26 +148,8 @@ pub fn control(live: &Live, bytes: &[u8]) -> Result<(), String> {
 /// A valid trace to damage: the `trace_import` seed (three requests).
 pub const VALID_TRACE: &str = include_str!("../corpus/trace_import/valid-small.json");
 
-/// Every field a request must have, as `docs/trace.schema.json` says.
-const REQUEST_FIELDS: [&str; 17] = [
-    "id",
-    "profile",
-    "client",
-    "method",
-    "url",
-    "external",
-    "start_micros",
-    "end_micros",
-    "latency_micros",
-    "outcome",
-    "status",
-    "cache",
-    "served_by",
-    "bytes",
-    "reused",
-    "arrivals",
-    "spans",
-];
+// Every field a request must have, as `docs/trace.schema.json` says (the importer's list).
+use hopscope::trace::import::REQUEST_FIELDS;
 
 /// Damages [`VALID_TRACE`] as `bytes` say (three bytes an edit: what, which request, how)
 /// and imports it: damage the schema forbids must be refused, naming the file and the

@@ -30,7 +30,7 @@ use super::metrics::SecondMetrics;
 use super::{Component, Journey, Marker, Outcome, ServerGauge, TraceId};
 use request::clip;
 
-pub use request::STATUS_RANGE;
+pub use request::{REQUIRED as REQUEST_FIELDS, STATUS_RANGE};
 
 /// The latest time a trace may mention: a week into the run. Anything later means a damaged
 /// file (replay keeps a row per second of the run, so such a time would cost unbounded memory).

@@ -67,7 +67,7 @@ impl<'de> Visitor<'de> for RawSeed<'_> {
 }
 
 /// The fields every request has, in the order the exporter writes them.
-const REQUIRED: [&str; 17] = [
+pub const REQUIRED: [&str; 17] = [
     "id",
     "profile",
     "client",
