@@ -5,7 +5,8 @@
 #
 # usage: benches/window_cpu.sh [SECONDS] [BINARY...]   (default 20 s per phase; the release
 #        build; needs Xvfb and Mesa's software GL: apt-get install xvfb libgl1-mesa-dri)
-#        ROUNDS=3 benches/window_cpu.sh 20 OLD NEW   alternates the binaries, round by round.
+#        ROUNDS=3 benches/window_cpu.sh 20 OLD NEW   alternates the binaries, round by round;
+#        SIZE=1280x720 for another window size (the screen is made to fit).
 # Prints a markdown row per phase: the process's CPU without the GL driver's threads (% of one
 # core, summed over threads from /proc/PID/task/*/stat), the driver's threads (Mesa llvmpipe,
 # a stand-in for GPU work), the X server's, and frames per second (HOPSCOPE_FRAME_STATS=1;
@@ -18,6 +19,7 @@ bins=("$@")
 [ ${#bins[@]} -gt 0 ] || bins=(target/release/hopscope)
 [ -x target/release/hopscope ] || [ "${bins[0]}" != target/release/hopscope ] || cargo build --release --locked
 rounds=${ROUNDS:-1}
+size=${SIZE:-1920x1080}
 warmup=${WARMUP:-5}
 for tool in Xvfb python3; do
   command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install xvfb python3)"; exit 1; }
@@ -28,7 +30,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 display=":$((100 + RANDOM % 400))"
-Xvfb "$display" -screen 0 1920x1080x24 -nolisten tcp >/dev/null 2>&1 & xpid=$!
+Xvfb "$display" -screen 0 "${size}x24" -nolisten tcp >/dev/null 2>&1 & xpid=$!
 pids+=($xpid)
 sleep 1
 kill -0 "$xpid" 2>/dev/null || { echo "Xvfb did not start on $display"; exit 1; }
@@ -58,7 +60,8 @@ print(app, drv)
 EOF
 }
 x_ticks() { awk '{print $14+$15}' "/proc/$xpid/stat"; }
-# frames LOG: prints "frames seconds" of the last frame-stats line (0 0 if none).
+# frames LOG: prints "frames seconds" of the last frame-stats line (0 0 if none; a line is
+# printed with every frame).
 frames() { grep 'frame-stats' "$1" | tail -1 | awk '{print $3, $6} END {if (NR == 0) print 0, 0}'; }
 hz=$(getconf CLK_TCK)
 
@@ -68,7 +71,7 @@ phase() {
   local log="$work/$name.log"
   mkdir -p "$work/xdg"; chmod 700 "$work/xdg"
   DISPLAY=$display XDG_RUNTIME_DIR="$work/xdg" XDG_CONFIG_HOME="$work/config" HOPSCOPE_FRAME_STATS=1 \
-    "$bin" gui "$@" --size 1920x1080 --save-dir "$work" >/dev/null 2>"$log" & local pid=$!
+    "$bin" gui "$@" --size "$size" --save-dir "$work" >/dev/null 2>"$log" & local pid=$!
   pids+=($pid)
   sleep "$warmup"
   kill -0 "$pid" 2>/dev/null || { echo "the window exited:"; cat "$log"; exit 1; }
@@ -85,17 +88,12 @@ import sys
 bin, name, a1, a2, d1, d2, x1, x2, f1, s1, f2, s2, t1, t2, hz, stats = sys.argv[1:]
 wall = float(t2) - float(t1)
 pct = lambda a, b: f"{(int(b) - int(a)) / int(hz) / wall * 100:.1f} %"
-if stats != "yes":
-    fps = "-"
-elif float(s2) > float(s1):
-    fps = f"{(int(f2) - int(f1)) / (float(s2) - float(s1)):.1f}"
-else:
-    fps = "0.0"
+fps = f"{(int(f2) - int(f1)) / wall:.1f}" if stats == "yes" else "-"
 print(f"| {bin} | {name} | {pct(a1, a2)} | {pct(d1, d2)} | {pct(x1, x2)} | {fps} |")
 EOF
 }
 
-echo "default scenario, 1920×1080 under Xvfb, ${warmup} s warm-up then ${secs} s measured, $(nproc) cores"
+echo "default scenario, $size under Xvfb, ${warmup} s warm-up then ${secs} s measured, $(nproc) cores"
 echo
 echo "| binary | phase | process without GL driver | GL driver threads | Xvfb | frames/s |"
 echo "|---|---|---|---|---|---|"

@@ -543,10 +543,8 @@ impl HopscopeApp {
             hidden: ctx.input(|i| i.viewport().visible() == Some(false)),
             paused: self.replay.is_none() && self.live.as_ref().is_some_and(|l| l.paused),
             moving: self.report.moving,
-            animating: replaying
-                || now < self.boost_until
-                || self.log.has_toasts(now)
-                || self.jobs.busy(),
+            animating: replaying || now < self.boost_until || self.jobs.busy(),
+            due: self.log.next_toast_gone(now),
             smooth: self.prefs.smooth_motion,
         };
         self.waker.set_activity(&activity);

@@ -23,9 +23,11 @@ pub struct Activity {
     pub paused: bool,
     /// Dots travel or fall on the canvas.
     pub moving: bool,
-    /// Something else animates: a toast, a replay playing, a background job, the short
-    /// stretch after an input or a command while its effect shows.
+    /// Something else animates: a replay playing, a background job, the short stretch after
+    /// an input or a command while its effect shows.
     pub animating: bool,
+    /// The next change time alone brings to a still window (a toast going), if any.
+    pub due: Option<Duration>,
     /// The user asked for smooth motion (60 frames a second instead of 30).
     pub smooth: bool,
 }
@@ -59,7 +61,8 @@ impl Activity {
 pub fn next_frame(activity: &Activity) -> Option<Duration> {
     match activity.wake_mode() {
         WakeMode::Animating => Some(activity.frame_gap()),
-        WakeMode::Hidden | WakeMode::Paused | WakeMode::Idle => None,
+        WakeMode::Hidden => None,
+        WakeMode::Paused | WakeMode::Idle => activity.due,
     }
 }
 
@@ -152,11 +155,11 @@ mod tests {
             ..moving
         };
         assert_eq!(next_frame(&smooth), Some(SMOOTH_FRAME));
-        let toast = Activity {
+        let replay = Activity {
             animating: true,
             ..Activity::default()
         };
-        assert_eq!(next_frame(&toast), Some(FRAME_BUDGET));
+        assert_eq!(next_frame(&replay), Some(FRAME_BUDGET));
     }
 
     #[test]
@@ -167,10 +170,17 @@ mod tests {
             ..Activity::default()
         };
         assert_eq!(next_frame(&paused), None);
+        // A toast still paints once, when it goes, and no frame before.
+        let toast = Activity {
+            due: Some(4 * SECOND),
+            ..paused
+        };
+        assert_eq!(next_frame(&toast), Some(4 * SECOND));
         let hidden = Activity {
             hidden: true,
             moving: true,
             animating: true,
+            due: Some(SECOND),
             ..Activity::default()
         };
         assert_eq!(next_frame(&hidden), None);

@@ -79,9 +79,17 @@ impl StatusLog {
             .rev()
     }
 
-    /// Whether a toast is up (the window must repaint to take it down).
+    /// Whether a toast is up.
     pub fn has_toasts(&self, now: Instant) -> bool {
         self.toasts(now).next().is_some()
+    }
+
+    /// How long until the first toast up goes (the window paints once then to take it
+    /// down; a toast does not move, so it needs no frames meanwhile).
+    pub fn next_toast_gone(&self, now: Instant) -> Option<Duration> {
+        self.toasts(now)
+            .map(|e| (e.at + TOAST_FOR).saturating_duration_since(now))
+            .min()
     }
 }
 
@@ -127,6 +135,9 @@ mod tests {
         let shown: Vec<String> = log.toasts(now).map(Entry::shown).collect();
         assert_eq!(shown, vec!["m3", "m4", "Error: no such server"]);
         assert!(!log.has_toasts(now + TOAST_FOR * 2));
+        let gone = log.next_toast_gone(now).expect("toasts are up");
+        assert!(gone <= TOAST_FOR && gone > TOAST_FOR / 2);
+        assert_eq!(log.next_toast_gone(now + TOAST_FOR * 2), None);
         assert_eq!(log.newest_first().count(), 6);
     }
 }
