@@ -479,23 +479,9 @@ mod tests {
             );
             marks.extend((0..7).map(|i| (format!("series {i}"), theme.series_color(i))));
             marks.extend(
-                [
-                    Phase::Blocked,
-                    Phase::Dns,
-                    Phase::Connect,
-                    Phase::Ssl,
-                    Phase::Send,
-                    Phase::Wait,
-                    Phase::Receive,
-                    Phase::Cache,
-                    Phase::Pick,
-                    Phase::Queue,
-                    Phase::Handler,
-                    Phase::Db,
-                    Phase::Held,
-                ]
-                .into_iter()
-                .map(|p| (format!("phase {p}"), theme.phase_color(p))),
+                Phase::ALL
+                    .into_iter()
+                    .map(|p| (format!("phase {p}"), theme.phase_color(p))),
             );
             for (name, color) in &marks {
                 for (surface, bg) in [("background", theme.background), ("panel", theme.panel)] {
