@@ -46,6 +46,10 @@ use crate::trace::TraceId;
 const BOOST: Duration = Duration::from_millis(600);
 /// How long closing the window waits for the engine to stop.
 const EXIT_WAIT: Duration = Duration::from_secs(2);
+/// The least share of the window's width the canvas keeps when panels are open beside it.
+const CANVAS_SHARE: f32 = 0.5;
+/// The most of the window's width the left panel (lesson, controls) takes.
+const CONTROLS_SHARE: f32 = 0.3;
 
 /// How the app starts.
 #[derive(Clone, Debug)]
@@ -442,10 +446,15 @@ impl HopscopeApp {
             return;
         };
         let body = self.theme.body_size;
+        // The canvas keeps at least half the window's width: the side panels give way first.
+        let width = ui.available_width();
+        let mut left_width = 0.0;
         if self.show_controls {
-            egui::Panel::left("controls")
+            let max = (width * CONTROLS_SHARE).max(body * 12.0);
+            left_width = egui::Panel::left("controls")
                 .resizable(true)
-                .default_size(body * 19.0)
+                .default_size((body * 19.0).min(max))
+                .max_size(max)
                 .show(ui, |ui| {
                     self.docks.left_tabs_ui(ui);
                     if self.replay.is_some() {
@@ -464,7 +473,10 @@ impl HopscopeApp {
                             self.controls.ui(ui, &live, &mut self.commands);
                         });
                     }
-                });
+                })
+                .response
+                .rect
+                .width();
         }
         if self.show_details {
             let cx = PanelContext {
@@ -484,9 +496,22 @@ impl HopscopeApp {
                     self.docks
                         .bottom_ui(ui, &cx, scenario.as_ref(), &mut self.commands)
                 });
+        }
+        // Projected on a small screen the request list would leave the canvas too little;
+        // it comes back when a request is picked.
+        let room_for_list = !self.presentation() || width >= body * 60.0;
+        if self.show_details && (room_for_list || self.selected.is_some()) {
+            let cx = PanelContext {
+                live: &live,
+                theme: &self.theme,
+                selected: self.selected,
+                log: &self.log,
+            };
+            let max = (width * (1.0 - CANVAS_SHARE) - left_width).max(body * 12.0);
             egui::Panel::right("request")
                 .resizable(true)
-                .default_size(body * 30.0)
+                .default_size((body * 30.0).min(max))
+                .max_size(max)
                 .show(ui, |ui| self.docks.right_ui(ui, &cx, &mut self.commands));
         }
         egui::CentralPanel::default()

@@ -160,6 +160,45 @@ impl PlotsPanel {
         &cached.model
     }
 
+    /// Which plots and how much history: a row of buttons, or two drop-downs where the
+    /// buttons would take two rows (a short panel needs its height for the charts).
+    fn choices_ui(&mut self, ui: &mut Ui, theme: &Theme) {
+        const WINDOWS: [TimeWindow; 3] = [
+            TimeWindow::Minute,
+            TimeWindow::FiveMinutes,
+            TimeWindow::Whole,
+        ];
+        if ui.available_width() >= theme.body_size * 46.0 {
+            ui.horizontal_wrapped(|ui| {
+                for v in PlotView::ALL {
+                    ui.selectable_value(&mut self.view, v, v.label());
+                }
+                ui.separator();
+                for w in WINDOWS {
+                    ui.selectable_value(&mut self.window, w, w.label());
+                }
+            });
+            return;
+        }
+        ui.horizontal(|ui| {
+            ui.label("Show");
+            egui::ComboBox::from_id_salt("plots-view")
+                .selected_text(self.view.label())
+                .show_ui(ui, |ui| {
+                    for v in PlotView::ALL {
+                        ui.selectable_value(&mut self.view, v, v.label());
+                    }
+                });
+            egui::ComboBox::from_id_salt("plots-window")
+                .selected_text(self.window.label())
+                .show_ui(ui, |ui| {
+                    for w in WINDOWS {
+                        ui.selectable_value(&mut self.window, w, w.label());
+                    }
+                });
+        });
+    }
+
     /// Draws the chosen plots in the height there is.
     pub fn ui(&mut self, ui: &mut Ui, snapshot: &Snapshot, theme: &Theme) {
         let budget = ui.available_height();
@@ -172,19 +211,7 @@ impl PlotsPanel {
         let top = ui.cursor().min.y;
         ui.scope(|ui| {
             theme.apply_text_sizes(ui.style_mut());
-            ui.horizontal_wrapped(|ui| {
-                for v in PlotView::ALL {
-                    ui.selectable_value(&mut self.view, v, v.label());
-                }
-                ui.separator();
-                for w in [
-                    TimeWindow::Minute,
-                    TimeWindow::FiveMinutes,
-                    TimeWindow::Whole,
-                ] {
-                    ui.selectable_value(&mut self.window, w, w.label());
-                }
-            });
+            self.choices_ui(ui, theme);
             let view = self.view;
             let model = self.model(snapshot).clone();
             changes_ui(ui, &model, theme);

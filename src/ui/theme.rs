@@ -209,6 +209,23 @@ impl Theme {
         class.map(|c| self.outcome_shape(c))
     }
 
+    /// The same look with every size (text, nodes, dots, lines) times `factor`: the canvas
+    /// zooms out this way when the window leaves it less room than its nodes need.
+    pub fn scaled(&self, factor: f32) -> Theme {
+        Theme {
+            body_size: self.body_size * factor,
+            heading_size: self.heading_size * factor,
+            dot_radius: self.dot_radius * factor,
+            node_size: self.node_size * factor,
+            edge_width: self.edge_width * factor,
+            lane_offset: self.lane_offset * factor,
+            node_rounding: self.node_rounding * factor,
+            queue_spacing: self.queue_spacing * factor,
+            fall_distance: self.fall_distance * factor,
+            ..self.clone()
+        }
+    }
+
     /// The body font (nothing on screen is smaller).
     pub fn body(&self) -> egui::FontId {
         egui::FontId::proportional(self.body_size)

@@ -71,6 +71,22 @@ pub fn metrics(theme: &Theme) -> Metrics {
     }
 }
 
+/// The canvas's height, in lines of its text, that its nodes need at full size (DNS, the
+/// CDN and load balancer, the servers with their queues, the database, the legend).
+const LINES_NEEDED: f32 = 20.0;
+/// Its width, in node widths (clients, the DNS and CDN, the load balancer and what it says,
+/// with the gaps between).
+const NODES_ACROSS: f32 = 3.9;
+/// The canvas zooms out at most to this share of the theme's sizes.
+const MIN_ZOOM: f32 = 0.55;
+
+/// How much the canvas zooms out so that its nodes fit `size` (1 when they fit).
+pub fn fit_factor(theme: &Theme, size: egui::Vec2) -> f32 {
+    let tall = size.y / (theme.line_height() * LINES_NEEDED);
+    let wide = size.x / (theme.node_size.x * NODES_ACROSS);
+    tall.min(wide).clamp(MIN_ZOOM, 1.0)
+}
+
 /// Display timing for the current time scale.
 pub fn timing(theme: &Theme, time_scale: f64) -> Timing {
     let stretch = time_scale.clamp(1.0, MAX_STRETCH);
@@ -155,6 +171,8 @@ impl TopologyView {
         let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click());
         let canvas = response.rect;
         painter.rect_filled(canvas, 0.0, theme.background);
+        let zoomed = theme.scaled(fit_factor(theme, canvas.size()));
+        let theme = &zoomed;
         let m = metrics(theme);
         let band = draw::legend_height(&painter, theme, canvas.width(), &m);
         let (area, legend) = canvas.split_top_bottom_at_y(canvas.bottom() - band);
@@ -187,7 +205,7 @@ impl TopologyView {
         draw::cache_strip(&painter, theme, &self.model, &frame.cache_recent, &m);
         draw::last_pick(&painter, theme, &self.model, &frame, canvas);
         draw::resting(&painter, theme, &self.model, &frame, &m);
-        draw::moving(&painter, theme, &frame.dots, &m);
+        draw::moving(&painter, theme, &self.model, &frame.dots, &m);
         if let Some(h) = &frame.highlight {
             let where_ = match h.placement.at {
                 DotAt::Resting(node) => format!("at {}", node_name(node, live)),

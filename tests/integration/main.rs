@@ -1,6 +1,7 @@
 //! hopscope's integration tests: one test binary (linking eframe and tokio once), one
 //! submodule per area, all through real loopback sockets.
 
+mod classroom;
 mod cli;
 mod engine;
 mod export;

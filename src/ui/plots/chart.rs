@@ -32,6 +32,21 @@ pub(super) struct ChartOpts {
     pub unit_short: Option<&'static str>,
 }
 
+/// The least height, in lines of text, at which a narrow chart keeps its legend row.
+const COMPACT_LEGEND_LINES: f32 = 12.0;
+
+/// A chart's title said shortly, for a narrow chart: what is measured, without how it is
+/// split ("Latency p50 / p95 / p99" → "Latency", "Throughput by status class" →
+/// "Throughput").
+fn short_title(title: &str) -> &str {
+    let cut = [" by ", " p50"]
+        .iter()
+        .filter_map(|m| title.find(m))
+        .min()
+        .unwrap_or(title.len());
+    &title[..cut]
+}
+
 /// A titled chart: a legend row above it (sample, marker and name of each line, so lines
 /// differ by more than colour), then the plot, its change markers and hover text.
 #[allow(clippy::too_many_arguments)]
@@ -50,22 +65,26 @@ pub(super) fn chart_ui(
     // The unit goes beside the title, not up the y axis, where a short plot cut it off.
     // A narrow chart (four side by side) keeps its title and unit to one row.
     let compact = ui.available_width() < theme.body_size * 22.0;
-    let (title, unit) = if compact {
+    let (title, unit): (RichText, String) = if compact {
         let unit = opts.unit_short.unwrap_or(y_label);
-        (RichText::new(title).strong(), unit)
+        (RichText::new(short_title(title)).strong(), unit.to_string())
     } else {
-        (RichText::new(title).heading(), y_label)
+        (RichText::new(title).heading(), y_label.to_string())
     };
     ui.horizontal_wrapped(|ui| {
         ui.label(title);
         ui.label(RichText::new(unit).color(theme.weak_text));
     });
-    legend_row(
-        ui,
-        &legend_entries(lines, opts.note, theme),
-        !model.changes.is_empty(),
-        theme,
-    );
+    // A short, narrow chart keeps its height for the plot: the lines are named at their
+    // ends, and the legend would leave too little plot for the axis's numbers.
+    if !compact || height >= theme.body_size * COMPACT_LEGEND_LINES {
+        legend_row(
+            ui,
+            &legend_entries(lines, opts.note, theme),
+            !model.changes.is_empty(),
+            theme,
+        );
+    }
     let used = ui.cursor().top() - top;
     let max = lines
         .iter()
@@ -74,7 +93,10 @@ pub(super) fn chart_ui(
     let y_top = opts.y_top.unwrap_or_else(|| axes::nice_top(max));
     let y_bottom = -y_top * 0.04;
     let (x0, x1) = model.x_range;
-    let x_label = if ui.available_width() > theme.body_size * 18.0 {
+    // A narrow chart gives the x axis's title line to the plot: its unit is in the title.
+    let x_label = if compact {
+        ""
+    } else if ui.available_width() > theme.body_size * 18.0 {
         "seconds since start"
     } else {
         "seconds"
@@ -239,4 +261,16 @@ fn legend_entries(lines: &[Styled<'_>], note: Option<&str>, theme: &Theme) -> Ve
         });
     }
     entries
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_title;
+
+    #[test]
+    fn short_titles_keep_what_is_measured() {
+        assert_eq!(short_title("Latency p50 / p95 / p99"), "Latency");
+        assert_eq!(short_title("Throughput by status class"), "Throughput");
+        assert_eq!(short_title("Cache hit ratio"), "Cache hit ratio");
+    }
 }

@@ -30,13 +30,23 @@ impl PaintedText {
     }
 }
 
+/// The text a galley shows: what was laid out, or what is left of it when it was cut with
+/// an ellipsis.
+fn shown(galley: &egui::Galley) -> String {
+    if !galley.elided {
+        return galley.text().to_string();
+    }
+    let rows: Vec<String> = galley.rows.iter().map(|r| r.text()).collect();
+    rows.join("\n")
+}
+
 /// Every piece of text in `shapes`, in painting order.
 pub fn painted_texts(shapes: &[ClippedShape]) -> Vec<PaintedText> {
     fn walk(shape: &Shape, clip: Rect, out: &mut Vec<PaintedText>) {
         match shape {
             Shape::Vec(list) => list.iter().for_each(|s| walk(s, clip, out)),
             Shape::Text(t) if !t.galley.text().trim().is_empty() => out.push(PaintedText {
-                text: t.galley.text().to_string(),
+                text: shown(&t.galley),
                 rect: t.galley.rect.translate(t.pos.to_vec2()),
                 clip,
             }),

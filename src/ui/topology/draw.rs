@@ -67,17 +67,31 @@ pub fn dot(p: &Painter, theme: &Theme, pos: Pos2, r: f32, class: Option<OutcomeC
     }
 }
 
-/// One line of text cut to `width` with an ellipsis if it does not fit.
+/// The smallest a node's line is drawn to keep it whole, as a share of its font's size.
+const MIN_FIT: f32 = 0.7;
+
+/// One line of text fitted to `width`: at its font's size if it fits, else at a smaller size
+/// (down to `MIN_FIT` of it) so that an address keeps every digit of its port; cut with an
+/// ellipsis only when even that is too wide.
 fn line(
     p: &Painter,
     text: &str,
     font: egui::FontId,
     color: Color32,
     width: f32,
-) -> std::sync::Arc<egui::Galley> {
-    let mut job = LayoutJob::simple_singleline(text.to_string(), font, color);
+) -> (std::sync::Arc<egui::Galley>, f32) {
+    let whole = p.layout_no_wrap(text.to_string(), font.clone(), color);
+    if whole.size().x <= width {
+        return (whole, 0.0);
+    }
+    let scale = (width / whole.size().x * 0.98).max(MIN_FIT);
+    let smaller = egui::FontId::new(font.size * scale, font.family);
+    let mut job = LayoutJob::simple_singleline(text.to_string(), smaller, color);
     job.wrap = TextWrapping::truncate_at_width(width);
-    p.layout_job(job)
+    let g = p.layout_job(job);
+    // Kept on the same middle line as its neighbours.
+    let dy = (whole.size().y - g.size().y) / 2.0;
+    (g, dy)
 }
 
 /// A dashed line: the name lookup goes over UDP, everything else over TCP (solid).
@@ -126,8 +140,8 @@ fn node(p: &Painter, theme: &Theme, n: &PlacedNode, m: &Metrics) {
     let pad = m.line_height * 0.3;
     let inner = rect.width() - pad * 2.0;
     let mut y = rect.top() + pad;
-    let title = line(p, &n.spec.title, theme.body(), text, inner);
-    p.galley(pos2(rect.left() + pad, y), title, text);
+    let (title, dy) = line(p, &n.spec.title, theme.body(), text, inner);
+    p.galley(pos2(rect.left() + pad, y + dy), title, text);
     y += m.line_height;
     let mark = n.spec.health.mark();
     let room = ((rect.bottom() - y) / m.line_height).floor().max(0.0) as usize;
@@ -150,8 +164,8 @@ fn node(p: &Painter, theme: &Theme, n: &PlacedNode, m: &Metrics) {
         } else {
             (theme.body(), text)
         };
-        let g = line(p, text_line, font, color, inner);
-        p.galley(pos2(rect.left() + pad, y), g, color);
+        let (g, dy) = line(p, text_line, font, color, inner);
+        p.galley(pos2(rect.left() + pad, y + dy), g, color);
         y += m.line_height;
     }
 }
@@ -220,22 +234,42 @@ pub fn resting(p: &Painter, theme: &Theme, model: &TopologyModel, frame: &DotFra
     }
 }
 
-/// Moving and falling dots, with a count where several share a spot.
-pub fn moving(p: &Painter, theme: &Theme, dots: &[Dot], m: &Metrics) {
+/// Moving and falling dots, with a count where several share a spot. A count sits on a
+/// corner of its dot that is clear of every node, so it never covers a node's words.
+pub fn moving(p: &Painter, theme: &Theme, model: &TopologyModel, dots: &[Dot], m: &Metrics) {
     let r = m.dot_radius;
     for d in dots {
         dot(p, theme, d.pos, r, d.class, d.alpha);
     }
     let badged = dots.iter().filter(|d| d.count >= theme.badge_threshold);
     for d in badged.take(MAX_BADGES) {
-        p.text(
-            d.pos + vec2(r + 1.0, -r - 1.0),
-            Align2::LEFT_BOTTOM,
-            d.count.to_string(),
-            theme.body(),
-            theme.text.gamma_multiply(d.alpha),
+        let color = theme.text.gamma_multiply(d.alpha);
+        let g = p.layout_no_wrap(d.count.to_string(), theme.body(), color);
+        let rect = badge_spot(model, d.pos, r + 1.0, g.size());
+        p.rect_filled(
+            rect.expand(1.0),
+            2.0,
+            theme.background.gamma_multiply(0.8 * d.alpha),
         );
+        p.galley(rect.min, g, color);
     }
+}
+
+/// Where a count of `size` goes beside a dot at `pos`: the first corner (above right, above
+/// left, below right, below left) that covers no node; above right if all do.
+fn badge_spot(model: &TopologyModel, pos: Pos2, gap: f32, size: egui::Vec2) -> Rect {
+    let corners = [
+        pos + vec2(gap, -gap - size.y),
+        pos + vec2(-gap - size.x, -gap - size.y),
+        pos + vec2(gap, gap),
+        pos + vec2(-gap - size.x, gap),
+    ];
+    let clear = |r: &Rect| !model.nodes.iter().any(|n| n.rect.intersects(*r));
+    corners
+        .iter()
+        .map(|&c| Rect::from_min_size(c, size))
+        .find(clear)
+        .unwrap_or_else(|| Rect::from_min_size(corners[0], size))
 }
 
 /// The picked-out request: bigger, ringed, with where it is in words.
@@ -279,6 +313,12 @@ pub fn cache_strip(
     let label = p.layout_no_wrap("cache:".into(), theme.body(), theme.weak_text);
     let mut x = rect.left();
     let lw = label.size().x;
+    // On the canvas's own colour, so edges passing behind do not strike through it.
+    p.rect_filled(
+        Rect::from_min_size(pos2(x, y - label.size().y / 2.0), label.size()).expand(2.0),
+        3.0,
+        theme.background,
+    );
     let right = model
         .rect(NodeId::Lb)
         .map_or(rect.right() + rect.width(), |lb| lb.left() - 4.0);
