@@ -77,3 +77,55 @@ fn addresses_and_the_lessons_next_button_fit_at_class_sizes_and_projected() {
         }
     }
 }
+
+#[test]
+fn the_inspector_beside_the_lesson_fits_its_panel_and_leaves_the_canvas_whole() {
+    let (scenario, _) = resolve("default").expect("the default scenario loads");
+    let mut h = open_window(scenario, AppOptions::default());
+    for size in SIZES {
+        h.set_size(egui::Vec2::from(size));
+        wait_for(&mut h, "a finished request in the list", |a| {
+            a.live().is_some_and(|l| !l.snapshot.recent.is_empty())
+        });
+        h.run_steps(2);
+        h.query_all_by_label_contains("200 OK")
+            .next()
+            .expect("a finished request is listed")
+            .click();
+        h.run_steps(4);
+        let what = format!("{size:?}, a request inspected");
+        assert!(
+            h.state().selected().is_some(),
+            "{what}: a request is picked"
+        );
+        let screen = h.ctx.content_rect();
+        let close = h.get_by_role_and_label(Role::Button, "Close").rect();
+        let canvas = h.state().canvas().area;
+        assert!(
+            screen.contains_rect(close),
+            "{what}: Close {close:?} is inside the window"
+        );
+        let heading = h.get_by_label("Timing waterfall").rect();
+        assert!(
+            canvas.right() <= heading.left(),
+            "{what}: the canvas {canvas:?} stops before the inspector's views {heading:?}"
+        );
+        // Nothing in the inspector runs off its panel's sides.
+        let spilled: Vec<PaintedText> = painted_texts(&h.output().shapes)
+            .into_iter()
+            .filter(|t| t.clip.left() >= canvas.right() - 1.0 && t.clip.top() < canvas.bottom())
+            .filter(|t| t.rect.top() < t.clip.bottom() && t.rect.bottom() > t.clip.top())
+            .filter(|t| {
+                t.rect.left() < t.clip.left() - 1.0
+                    || t.rect.right() > t.clip.right().min(screen.right()) + 1.0
+            })
+            .collect();
+        assert!(
+            spilled.is_empty(),
+            "{what}: cut at the inspector's sides: {spilled:?}"
+        );
+        check_frame(&h, &what);
+        h.get_by_role_and_label(Role::Button, "Close").click();
+        h.run_steps(2);
+    }
+}

@@ -9,6 +9,9 @@ use super::model::{PhaseKey, fmt_ms};
 use super::sequence::{SequenceModel, StepKind};
 use crate::ui::theme::Theme;
 
+/// The smallest the diagram is drawn, as a share of the theme's sizes.
+const MIN_ZOOM: f32 = 0.75;
+
 /// Narrowest a lane may be before the diagram scrolls sideways: its longest title word
 /// (titles wrap onto two lines), with a little room either side.
 fn min_lane_width(painter: &egui::Painter, model: &SequenceModel, theme: &Theme) -> f32 {
@@ -23,7 +26,7 @@ fn min_lane_width(painter: &egui::Painter, model: &SequenceModel, theme: &Theme)
                 .x
         })
         .fold(0.0, f32::max);
-    (widest_word + theme.body_size).max(theme.body_size * 4.5)
+    (widest_word + theme.body_size * 0.6).max(theme.body_size * 4.0)
 }
 
 /// How wide the diagram is drawn: the width it is given, unless its lanes would be too
@@ -39,10 +42,16 @@ pub fn sequence_ui(
     theme: &Theme,
     hovered: Option<PhaseKey>,
 ) -> Option<PhaseKey> {
+    let lanes = model.lanes.len().max(1);
+    // Every lane in view: a diagram wider than its panel is drawn smaller (down to
+    // `MIN_ZOOM`) before it scrolls sideways.
+    let needed = theme.body_size * 5.0 + lanes as f32 * min_lane_width(ui.painter(), model, theme);
+    let zoom = (ui.available_width() / needed).clamp(MIN_ZOOM, 1.0);
+    let zoomed = theme.scaled(zoom);
+    let theme = &zoomed;
     let font = theme.body_font();
     let row_h = theme.body_size * 1.95;
-    let time_w = theme.body_size * 6.0;
-    let lanes = model.lanes.len().max(1);
+    let time_w = theme.body_size * 5.0;
     let min_lane = min_lane_width(ui.painter(), model, theme);
     let width = diagram_width(ui.available_width(), time_w, lanes, min_lane);
     let lane_w = (width - time_w) / lanes as f32;

@@ -226,10 +226,13 @@ pub fn waterfall_ui(
     hovered: Option<PhaseKey>,
 ) -> Option<PhaseKey> {
     let row_h = theme.body_size * 1.6;
-    let name_w = theme.body_size * 15.0;
+    // In a narrow panel the names give way (cut, whole on hover) so the bars keep room and
+    // the panel never has to grow past the window.
+    let available = ui.available_width();
+    let name_w = (available * 0.42).clamp(theme.body_size * 8.0, theme.body_size * 15.0);
     let ms_w = theme.body_size * 5.5;
     let indent = theme.body_size;
-    let width = ui.available_width().max(name_w + ms_w + 200.0);
+    let width = available.max(name_w + ms_w + theme.body_size * 6.0);
     let bar_w = width - name_w - ms_w - 12.0;
     let scale = if model.total_ms > 0.0 {
         bar_w as f64 / model.total_ms
@@ -296,14 +299,19 @@ pub fn waterfall_ui(
                 painter.text(pos, anchor, label, theme.body_font(), theme.text);
             }
             None => {
+                // Why there is no bar, cut to the row (whole on hover).
                 let note = bar.note.as_deref().unwrap_or("");
-                painter.text(
-                    pos2(bar_left + 4.0, row.center().y),
-                    Align2::LEFT_CENTER,
+                let mut job = egui::text::LayoutJob::simple_singleline(
                     format!("– {note}"),
                     theme.body_font(),
                     theme.weak_text,
                 );
+                job.wrap = egui::text::TextWrapping::truncate_at_width(
+                    (row.right() - bar_left - 6.0).max(0.0),
+                );
+                let g = painter.layout_job(job);
+                let at = pos2(bar_left + 4.0, row.center().y - g.size().y / 2.0);
+                painter.galley(at, g, theme.weak_text);
             }
         }
         if row_response.hovered() {
