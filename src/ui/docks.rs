@@ -151,6 +151,7 @@ impl Docks {
     /// The lesson guide, when its tab is shown.
     pub fn guide_ui(&mut self, ui: &mut Ui, cx: &PanelContext<'_>) {
         if let Some(guide) = &mut self.guide {
+            guide.picked = cx.selected.is_some();
             guide.ui(ui, &cx.live.addresses, cx.theme);
         }
     }

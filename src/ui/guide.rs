@@ -40,6 +40,8 @@ pub struct GuidePanel {
     number: f64,
     /// Why the progress could not be saved, if it could not.
     save_error: Option<String>,
+    /// A request is picked on the canvas (set by the window each frame).
+    pub picked: bool,
 }
 
 /// What the learner clicked this frame.
@@ -70,6 +72,7 @@ impl GuidePanel {
             copied: None,
             number: 0.0,
             save_error: None,
+            picked: false,
         }
     }
 
@@ -135,7 +138,7 @@ impl GuidePanel {
 
     /// Draws the panel for the current step and handles its clicks.
     pub fn ui(&mut self, ui: &mut egui::Ui, addresses: &Addresses, theme: &Theme) {
-        let Some(view) = self.walk.view(addresses) else {
+        let Some(mut view) = self.walk.view(addresses) else {
             ui.label(body(
                 theme,
                 "This scenario has no guided steps.",
@@ -143,6 +146,13 @@ impl GuidePanel {
             ));
             return;
         };
+        if let Some((words, raw)) = &mut view.look_at
+            && raw == "request"
+            && !self.picked
+        {
+            // Nothing is picked yet: say how to pick one.
+            *words = "one request's journey (click any dot to pick it)".into();
+        }
         let mut clicks = Vec::new();
         let copied = self.copied == Some(view.index);
         let save_error = self.save_error.clone();

@@ -64,6 +64,8 @@ fn addresses_and_the_lessons_next_button_fit_at_class_sizes_and_projected() {
         a.live()
             .is_some_and(|l| !l.snapshot.servers.is_empty() && a.servers_in_view() > 0)
     });
+    // Nothing is picked yet: the step says how to pick a request, not "the selected one".
+    h.get_by_label_contains("click any dot to pick it");
     for presentation in [false, true] {
         if h.state().presentation() != presentation {
             h.key_press(egui::Key::P);
