@@ -98,14 +98,16 @@ pub fn toasts_ui(p: &Painter, theme: &Theme, log: &StatusLog, area: Rect) {
     let now = Instant::now();
     let toasts: Vec<&Entry> = log.toasts(now).collect();
     let pad = theme.body_size * 0.5;
-    let width = (area.width() * 0.6).max(200.0);
+    // Bottom right, the canvas's emptiest corner (the clients and the outside tools are on
+    // the left, the database in the middle).
+    let width = (area.width() * 0.4).max(200.0);
     let mut y = area.bottom() - pad;
     for e in toasts.iter().rev() {
         let color = if e.error { theme.error } else { theme.text };
         let g = p.layout(e.shown(), theme.body(), color, width);
         let size = g.size();
         let rect = Rect::from_min_size(
-            pos2(area.left() + pad, y - size.y - pad),
+            pos2(area.right() - pad * 3.0 - size.x, y - size.y - pad),
             size + egui::vec2(pad * 2.0, pad),
         );
         p.rect_filled(rect, 4.0, theme.banner);

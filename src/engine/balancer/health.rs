@@ -57,8 +57,9 @@ pub enum Transition {
     BecameHealthy { reason: String },
     /// A connection to it failed: it is left out until `until_micros`.
     Ejected { until_micros: u64, reason: String },
-    /// Its ejection time is over.
-    EjectionEnded { reason: String },
+    /// Its ejection time is over; `back` when it takes requests again (its health checks
+    /// have not taken it out meanwhile).
+    EjectionEnded { back: bool, reason: String },
 }
 
 impl Transition {
@@ -68,7 +69,7 @@ impl Transition {
             Transition::BecameUnhealthy { reason }
             | Transition::BecameHealthy { reason }
             | Transition::Ejected { reason, .. }
-            | Transition::EjectionEnded { reason } => reason,
+            | Transition::EjectionEnded { reason, .. } => reason,
         }
     }
 
@@ -79,7 +80,8 @@ impl Transition {
             Transition::BecameUnhealthy { .. } => "marked unhealthy",
             Transition::BecameHealthy { .. } => "marked healthy again",
             Transition::Ejected { .. } => "ejected",
-            Transition::EjectionEnded { .. } => "back in rotation",
+            Transition::EjectionEnded { back: true, .. } => "back in rotation",
+            Transition::EjectionEnded { back: false, .. } => "ejection over",
         };
         format!("{name} {what}: {}", self.reason())
     }
@@ -217,12 +219,22 @@ impl Health {
         let period = Dur::from(std::time::Duration::from_micros(
             self.rules.eject_for_micros,
         ));
-        let reason = if self.healthy {
-            format!("its {period} ejection is over, so it takes requests again")
-        } else {
+        let reason = if !self.healthy {
             format!("its {period} ejection is over, but it stays out until its health checks pass")
+        } else if self.failed_in_row > 0 {
+            // Down for real but not yet for the checks: the next request finds out.
+            format!(
+                "its {period} ejection is over, so it takes requests again: its health checks \
+                 have failed {} of the {} times in a row that take it out",
+                self.failed_in_row, self.rules.unhealthy_after
+            )
+        } else {
+            format!("its {period} ejection is over, so it takes requests again")
         };
-        Some(Transition::EjectionEnded { reason })
+        Some(Transition::EjectionEnded {
+            back: self.healthy,
+            reason,
+        })
     }
 }
 
@@ -345,13 +357,29 @@ mod tests {
         assert!(h.record_connect_failure(0).is_some());
         assert!(h.record_check(false, 100).is_some());
         let end = h.tick(1_000).expect("ejection over");
-        assert!(
-            end.reason()
-                .contains("stays out until its health checks pass")
+        assert_eq!(
+            end.marker_text("server-1"),
+            "server-1 ejection over: its 1ms ejection is over, but it stays out until its \
+             health checks pass",
+            "never \"back in rotation\" while the checks keep it out"
         );
         assert!(!h.is_eligible(1_000));
         assert!(h.record_check(true, 1_100).is_some());
         assert!(h.is_eligible(1_100));
+    }
+
+    #[test]
+    fn an_ejection_that_ends_before_the_checks_decide_says_the_next_request_finds_out() {
+        let mut h = Health::new(rules(3, 1, 1_000));
+        assert!(h.record_connect_failure(0).is_some());
+        assert_eq!(h.record_check(false, 100), None, "1 of 3 failed checks");
+        let end = h.tick(1_000).expect("ejection over");
+        assert!(h.is_eligible(1_000), "the load balancer tries it again");
+        assert_eq!(
+            end.marker_text("server-1"),
+            "server-1 back in rotation: its 1ms ejection is over, so it takes requests again: \
+             its health checks have failed 1 of the 3 times in a row that take it out"
+        );
     }
 
     #[test]
