@@ -11,14 +11,12 @@ use clap::Args;
 use super::signals::Stop;
 use super::{Failure, ScenarioArgs, load_scenario};
 use crate::scenario::{Dur, Scenario, builtin};
-use crate::ui::screenshot::ScreenshotPlan;
+use crate::ui::screenshot::{ScreenshotPlan, Written};
 use crate::ui::{AppOptions, HopscopeApp, ScenarioSource, prefs};
 
-/// Options of `hopscope gui`.
+/// How the window opens, for `gui` and `open` alike.
 #[derive(Debug, Args)]
-pub struct GuiArgs {
-    #[command(flatten)]
-    pub common: ScenarioArgs,
+pub struct WindowArgs {
     /// Write a PNG of the window to FILE, then exit.
     #[arg(long, value_name = "FILE")]
     pub screenshot: Option<PathBuf>,
@@ -31,6 +29,61 @@ pub struct GuiArgs {
     /// Window size in points, like `1440x900`.
     #[arg(long, value_name = "WxH", value_parser = parse_size)]
     pub size: Option<(f32, f32)>,
+}
+
+impl Default for WindowArgs {
+    fn default() -> Self {
+        WindowArgs {
+            screenshot: None,
+            after: Dur::from_secs(5),
+            presentation: false,
+            size: None,
+        }
+    }
+}
+
+impl WindowArgs {
+    /// Fills `options` with what these flags ask (a screenshot run ignores this machine's
+    /// preferences, so that it does not depend on them).
+    fn apply(&self, options: &mut AppOptions, done: &Arc<OnceLock<Written>>) {
+        let shooting = self.screenshot.is_some();
+        if shooting {
+            options.prefs_path = None;
+        }
+        options.presentation = (self.presentation || shooting).then_some(self.presentation);
+        options.screenshot = self.screenshot.clone().map(|path| ScreenshotPlan {
+            path,
+            after: self.after.get(),
+        });
+        options.screenshot_done = Some(done.clone());
+    }
+
+    /// After the window closed: says where the screenshot went, or fails if it was not
+    /// written.
+    fn report(&self, done: &OnceLock<Written>) -> Result<(), Failure> {
+        if self.screenshot.is_none() {
+            return Ok(());
+        }
+        match done.get() {
+            Some(Ok(path)) => {
+                println!("wrote {}", path.display());
+                Ok(())
+            }
+            Some(Err(e)) => Err(Failure::runtime(format!("screenshot failed: {e}"))),
+            None => Err(Failure::runtime(
+                "the window closed before the screenshot was taken",
+            )),
+        }
+    }
+}
+
+/// Options of `hopscope gui`.
+#[derive(Debug, Args)]
+pub struct GuiArgs {
+    #[command(flatten)]
+    pub common: ScenarioArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
     /// Where File ▸ Export trace, Save settings and Save screenshot write their files.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub save_dir: PathBuf,
@@ -53,10 +106,7 @@ impl GuiArgs {
                 time_scale: None,
                 spool_dir: std::env::var_os("HOPSCOPE_SPOOL_DIR").map(PathBuf::from),
             },
-            screenshot: None,
-            after: Dur::from_secs(5),
-            presentation: false,
-            size: None,
+            window: WindowArgs::default(),
             save_dir: PathBuf::from("."),
             fresh: false,
             paused: false,
@@ -88,48 +138,27 @@ pub fn gui(args: GuiArgs) -> Result<(), Failure> {
     } else {
         ScenarioSource::File(PathBuf::from(name))
     };
-    let done: Arc<OnceLock<crate::ui::screenshot::Written>> = Arc::new(OnceLock::new());
+    let done: Arc<OnceLock<Written>> = Arc::new(OnceLock::new());
     // Ctrl-C or SIGTERM closes the window the normal way (`signals`).
     let stop = Stop::watch();
-    let shooting = args.screenshot.is_some();
-    let options = AppOptions {
+    let mut options = AppOptions {
         source,
         traffic: !args.paused,
         play_events: true,
-        // A screenshot for the docs should not depend on this machine's preferences.
-        prefs_path: if shooting {
-            None
-        } else {
-            prefs::default_path()
-        },
-        presentation: (args.presentation || shooting).then_some(args.presentation),
-        screenshot: args.screenshot.map(|path| ScreenshotPlan {
-            path,
-            after: args.after.get(),
-        }),
-        screenshot_done: Some(done.clone()),
+        prefs_path: prefs::default_path(),
         trace: None,
         save_dir: args.save_dir,
         quit: Some(stop.flag()),
         fresh_lessons: args.fresh,
+        ..AppOptions::default()
     };
+    args.window.apply(&mut options, &done);
     let title = format!("hopscope — {}", scenario.name);
-    run_window(scenario, options, args.size, title)?;
+    run_window(scenario, options, args.window.size, title)?;
     if let Some(stopped) = stop.failure() {
         return Err(stopped);
     }
-    if shooting {
-        match done.get() {
-            Some(Ok(path)) => println!("wrote {}", path.display()),
-            Some(Err(e)) => return Err(Failure::runtime(format!("screenshot failed: {e}"))),
-            None => {
-                return Err(Failure::runtime(
-                    "the window closed before the screenshot was taken",
-                ));
-            }
-        }
-    }
-    Ok(())
+    args.window.report(&done)
 }
 
 /// Opens the window on `scenario` and runs until it closes.
@@ -157,24 +186,29 @@ fn run_window(
 }
 
 /// Opens the window replaying the trace at `path` (`hopscope open TRACE`).
-pub fn replay_window(path: PathBuf) -> Result<(), Failure> {
+pub fn replay_window(path: PathBuf, window: &WindowArgs) -> Result<(), Failure> {
     // Ctrl-C or SIGTERM closes the window the normal way (`signals`).
     let stop = Stop::watch();
-    let options = AppOptions {
+    let done: Arc<OnceLock<Written>> = Arc::new(OnceLock::new());
+    let mut options = AppOptions {
         source: ScenarioSource::Builtin("default".into()),
         prefs_path: prefs::default_path(),
         trace: Some(path.clone()),
         quit: Some(stop.flag()),
         ..AppOptions::default()
     };
+    window.apply(&mut options, &done);
     let (scenario, _) = crate::scenario::resolve("default").map_err(Failure::runtime)?;
     run_window(
         scenario,
         options,
-        None,
+        window.size,
         format!("hopscope — replay of {}", path.display()),
     )?;
-    stop.failure().map_or(Ok(()), Err)
+    if let Some(stopped) = stop.failure() {
+        return Err(stopped);
+    }
+    window.report(&done)
 }
 
 #[cfg(test)]

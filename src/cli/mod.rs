@@ -144,6 +144,8 @@ pub struct OpenArgs {
     /// Print the run's summary and exit, without opening the window.
     #[arg(long)]
     pub summary: bool,
+    #[command(flatten)]
+    pub window: gui::WindowArgs,
 }
 
 #[derive(Debug, Args)]

@@ -70,5 +70,5 @@ pub fn open(args: OpenArgs) -> Result<(), Failure> {
     if args.summary {
         return Ok(());
     }
-    super::gui::replay_window(args.trace)
+    super::gui::replay_window(args.trace, &args.window)
 }

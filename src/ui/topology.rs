@@ -171,12 +171,21 @@ impl TopologyView {
         let (response, painter) = ui.allocate_painter(ui.available_size(), Sense::click());
         let canvas = response.rect;
         painter.rect_filled(canvas, 0.0, theme.background);
-        let zoomed = theme.scaled(fit_factor(theme, canvas.size()));
+        // Zoomed out until the nodes fit without touching (a few tries at most).
+        let specs = describe::describe(live);
+        let mut zoom = fit_factor(theme, canvas.size());
+        let (zoomed, m, area, legend) = loop {
+            let t = theme.scaled(zoom);
+            let m = metrics(&t);
+            let band = draw::legend_height(&painter, &t, canvas.width(), &m);
+            let (area, legend) = canvas.split_top_bottom_at_y(canvas.bottom() - band);
+            self.model = layout::place(specs.clone(), area, &m);
+            if zoom <= MIN_ZOOM || self.model.fits(area) {
+                break (t, m, area, legend);
+            }
+            zoom = (zoom * 0.92).max(MIN_ZOOM);
+        };
         let theme = &zoomed;
-        let m = metrics(theme);
-        let band = draw::legend_height(&painter, theme, canvas.width(), &m);
-        let (area, legend) = canvas.split_top_bottom_at_y(canvas.bottom() - band);
-        self.model = layout::place(describe::describe(live), area, &m);
         let profiles = live.profile_names();
         let params = DotParams {
             now: live.now_micros,

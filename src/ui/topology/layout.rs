@@ -175,6 +175,14 @@ impl TopologyModel {
         self.index.get(&id).map(|&i| &self.nodes[i])
     }
 
+    /// Whether every node is inside `area` and clear of every other.
+    pub fn fits(&self, area: Rect) -> bool {
+        let boxes: Vec<Rect> = self.nodes.iter().map(|n| n.rect).collect();
+        boxes.iter().enumerate().all(|(i, a)| {
+            area.expand(1.0).contains_rect(*a) && boxes[i + 1..].iter().all(|b| !a.intersects(*b))
+        })
+    }
+
     /// The node's rectangle.
     pub fn rect(&self, id: NodeId) -> Option<Rect> {
         self.node(id).map(|n| n.rect)
@@ -300,7 +308,16 @@ pub fn place(specs: Vec<NodeSpec>, canvas: Rect, m: &Metrics) -> TopologyModel {
     // The front: DNS above the edge, then the load balancer.
     let front_x = r.left() + w * 0.36;
     let lb_x = r.left() + w * 0.62;
-    let mid_y = r.top() + h * 0.36;
+    // The edge row sits a third of the way down, and always low enough to leave the CDN's
+    // cache strip (one line) clear between the DNS stub and the CDN.
+    let height_of = |id: NodeId| {
+        others
+            .iter()
+            .find(|s| s.id == id)
+            .map_or(0.0, |s| node_height(m, s.lines.len()))
+    };
+    let (dns_h, edge_h) = (height_of(NodeId::Dns), height_of(NodeId::Cdn));
+    let mid_y = (r.top() + h * 0.36).max(r.top() + dns_h + m.line_height * 1.8 + edge_h / 2.0);
     let mut lb_bottom = mid_y;
     let mut db_spec = None;
     for spec in others {
@@ -512,6 +529,30 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_short_canvas_leaves_a_line_for_the_cache_strip_between_dns_and_cdn() {
+        let m = metrics();
+        for height in [330.0, 400.0, 700.0] {
+            let canvas = Rect::from_min_size(pos2(0.0, 0.0), vec2(600.0, height));
+            let model = place(specs(3, true), canvas, &m);
+            let (dns, cdn) = (model.rect(NodeId::Dns), model.rect(NodeId::Cdn));
+            let gap = cdn.map_or(0.0, |r| r.top()) - dns.map_or(0.0, |r| r.bottom());
+            assert!(
+                gap >= m.line_height * 1.2,
+                "{gap} between the DNS stub and the CDN at height {height}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_canvas_too_short_for_its_nodes_is_said_not_to_fit() {
+        let m = metrics();
+        let roomy = Rect::from_min_size(pos2(0.0, 0.0), vec2(900.0, 700.0));
+        assert!(place(specs(3, true), roomy, &m).fits(roomy));
+        let short = Rect::from_min_size(pos2(0.0, 0.0), vec2(900.0, 250.0));
+        assert!(!place(specs(3, true), short, &m).fits(short));
     }
 
     #[test]
