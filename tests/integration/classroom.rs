@@ -13,7 +13,13 @@ use hopscope::ui::{AppOptions, HopscopeApp};
 
 use super::gui::{open_window, wait_for};
 
-const SIZES: [[f32; 2]; 2] = [[1280.0, 720.0], [1920.0, 1080.0]];
+/// The projectors and screens a class meets.
+const SIZES: [[f32; 2]; 4] = [
+    [1280.0, 720.0],
+    [1366.0, 768.0],
+    [1920.0, 1080.0],
+    [2560.0, 1440.0],
+];
 
 /// The addresses a learner may need to read off the canvas.
 fn addresses(app: &HopscopeApp) -> Vec<String> {
