@@ -15,15 +15,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{AGE, HOST, HeaderName, HeaderValue, IF_NONE_MATCH};
+use hyper::header::{AGE, HOST, HeaderValue, IF_NONE_MATCH};
 use hyper::http::request::Parts;
 use hyper::{Method, Request, Response, StatusCode};
 
 use self::rules::{Storability, storability};
 use self::store::{CacheKey, CacheStore, Lookup, StoredResponse};
-use super::http::{self, Body, HOP_MARK, Outside, SERVED_BY, TRACEPARENT, TraceCtx, X_CACHE};
+use super::forward::{self, Failure, Forward};
+use super::http::{self, Body, Outside, SERVED_BY, TraceCtx, X_CACHE};
 use super::link::LinkState;
 use super::listener::{Handler, Peer};
 use super::upstream::{Upstream, UpstreamError};
@@ -52,6 +52,9 @@ pub struct Cdn {
     counters: HopCounters,
     timeout: Duration,
 }
+
+/// How the CDN names itself in `Via`, on the way in and on the way out.
+const VIA_CDN: &str = "1.1 hopscope-cdn";
 
 /// What came back from the load balancer, or the error response made here.
 type Fetched = Result<super::upstream::Answer, Response<Body>>;
@@ -370,83 +373,39 @@ impl Cdn {
         peer: Peer,
         etag: Option<&str>,
     ) -> Fetched {
-        let env = &self.env;
-        let mut builder = Request::builder()
-            .method(parts.method.clone())
-            .uri(parts.uri.path_and_query().map_or("/", |p| p.as_str()));
-        if let Some(headers) = builder.headers_mut() {
-            http::copy_end_to_end(&parts.headers, headers);
-            headers.remove(TRACEPARENT);
-            headers.remove(HOP_MARK);
-            if let Some(host) = parts.headers.get(HOST) {
-                headers.insert(HOST, host.clone());
-            }
-            if let Ok(v) = HeaderValue::from_str(&ctx.parent.child(rand::random()).to_string()) {
-                headers.insert(TRACEPARENT, v);
-            }
-            if let Ok(v) = HeaderValue::from_str(&env.run_token) {
-                headers.insert(HOP_MARK, v);
-            }
-            if let Ok(v) = HeaderValue::from_str(&peer.addr.ip().to_string()) {
-                headers.append(HeaderName::from_static("x-forwarded-for"), v);
-            }
-            headers.append(
-                hyper::header::VIA,
-                HeaderValue::from_static("1.1 hopscope-cdn"),
-            );
-            if let Some(tag) = etag.and_then(|t| HeaderValue::from_str(t).ok()) {
-                headers.insert(IF_NONE_MATCH, tag);
-            }
+        let hop = Forward {
+            env: &self.env,
+            ctx,
+            component: Component::Cdn,
+            counters: &self.counters,
+        };
+        let mut req = hop.request(parts, body, peer, VIA_CDN)?;
+        // Revalidation: "send it only if it changed since this version".
+        if let Some(tag) = etag.and_then(|t| HeaderValue::from_str(t).ok()) {
+            req.headers_mut().insert(IF_NONE_MATCH, tag);
         }
-        let Ok(req) = builder.body(Full::new(body)) else {
-            return Err(http::error(
-                StatusCode::BAD_REQUEST,
-                "the request could not be forwarded",
-            ));
-        };
-        HopCounters::bump(&self.counters.forwarded);
-        let started = env.now();
-        let sent = if env.gate.is_stepped(ctx.id) {
-            Ok(self.upstream.send(req).await)
-        } else {
-            tokio::time::timeout(env.scale.apply(self.timeout), self.upstream.send(req)).await
-        };
-        let mut attrs = vec![Attr::new("to", "lb")];
-        let result = match sent {
-            Ok(Ok(answer)) => {
-                attrs.push(Attr::new("status", answer.status.as_u16().to_string()));
-                attrs.push(Attr::new("reused", answer.reused.to_string()));
-                Ok(answer)
-            }
-            Ok(Err(e)) => {
-                HopCounters::bump(&self.counters.upstream_failed);
-                attrs.push(Attr::new("error", e.to_string()));
-                Err(match e {
-                    UpstreamError::TooLarge(_) => http::error(
-                        StatusCode::BAD_GATEWAY,
-                        "the load balancer's answer was too large",
-                    ),
-                    UpstreamError::ConnectTimeout(_) => http::error(
-                        StatusCode::GATEWAY_TIMEOUT,
-                        "the CDN could not reach the load balancer in time",
-                    ),
-                    other => http::error(
-                        StatusCode::BAD_GATEWAY,
-                        &format!("the CDN got no answer from the load balancer: {other}"),
-                    ),
-                })
-            }
-            Err(_) => {
-                HopCounters::bump(&self.counters.upstream_failed);
-                attrs.push(Attr::new("error", "timed out"));
-                Err(http::error(
+        let attrs = vec![Attr::new("to", "lb")];
+        hop.send(&self.upstream, req, self.timeout, attrs, |sent, _| {
+            sent.map_err(|failure| match failure {
+                Failure::Upstream(UpstreamError::TooLarge(_)) => http::error(
+                    StatusCode::BAD_GATEWAY,
+                    "the load balancer's answer was too large",
+                ),
+                Failure::Upstream(UpstreamError::ConnectTimeout(_)) => http::error(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "the CDN could not reach the load balancer in time",
+                ),
+                Failure::Upstream(other) => http::error(
+                    StatusCode::BAD_GATEWAY,
+                    &format!("the CDN got no answer from the load balancer: {other}"),
+                ),
+                Failure::TimedOut => http::error(
                     StatusCode::GATEWAY_TIMEOUT,
                     "the load balancer did not answer the CDN in time",
-                ))
-            }
-        };
-        env.span(ctx.id, Component::Cdn, Phase::Forward, started, attrs);
-        result
+                ),
+            })
+        })
+        .await
     }
 
     fn cached_response(
@@ -471,14 +430,11 @@ impl Cdn {
 }
 
 fn respond(status: StatusCode, headers: &hyper::HeaderMap, body: Bytes) -> Response<Body> {
-    let mut resp = Response::new(Full::new(body));
-    *resp.status_mut() = status;
-    http::copy_end_to_end(headers, resp.headers_mut());
+    let mut resp = forward::response(status, headers, body);
+    // An `Age` from behind is not ours to pass on; a cached answer gets its own.
     resp.headers_mut().remove(AGE);
-    resp.headers_mut().append(
-        hyper::header::VIA,
-        HeaderValue::from_static("1.1 hopscope-cdn"),
-    );
+    resp.headers_mut()
+        .append(hyper::header::VIA, HeaderValue::from_static(VIA_CDN));
     resp
 }
 
