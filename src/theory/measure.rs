@@ -192,17 +192,6 @@ pub fn hit_ratio(
     proportion(&flags, batches)
 }
 
-/// The `q` quantile (0..=1) of `xs` by nearest rank (NaN when empty).
-pub fn quantile(xs: &[f64], q: f64) -> f64 {
-    if xs.is_empty() {
-        return f64::NAN;
-    }
-    let mut v = xs.to_vec();
-    v.sort_by(f64::total_cmp);
-    let rank = ((q.clamp(0.0, 1.0) * v.len() as f64).ceil() as usize).clamp(1, v.len());
-    v[rank - 1]
-}
-
 /// Delays per hop, read from journeys, to check injected delays against their settings.
 /// Every value is in milliseconds.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -404,11 +393,7 @@ mod tests {
     }
 
     #[test]
-    fn quantiles_and_scv() {
-        let xs = [5.0, 1.0, 3.0, 2.0, 4.0];
-        assert_eq!(quantile(&xs, 0.5), 3.0);
-        assert_eq!(quantile(&xs, 1.0), 5.0);
-        assert!(quantile(&[], 0.5).is_nan());
+    fn scv_is_the_variance_over_the_squared_mean() {
         assert!((scv(&[1.0, 3.0]) - 0.5).abs() < 1e-12);
     }
 }
