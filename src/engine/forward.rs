@@ -63,6 +63,20 @@ pub enum Failure {
     TimedOut,
 }
 
+/// The request could not be rebuilt for the next hop.
+#[derive(Debug)]
+pub struct Unforwardable;
+
+impl Unforwardable {
+    /// The answer to the client: 400, the request is at fault.
+    pub fn response(&self) -> Response<Body> {
+        http::error(
+            StatusCode::BAD_REQUEST,
+            "the request could not be forwarded",
+        )
+    }
+}
+
 /// When the request went to the next hop and when its fate was known, in trace time.
 #[derive(Clone, Copy, Debug)]
 pub struct Took {
@@ -73,15 +87,14 @@ pub struct Took {
 impl Forward<'_> {
     /// The request to send on: `parts` rebuilt with end-to-end headers only, `Host` kept, a
     /// child `traceparent` and the hop mark, the client's address added to
-    /// `X-Forwarded-For` and `via` (e.g. `"1.1 hopscope-lb"`) to `Via`. A request that cannot
-    /// be rebuilt is answered 400 here.
+    /// `X-Forwarded-For` and `via` (e.g. `"1.1 hopscope-lb"`) to `Via`.
     pub fn request(
         &self,
         parts: &Parts,
         body: Bytes,
         peer: Peer,
         via: &'static str,
-    ) -> Result<Request<Body>, Response<Body>> {
+    ) -> Result<Request<Body>, Unforwardable> {
         // Origin form: the next hop is a server, not a proxy, so it gets the path alone.
         let mut builder = Request::builder()
             .method(parts.method.clone())
@@ -111,12 +124,7 @@ impl Forward<'_> {
             }
             headers.append(VIA, HeaderValue::from_static(via));
         }
-        builder.body(Full::new(body)).map_err(|_| {
-            http::error(
-                StatusCode::BAD_REQUEST,
-                "the request could not be forwarded",
-            )
-        })
+        builder.body(Full::new(body)).map_err(|_| Unforwardable)
     }
 
     /// Sends `req` to `upstream`, waiting at most `timeout` (scaled; no limit while the request

@@ -381,7 +381,7 @@ impl Balancer {
         };
         let req = match hop.request(parts, body, peer, "1.1 hopscope-lb") {
             Ok(req) => req,
-            Err(resp) => return resp,
+            Err(e) => return e.response(),
         };
         backend.active.fetch_add(1, Ordering::Relaxed);
         let _active = Active(&backend.active);

@@ -379,33 +379,19 @@ impl Cdn {
             component: Component::Cdn,
             counters: &self.counters,
         };
-        let mut req = hop.request(parts, body, peer, VIA_CDN)?;
+        let mut req = hop
+            .request(parts, body, peer, VIA_CDN)
+            .map_err(|e| e.response())?;
         // Revalidation: "send it only if it changed since this version".
         if let Some(tag) = etag.and_then(|t| HeaderValue::from_str(t).ok()) {
             req.headers_mut().insert(IF_NONE_MATCH, tag);
         }
         let attrs = vec![Attr::new("to", "lb")];
-        hop.send(&self.upstream, req, self.timeout, attrs, |sent, _| {
-            sent.map_err(|failure| match failure {
-                Failure::Upstream(UpstreamError::TooLarge(_)) => http::error(
-                    StatusCode::BAD_GATEWAY,
-                    "the load balancer's answer was too large",
-                ),
-                Failure::Upstream(UpstreamError::ConnectTimeout(_)) => http::error(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "the CDN could not reach the load balancer in time",
-                ),
-                Failure::Upstream(other) => http::error(
-                    StatusCode::BAD_GATEWAY,
-                    &format!("the CDN got no answer from the load balancer: {other}"),
-                ),
-                Failure::TimedOut => http::error(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "the load balancer did not answer the CDN in time",
-                ),
-            })
-        })
-        .await
+        // The next hop's failure is worded once the forward span is reported: nothing here
+        // needs to happen before it.
+        hop.send(&self.upstream, req, self.timeout, attrs, |sent, _| sent)
+            .await
+            .map_err(failure_response)
     }
 
     fn cached_response(
@@ -436,6 +422,29 @@ fn respond(status: StatusCode, headers: &hyper::HeaderMap, body: Bytes) -> Respo
     resp.headers_mut()
         .append(hyper::header::VIA, HeaderValue::from_static(VIA_CDN));
     resp
+}
+
+/// The CDN's answer when the load balancer gave none: 502, or 504 when it could not be
+/// reached or did not answer in time.
+fn failure_response(failure: Failure) -> Response<Body> {
+    match failure {
+        Failure::Upstream(UpstreamError::TooLarge(_)) => http::error(
+            StatusCode::BAD_GATEWAY,
+            "the load balancer's answer was too large",
+        ),
+        Failure::Upstream(UpstreamError::ConnectTimeout(_)) => http::error(
+            StatusCode::GATEWAY_TIMEOUT,
+            "the CDN could not reach the load balancer in time",
+        ),
+        Failure::Upstream(other) => http::error(
+            StatusCode::BAD_GATEWAY,
+            &format!("the CDN got no answer from the load balancer: {other}"),
+        ),
+        Failure::TimedOut => http::error(
+            StatusCode::GATEWAY_TIMEOUT,
+            "the load balancer did not answer the CDN in time",
+        ),
+    }
 }
 
 fn copy_served_by(from: &hyper::HeaderMap, resp: &mut Response<Body>) {
