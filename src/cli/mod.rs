@@ -83,16 +83,8 @@ pub struct RunArgs {
     /// Write the summary as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
-    /// Export the whole trace to this file when the run ends.
-    #[arg(long, value_name = "FILE")]
-    pub export: Option<PathBuf>,
-    /// Export format: json, har, perfetto (or chrome), csv (default: from the file's
-    /// extension: .har, .csv, else json).
-    #[arg(long, value_name = "F")]
-    pub format: Option<String>,
-    /// Measure without detailed tracing (outcomes are still counted).
-    #[arg(long, hide = true)]
-    pub no_trace: bool,
+    #[command(flatten)]
+    pub export: export::ExportArgs,
     /// Print the lesson's steps as they become current and check each checkpoint from the
     /// trace; exit 1 if any checkpoint was not seen in time.
     #[arg(long)]
@@ -105,6 +97,10 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
+// `serve`'s export also holds what outside tools sent: its help says so.
+#[command(mut_arg("export", |a| a.help(
+    "Export the whole trace (outside tools' requests included) to this file at exit"
+)))]
 pub struct ServeArgs {
     #[command(flatten)]
     pub common: ScenarioArgs,
@@ -119,16 +115,8 @@ pub struct ServeArgs {
     /// port would pass 65535 is refused).
     #[arg(long, value_name = "P")]
     pub port_base: Option<u16>,
-    /// Export the whole trace (outside tools' requests included) to this file at exit.
-    #[arg(long, value_name = "FILE")]
-    pub export: Option<PathBuf>,
-    /// Export format: json, har, perfetto (or chrome), csv (default: from the file's
-    /// extension: .har, .csv, else json).
-    #[arg(long, value_name = "F")]
-    pub format: Option<String>,
-    /// Measure without detailed tracing (outcomes are still counted).
-    #[arg(long, hide = true)]
-    pub no_trace: bool,
+    #[command(flatten)]
+    pub export: export::ExportArgs,
 }
 
 #[derive(Debug, Args)]

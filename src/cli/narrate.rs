@@ -25,17 +25,13 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             scenario.name
         )));
     }
-    let target = super::export::target(
-        args.export.as_deref(),
-        args.format.as_deref(),
-        args.no_trace,
-    )?;
+    let target = args.export.target()?;
     let mut engine = Engine::start(
         scenario.clone(),
         EngineOptions {
             traffic: true,
             play_events: true,
-            no_detail: args.no_trace,
+            no_detail: args.export.no_trace,
             ..EngineOptions::default()
         },
     )

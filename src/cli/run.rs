@@ -17,11 +17,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         return super::narrate::run(args);
     }
     let scenario = load_scenario(&args.common)?;
-    let target = export::target(
-        args.export.as_deref(),
-        args.format.as_deref(),
-        args.no_trace,
-    )?;
+    let target = args.export.target()?;
     let duration = args.duration.unwrap_or(scenario.duration).get();
     let stop = Stop::watch();
     let name = scenario.name.clone();
@@ -32,7 +28,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         EngineOptions {
             traffic: true,
             play_events: true,
-            no_detail: args.no_trace,
+            no_detail: args.export.no_trace,
             ..EngineOptions::default()
         },
     )
@@ -64,7 +60,13 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     signals::announce_grace(&engine);
     let last = engine.stop();
     let mut summary = Summary::from_snapshot(&name, seed, elapsed, &last);
-    let theory = run_theory(&theory_scenario, &engine, elapsed, to_micros, args.no_trace);
+    let theory = run_theory(
+        &theory_scenario,
+        &engine,
+        elapsed,
+        to_micros,
+        args.export.no_trace,
+    );
     summary.theory = serde_json::to_value(&theory).ok();
     print!("{}", table::render(&summary));
     print!("{}", theory.render());
