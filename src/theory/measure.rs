@@ -285,18 +285,8 @@ impl HopSamples {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::{Attr, TraceId};
-
-    fn span(component: Component, phase: Phase, start: u64, end: u64, attrs: Vec<Attr>) -> Span {
-        Span {
-            id: TraceId(1),
-            component,
-            phase,
-            start_micros: start,
-            end_micros: end,
-            attrs,
-        }
-    }
+    use crate::trace::Attr;
+    use crate::trace::testing::span;
 
     fn journey(spans: Vec<Span>) -> Journey {
         Journey {
@@ -309,15 +299,10 @@ mod tests {
     fn a_visit_reads_queue_handler_and_database() {
         let s = Component::Server(2);
         let j = journey(vec![
-            span(s, Phase::Queue, 100, 400, vec![Attr::new("position", "3")]),
-            span(
-                s,
-                Phase::Handler,
-                400,
-                5400,
-                vec![Attr::new("service_micros", "4000")],
-            ),
-            span(Component::Db, Phase::Db, 4500, 5300, vec![]),
+            span(1, s, Phase::Queue, 100, 400).with_attrs(vec![Attr::new("position", "3")]),
+            span(1, s, Phase::Handler, 400, 5400)
+                .with_attrs(vec![Attr::new("service_micros", "4000")]),
+            span(1, Component::Db, Phase::Db, 4500, 5300),
         ]);
         let v = visits(&j);
         assert_eq!(v.len(), 1);
@@ -327,13 +312,10 @@ mod tests {
         assert_eq!(v.handler_micros, Some(5000));
         assert_eq!(v.drawn_micros, Some(4000));
         assert_eq!(v.db_micros, 800);
-        let refused = journey(vec![span(
-            s,
-            Phase::Queue,
-            10,
-            12,
-            vec![Attr::new("rejected", "queue full (8 waiting)")],
-        )]);
+        let refused = journey(vec![
+            span(1, s, Phase::Queue, 10, 12)
+                .with_attrs(vec![Attr::new("rejected", "queue full (8 waiting)")]),
+        ]);
         let r = visits(&refused)[0];
         assert!(r.rejected && r.handler_micros.is_none());
     }
