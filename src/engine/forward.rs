@@ -23,26 +23,95 @@
 //!    depends on who is behind, so each proxy writes those answers itself from a [`Failure`].
 //! 6. On the way back, hop-by-hop headers are dropped again for the same reason as in 1.
 //!
+//! Before any of that, a proxy takes the request in like any server: it decides the trace id
+//! (and begins the journey of a request from outside), counts it, reports its arrival and
+//! reads the body within the limits ([`Arrival`]); after, it counts the answer and ends an
+//! outside request's journey with it.
+//!
 //! Each forward is one `forward` span on the proxy's lane, with the next hop's status and
 //! whether a kept-alive connection was reused, or the error. Bodies are small and buffered
 //! (`Bytes`): they are handed on, never copied.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
+use hyper::body::Incoming;
 use hyper::header::{CONNECTION, HOST, HeaderMap, HeaderName, HeaderValue, VIA};
 use hyper::http::request::Parts;
 use hyper::{Request, Response, StatusCode};
 
-use super::http::{self, Body, HOP_MARK, TRACEPARENT, TraceCtx};
+use super::http::{self, Body, BodyError, HOP_MARK, Outside, SERVED_BY, TRACEPARENT, TraceCtx};
 use super::listener::Peer;
 use super::upstream::{Answer, Upstream, UpstreamError};
-use super::{Env, HopCounters};
-use crate::trace::{Attr, Component, Phase};
+use super::{Env, HopCounters, Taken};
+use crate::trace::{Attr, CacheStatus, Component, Phase};
 
 /// `X-Forwarded-For`: the addresses a request came through, the client first.
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
+/// A request a proxy has taken in, until it answers: its trace context, its place in the
+/// proxy's counts and, if it came from outside, the journey begun here. Dropped unanswered
+/// (the client left, the proxy was killed), it counts as aborted and the journey ends as a
+/// reset connection.
+pub struct Arrival<'a> {
+    pub ctx: TraceCtx,
+    taken: Taken<'a>,
+    outside: Option<Outside>,
+}
+
+impl<'a> Arrival<'a> {
+    /// Takes a request in at `component`: decides its trace id, begins its journey if it
+    /// comes from outside, counts it, reports its arrival (holding it there while it is
+    /// stepped), then reads its body within the size and time limits.
+    pub async fn take(
+        env: &Arc<Env>,
+        counters: &'a HopCounters,
+        component: Component,
+        parts: &Parts,
+        body: Incoming,
+        peer: Peer,
+    ) -> (Arrival<'a>, Result<Bytes, BodyError>) {
+        let ctx = http::trace_context(&parts.headers, &env.run_token);
+        let outside = Outside::begin(env, &ctx, parts, peer.addr);
+        let taken = counters.take();
+        env.arrive(ctx.id, component).await;
+        let limits = &env.limits;
+        let read = http::read_body(
+            &parts.headers,
+            body,
+            limits.max_body_bytes,
+            limits.body_timeout.get(),
+        )
+        .await;
+        let arrival = Arrival {
+            ctx,
+            taken,
+            outside,
+        };
+        (arrival, read)
+    }
+
+    /// `resp` is about to be written: counts the request as answered and ends an outside
+    /// request's journey with it. `cache` is the CDN's verdict: a HIT was answered by no
+    /// server, whatever `X-Served-By` the stored copy carries.
+    pub fn answer(self, resp: &Response<Body>, cache: Option<CacheStatus>) {
+        let Arrival { taken, outside, .. } = self;
+        taken.answer();
+        if let Some(o) = outside {
+            let served_by = match cache {
+                Some(CacheStatus::Hit) => None,
+                _ => resp
+                    .headers()
+                    .get(SERVED_BY)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string),
+            };
+            o.finish(resp, cache, served_by);
+        }
+    }
+}
 
 /// One request being passed on by one proxy.
 pub struct Forward<'a> {

@@ -23,8 +23,8 @@ use hyper::{Request, Response, StatusCode};
 
 use self::health::{Health, HealthRules, Transition};
 use self::policy::{Candidate, Pick, Picker};
-use super::forward::{self, Failure, Forward, Took};
-use super::http::{self, Body, CLIENT_ID, Outside, SERVED_BY, TraceCtx};
+use super::forward::{self, Arrival, Failure, Forward, Took};
+use super::http::{self, Body, CLIENT_ID, TraceCtx};
 use super::link::LinkState;
 use super::listener::{Handler, Peer};
 use super::upstream::{Answer, Upstream, UpstreamError};
@@ -264,30 +264,13 @@ impl Balancer {
 
     async fn handle(self: Arc<Self>, req: Request<Incoming>, peer: Peer) -> Response<Body> {
         let (parts, body) = req.into_parts();
-        let ctx = http::trace_context(&parts.headers, &self.env.run_token);
-        let outside = Outside::begin(&self.env, &ctx, &parts, peer.addr);
-        let taken = self.counters.take();
-        self.env.arrive(ctx.id, Component::Lb).await;
-        let limits = &self.env.limits;
-        let read = http::read_body(
-            &parts.headers,
-            body,
-            limits.max_body_bytes,
-            limits.body_timeout.get(),
-        );
-        let resp = match read.await {
-            Ok(body) => self.forward(&parts, body, &ctx, peer).await,
+        let (arrival, read) =
+            Arrival::take(&self.env, &self.counters, Component::Lb, &parts, body, peer).await;
+        let resp = match read {
+            Ok(body) => self.forward(&parts, body, &arrival.ctx, peer).await,
             Err(e) => e.response(),
         };
-        taken.answer();
-        if let Some(o) = outside {
-            let served_by = resp
-                .headers()
-                .get(SERVED_BY)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            o.finish(&resp, None, served_by);
-        }
+        arrival.answer(&resp, None);
         resp
     }
 

@@ -22,8 +22,8 @@ use hyper::{Method, Request, Response, StatusCode};
 
 use self::rules::{Storability, storability};
 use self::store::{CacheKey, CacheStore, Lookup, StoredResponse};
-use super::forward::{self, Failure, Forward};
-use super::http::{self, Body, Outside, SERVED_BY, TraceCtx, X_CACHE};
+use super::forward::{self, Arrival, Failure, Forward};
+use super::http::{self, Body, SERVED_BY, TraceCtx, X_CACHE};
 use super::link::LinkState;
 use super::listener::{Handler, Peer};
 use super::upstream::{Upstream, UpstreamError};
@@ -141,33 +141,20 @@ impl Cdn {
 
     async fn handle(self: Arc<Self>, req: Request<Incoming>, peer: Peer) -> Response<Body> {
         let (parts, body) = req.into_parts();
-        let ctx = http::trace_context(&parts.headers, &self.env.run_token);
-        let outside = Outside::begin(&self.env, &ctx, &parts, peer.addr);
-        let taken = self.counters.take();
-        self.env.arrive(ctx.id, Component::Cdn).await;
-        let (resp, cache) = match http::read_body(
-            &parts.headers,
+        let (arrival, read) = Arrival::take(
+            &self.env,
+            &self.counters,
+            Component::Cdn,
+            &parts,
             body,
-            self.env.limits.max_body_bytes,
-            self.env.limits.body_timeout.get(),
+            peer,
         )
-        .await
-        {
-            Ok(body) => self.serve(&parts, body, &ctx, peer).await,
+        .await;
+        let (resp, cache) = match read {
+            Ok(body) => self.serve(&parts, body, &arrival.ctx, peer).await,
             Err(e) => (e.response(), None),
         };
-        taken.answer();
-        if let Some(o) = outside {
-            let served_by = match cache {
-                Some(CacheStatus::Hit) => None,
-                _ => resp
-                    .headers()
-                    .get(SERVED_BY)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string),
-            };
-            o.finish(&resp, cache, served_by);
-        }
+        arrival.answer(&resp, cache);
         resp
     }
 
@@ -203,7 +190,8 @@ impl Cdn {
             } else {
                 "cache is off"
             };
-            self.lookup_span(ctx, started, CacheStatus::Bypass, path, Some(why));
+            let bypass = CacheStatus::Bypass.as_str();
+            self.lookup_span(ctx, (started, env.now()), bypass, path, Some(why));
             let (resp, _) = self.pass_through(parts, body, ctx, peer, None).await;
             return (resp, Some(CacheStatus::Bypass));
         };
@@ -255,37 +243,26 @@ impl Cdn {
             }
         };
         let result = status.map_or("ERROR", CacheStatus::as_str);
+        self.lookup_span(ctx, (started, looked_up), result, path, why);
+        (resp, status)
+    }
+
+    /// The `cache` span: the verdict (`result`), the URL, why, and the cache's size now.
+    fn lookup_span(
+        &self,
+        ctx: &TraceCtx,
+        (started, ended): (u64, u64),
+        result: &'static str,
+        path: &str,
+        why: Option<impl Into<String>>,
+    ) {
         let mut attrs = vec![Attr::new("result", result), Attr::new("url", path)];
         if let Some(why) = why {
             attrs.push(Attr::new("why", why));
         }
         attrs.push(self.entries_attr());
-        env.span_between(
-            ctx.id,
-            Component::Cdn,
-            Phase::Cache,
-            started,
-            looked_up,
-            attrs,
-        );
-        (resp, status)
-    }
-
-    fn lookup_span(
-        &self,
-        ctx: &TraceCtx,
-        started: u64,
-        result: CacheStatus,
-        path: &str,
-        why: Option<&str>,
-    ) {
-        let mut attrs = vec![Attr::new("result", result.as_str()), Attr::new("url", path)];
-        if let Some(why) = why {
-            attrs.push(Attr::new("why", why));
-        }
-        attrs.push(self.entries_attr());
         self.env
-            .span(ctx.id, Component::Cdn, Phase::Cache, started, attrs);
+            .span_between(ctx.id, Component::Cdn, Phase::Cache, started, ended, attrs);
     }
 
     /// How many answers the cache holds now, for the trace: a replay shows the cache's
