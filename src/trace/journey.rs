@@ -52,6 +52,19 @@ impl Journey {
         }
     }
 
+    /// The `Begin` event it started with: the inverse of [`Journey::begin`].
+    pub fn begun(&self) -> Begin {
+        Begin {
+            id: self.id,
+            at_micros: self.start_micros,
+            profile: self.profile.clone(),
+            client: self.client.clone(),
+            method: self.method.clone(),
+            url: self.url.clone(),
+            external: self.external,
+        }
+    }
+
     /// Adds a span, keeping spans ordered by start (then by lane, so a parent comes first).
     pub fn add_span(&mut self, span: Span) {
         let key = |s: &Span| (s.start_micros, s.component.lane(), s.phase);
