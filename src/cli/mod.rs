@@ -18,6 +18,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::engine::{Engine, EngineError, EngineOptions};
 use crate::scenario::{self, BUILTINS, Dur, Scenario};
 
 /// Run a small internet on your own machine and watch every request travel it.
@@ -211,6 +212,20 @@ pub fn load_scenario(args: &ScenarioArgs) -> Result<Scenario, Failure> {
         s.time_scale = scale;
     }
     Ok(s)
+}
+
+/// Starts the engine playing `scenario`: its simulated clients and its timed events, with
+/// detailed tracing unless `no_detail` (what `run`, `soak` and `check-theory` all do).
+fn start_playing(scenario: Scenario, no_detail: bool) -> Result<Engine, EngineError> {
+    Engine::start(
+        scenario,
+        EngineOptions {
+            traffic: true,
+            play_events: true,
+            no_detail,
+            ..EngineOptions::default()
+        },
+    )
 }
 
 /// Runs the command line; returns the process exit code.

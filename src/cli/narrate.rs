@@ -12,7 +12,6 @@ use std::time::Instant;
 
 use super::signals::Stop;
 use super::{Failure, RunArgs, load_scenario, table};
-use crate::engine::{Engine, EngineOptions};
 use crate::lesson::{NarrateOptions, narrate};
 use crate::trace::{Summary, write_atomic};
 
@@ -26,16 +25,8 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         )));
     }
     let target = args.export.target()?;
-    let mut engine = Engine::start(
-        scenario.clone(),
-        EngineOptions {
-            traffic: true,
-            play_events: true,
-            no_detail: args.export.no_trace,
-            ..EngineOptions::default()
-        },
-    )
-    .map_err(Failure::runtime)?;
+    let mut engine =
+        super::start_playing(scenario.clone(), args.export.no_trace).map_err(Failure::runtime)?;
     let stop = Stop::watch();
     let options = NarrateOptions {
         cancel: Some(stop.flag()),

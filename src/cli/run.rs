@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::signals::{self, Stop};
 use super::{Failure, RunArgs, export, load_scenario, table};
-use crate::engine::{Engine, EngineOptions};
+use crate::engine::Engine;
 use crate::trace::{Summary, write_atomic};
 
 /// Runs the scenario for its duration.
@@ -23,16 +23,8 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     let name = scenario.name.clone();
     let seed = scenario.seed;
     let theory_scenario = scenario.clone();
-    let mut engine = Engine::start(
-        scenario,
-        EngineOptions {
-            traffic: true,
-            play_events: true,
-            no_detail: args.export.no_trace,
-            ..EngineOptions::default()
-        },
-    )
-    .map_err(Failure::runtime)?;
+    let mut engine =
+        super::start_playing(scenario, args.export.no_trace).map_err(Failure::runtime)?;
     let info = target.as_ref().map(|_| export::run_info(&engine));
     let bar = ProgressBar::new(duration.as_millis() as u64);
     bar.set_style(
