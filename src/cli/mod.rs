@@ -228,6 +228,18 @@ fn start_playing(scenario: Scenario, no_detail: bool) -> Result<Engine, EngineEr
     )
 }
 
+/// Writes `summary` as pretty JSON to `path` (`--summary-json`), whole or not at all.
+fn write_summary_json(
+    path: &std::path::Path,
+    summary: &crate::trace::Summary,
+) -> Result<(), Failure> {
+    crate::trace::write_atomic(path, |w| {
+        serde_json::to_writer_pretty(&mut *w, summary)?;
+        w.write_all(b"\n")
+    })
+    .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))
+}
+
 /// Runs the command line; returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();

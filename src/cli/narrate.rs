@@ -13,7 +13,7 @@ use std::time::Instant;
 use super::signals::Stop;
 use super::{Failure, RunArgs, load_scenario, table};
 use crate::lesson::{NarrateOptions, narrate};
-use crate::trace::{Summary, write_atomic};
+use crate::trace::Summary;
 
 /// Runs the scenario with narration.
 pub fn run(args: RunArgs) -> Result<(), Failure> {
@@ -49,11 +49,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     let _ = write!(out, "{}", table::render(&summary));
     let _ = out.flush();
     if let Some(path) = &args.summary_json {
-        write_atomic(path, |w| {
-            serde_json::to_writer_pretty(&mut *w, &summary)?;
-            w.write_all(b"\n")
-        })
-        .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))?;
+        super::write_summary_json(path, &summary)?;
     }
     if let (Some(target), Some(info)) = (&target, info) {
         let stats = super::export::write(&engine, target, info, &last, &before)?;

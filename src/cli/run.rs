@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::signals::{self, Stop};
 use super::{Failure, RunArgs, export, load_scenario, table};
 use crate::engine::Engine;
-use crate::trace::{Summary, write_atomic};
+use crate::trace::Summary;
 
 /// Runs the scenario for its duration.
 pub fn run(args: RunArgs) -> Result<(), Failure> {
@@ -63,11 +63,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     print!("{}", table::render(&summary));
     print!("{}", theory.render());
     if let Some(path) = &args.summary_json {
-        write_atomic(path, |w| {
-            serde_json::to_writer_pretty(&mut *w, &summary)?;
-            w.write_all(b"\n")
-        })
-        .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))?;
+        super::write_summary_json(path, &summary)?;
     }
     if let (Some(target), Some(info)) = (&target, info) {
         let stats = export::write(&engine, target, info, &last, &before)?;
