@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::Failure;
 use super::signals::{self, Stop};
-use crate::engine::{Engine, EngineOptions};
+use crate::engine::Engine;
 use crate::scenario::{self, Scenario};
 use crate::theory::Target;
 use crate::theory::fidelity::{Check, CheckReport, Recorded, Row, evaluate};
@@ -56,15 +56,7 @@ pub fn record(
     warmup: Duration,
     cancel: &AtomicBool,
 ) -> Result<Recorded, String> {
-    let mut engine = Engine::start(
-        scenario,
-        EngineOptions {
-            traffic: true,
-            play_events: true,
-            ..EngineOptions::default()
-        },
-    )
-    .map_err(|e| e.to_string())?;
+    let mut engine = super::start_playing(scenario, false).map_err(|e| e.to_string())?;
     let env = engine.topology().env.clone();
     let started = Instant::now();
     while started.elapsed() < duration && !cancel.load(Ordering::Acquire) {

@@ -2,7 +2,9 @@
 //! refused, exit 2) before the run starts; the run's header is taken when the topology is up;
 //! the export streams from the recorder's spool after the engine has stopped.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+use clap::Args;
 
 use super::Failure;
 use crate::engine::Engine;
@@ -16,28 +18,42 @@ pub struct Target {
     pub format: Format,
 }
 
-/// Checks the export flags: `None` when there is nothing to export.
-pub fn target(
-    file: Option<&Path>,
-    format: Option<&str>,
-    no_trace: bool,
-) -> Result<Option<Target>, Failure> {
-    let Some(path) = file else {
-        return match format {
-            Some(_) => Err(Failure::input("--format needs --export FILE")),
-            None => Ok(None),
+/// `--export FILE [--format F]`, and the hidden `--no-trace` that rules an export out, as
+/// `run` and `serve` take them.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Export the whole trace to this file when the run ends.
+    #[arg(long, value_name = "FILE")]
+    pub export: Option<PathBuf>,
+    /// Export format: json, har, perfetto (or chrome), csv (default: from the file's
+    /// extension: .har, .csv, else json).
+    #[arg(long, value_name = "F")]
+    pub format: Option<String>,
+    /// Measure without detailed tracing (outcomes are still counted).
+    #[arg(long, hide = true)]
+    pub no_trace: bool,
+}
+
+impl ExportArgs {
+    /// Checks the export flags: `None` when there is nothing to export.
+    pub fn target(&self) -> Result<Option<Target>, Failure> {
+        let Some(path) = &self.export else {
+            return match self.format {
+                Some(_) => Err(Failure::input("--format needs --export FILE")),
+                None => Ok(None),
+            };
         };
-    };
-    if no_trace {
-        return Err(Failure::input(
-            "--export needs the detailed trace: drop --no-trace",
-        ));
+        if self.no_trace {
+            return Err(Failure::input(
+                "--export needs the detailed trace: drop --no-trace",
+            ));
+        }
+        let format = Format::choose(self.format.as_deref(), path).map_err(Failure::input)?;
+        Ok(Some(Target {
+            path: path.clone(),
+            format,
+        }))
     }
-    let format = Format::choose(format, path).map_err(Failure::input)?;
-    Ok(Some(Target {
-        path: path.to_path_buf(),
-        format,
-    }))
 }
 
 /// The header of the run's exports: scenario, seed, wall-clock start and topology.

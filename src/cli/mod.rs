@@ -18,6 +18,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::engine::{Engine, EngineError, EngineOptions};
 use crate::scenario::{self, BUILTINS, Dur, Scenario};
 
 /// Run a small internet on your own machine and watch every request travel it.
@@ -83,16 +84,8 @@ pub struct RunArgs {
     /// Write the summary as JSON to this file.
     #[arg(long, value_name = "FILE")]
     pub summary_json: Option<PathBuf>,
-    /// Export the whole trace to this file when the run ends.
-    #[arg(long, value_name = "FILE")]
-    pub export: Option<PathBuf>,
-    /// Export format: json, har, perfetto (or chrome), csv (default: from the file's
-    /// extension: .har, .csv, else json).
-    #[arg(long, value_name = "F")]
-    pub format: Option<String>,
-    /// Measure without detailed tracing (outcomes are still counted).
-    #[arg(long, hide = true)]
-    pub no_trace: bool,
+    #[command(flatten)]
+    pub export: export::ExportArgs,
     /// Print the lesson's steps as they become current and check each checkpoint from the
     /// trace; exit 1 if any checkpoint was not seen in time.
     #[arg(long)]
@@ -105,6 +98,10 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
+// `serve`'s export also holds what outside tools sent: its help says so.
+#[command(mut_arg("export", |a| a.help(
+    "Export the whole trace (outside tools' requests included) to this file at exit"
+)))]
 pub struct ServeArgs {
     #[command(flatten)]
     pub common: ScenarioArgs,
@@ -119,16 +116,8 @@ pub struct ServeArgs {
     /// port would pass 65535 is refused).
     #[arg(long, value_name = "P")]
     pub port_base: Option<u16>,
-    /// Export the whole trace (outside tools' requests included) to this file at exit.
-    #[arg(long, value_name = "FILE")]
-    pub export: Option<PathBuf>,
-    /// Export format: json, har, perfetto (or chrome), csv (default: from the file's
-    /// extension: .har, .csv, else json).
-    #[arg(long, value_name = "F")]
-    pub format: Option<String>,
-    /// Measure without detailed tracing (outcomes are still counted).
-    #[arg(long, hide = true)]
-    pub no_trace: bool,
+    #[command(flatten)]
+    pub export: export::ExportArgs,
 }
 
 #[derive(Debug, Args)]
@@ -225,6 +214,32 @@ pub fn load_scenario(args: &ScenarioArgs) -> Result<Scenario, Failure> {
         s.time_scale = scale;
     }
     Ok(s)
+}
+
+/// Starts the engine playing `scenario`: its simulated clients and its timed events, with
+/// detailed tracing unless `no_detail` (what `run`, `soak` and `check-theory` all do).
+fn start_playing(scenario: Scenario, no_detail: bool) -> Result<Engine, EngineError> {
+    Engine::start(
+        scenario,
+        EngineOptions {
+            traffic: true,
+            play_events: true,
+            no_detail,
+            ..EngineOptions::default()
+        },
+    )
+}
+
+/// Writes `summary` as pretty JSON to `path` (`--summary-json`), whole or not at all.
+fn write_summary_json(
+    path: &std::path::Path,
+    summary: &crate::trace::Summary,
+) -> Result<(), Failure> {
+    crate::trace::write_atomic(path, |w| {
+        serde_json::to_writer_pretty(&mut *w, summary)?;
+        w.write_all(b"\n")
+    })
+    .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))
 }
 
 /// Runs the command line; returns the process exit code.

@@ -12,9 +12,8 @@ use std::time::Instant;
 
 use super::signals::Stop;
 use super::{Failure, RunArgs, load_scenario, table};
-use crate::engine::{Engine, EngineOptions};
 use crate::lesson::{NarrateOptions, narrate};
-use crate::trace::{Summary, write_atomic};
+use crate::trace::Summary;
 
 /// Runs the scenario with narration.
 pub fn run(args: RunArgs) -> Result<(), Failure> {
@@ -25,21 +24,9 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             scenario.name
         )));
     }
-    let target = super::export::target(
-        args.export.as_deref(),
-        args.format.as_deref(),
-        args.no_trace,
-    )?;
-    let mut engine = Engine::start(
-        scenario.clone(),
-        EngineOptions {
-            traffic: true,
-            play_events: true,
-            no_detail: args.no_trace,
-            ..EngineOptions::default()
-        },
-    )
-    .map_err(Failure::runtime)?;
+    let target = args.export.target()?;
+    let mut engine =
+        super::start_playing(scenario.clone(), args.export.no_trace).map_err(Failure::runtime)?;
     let stop = Stop::watch();
     let options = NarrateOptions {
         cancel: Some(stop.flag()),
@@ -62,11 +49,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     let _ = write!(out, "{}", table::render(&summary));
     let _ = out.flush();
     if let Some(path) = &args.summary_json {
-        write_atomic(path, |w| {
-            serde_json::to_writer_pretty(&mut *w, &summary)?;
-            w.write_all(b"\n")
-        })
-        .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))?;
+        super::write_summary_json(path, &summary)?;
     }
     if let (Some(target), Some(info)) = (&target, info) {
         let stats = super::export::write(&engine, target, info, &last, &before)?;

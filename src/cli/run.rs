@@ -8,8 +8,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::signals::{self, Stop};
 use super::{Failure, RunArgs, export, load_scenario, table};
-use crate::engine::{Engine, EngineOptions};
-use crate::trace::{Summary, write_atomic};
+use crate::engine::Engine;
+use crate::trace::Summary;
 
 /// Runs the scenario for its duration.
 pub fn run(args: RunArgs) -> Result<(), Failure> {
@@ -17,26 +17,14 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         return super::narrate::run(args);
     }
     let scenario = load_scenario(&args.common)?;
-    let target = export::target(
-        args.export.as_deref(),
-        args.format.as_deref(),
-        args.no_trace,
-    )?;
+    let target = args.export.target()?;
     let duration = args.duration.unwrap_or(scenario.duration).get();
     let stop = Stop::watch();
     let name = scenario.name.clone();
     let seed = scenario.seed;
     let theory_scenario = scenario.clone();
-    let mut engine = Engine::start(
-        scenario,
-        EngineOptions {
-            traffic: true,
-            play_events: true,
-            no_detail: args.no_trace,
-            ..EngineOptions::default()
-        },
-    )
-    .map_err(Failure::runtime)?;
+    let mut engine =
+        super::start_playing(scenario, args.export.no_trace).map_err(Failure::runtime)?;
     let info = target.as_ref().map(|_| export::run_info(&engine));
     let bar = ProgressBar::new(duration.as_millis() as u64);
     bar.set_style(
@@ -64,16 +52,18 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     signals::announce_grace(&engine);
     let last = engine.stop();
     let mut summary = Summary::from_snapshot(&name, seed, elapsed, &last);
-    let theory = run_theory(&theory_scenario, &engine, elapsed, to_micros, args.no_trace);
+    let theory = run_theory(
+        &theory_scenario,
+        &engine,
+        elapsed,
+        to_micros,
+        args.export.no_trace,
+    );
     summary.theory = serde_json::to_value(&theory).ok();
     print!("{}", table::render(&summary));
     print!("{}", theory.render());
     if let Some(path) = &args.summary_json {
-        write_atomic(path, |w| {
-            serde_json::to_writer_pretty(&mut *w, &summary)?;
-            w.write_all(b"\n")
-        })
-        .map_err(|e| Failure::runtime(format!("cannot write {}: {e}", path.display())))?;
+        super::write_summary_json(path, &summary)?;
     }
     if let (Some(target), Some(info)) = (&target, info) {
         let stats = export::write(&engine, target, info, &last, &before)?;

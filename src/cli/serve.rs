@@ -93,18 +93,14 @@ fn print_news(snap: &Snapshot, printed: &mut Printed) {
 /// Serves until stopped.
 pub fn serve(args: ServeArgs) -> Result<(), Failure> {
     let scenario = load_scenario(&args.common)?;
-    let target = export::target(
-        args.export.as_deref(),
-        args.format.as_deref(),
-        args.no_trace,
-    )?;
+    let target = args.export.target()?;
     let mut engine = Engine::start(
         scenario,
         EngineOptions {
             traffic: args.traffic,
             play_events: args.traffic,
             port_base: args.port_base,
-            no_detail: args.no_trace,
+            no_detail: args.export.no_trace,
             ..EngineOptions::default()
         },
     )

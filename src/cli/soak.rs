@@ -12,7 +12,6 @@ use serde_json::json;
 
 use super::signals::{self, Stop};
 use super::{Failure, SoakArgs, load_scenario};
-use crate::engine::{Engine, EngineOptions};
 use crate::scenario::TrafficMode;
 
 /// One sample of the process and the run.
@@ -92,15 +91,7 @@ pub fn soak(args: SoakArgs) -> Result<(), Failure> {
     let name = scenario.name.clone();
     let rate = scenario.traffic.rate;
     let stop = Stop::watch();
-    let mut engine = Engine::start(
-        scenario,
-        EngineOptions {
-            traffic: true,
-            play_events: true,
-            ..EngineOptions::default()
-        },
-    )
-    .map_err(Failure::runtime)?;
+    let mut engine = super::start_playing(scenario, false).map_err(Failure::runtime)?;
     if args.json {
         println!(
             "{}",

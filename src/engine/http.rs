@@ -274,36 +274,6 @@ pub fn error(status: StatusCode, message: &str) -> Response<Body> {
     )
 }
 
-/// Copies headers that describe a message end to end, dropping hop-by-hop ones
-/// (RFC 9110 §7.6.1) and the ones a proxy recomputes.
-pub fn copy_end_to_end(from: &HeaderMap, to: &mut HeaderMap) {
-    let connection_listed: Vec<String> = from
-        .get_all(hyper::header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|t| t.trim().to_ascii_lowercase())
-        .collect();
-    for (name, value) in from {
-        let n = name.as_str();
-        let hop_by_hop = matches!(
-            n,
-            "connection"
-                | "keep-alive"
-                | "proxy-connection"
-                | "te"
-                | "trailer"
-                | "transfer-encoding"
-                | "upgrade"
-                | "content-length"
-                | "host"
-        ) || connection_listed.iter().any(|c| c == n);
-        if !hop_by_hop {
-            to.append(name.clone(), value.clone());
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,20 +306,5 @@ mod tests {
         let plain = trace_context(&HeaderMap::new(), "tok");
         assert!(plain.external);
         assert_ne!(plain.id.0, 0);
-    }
-
-    #[test]
-    fn hop_by_hop_headers_are_not_forwarded() {
-        let from = headers(&[
-            ("connection", "close, x-secret"),
-            ("x-secret", "1"),
-            ("keep-alive", "timeout=5"),
-            ("etag", "\"abc\""),
-            ("content-length", "3"),
-        ]);
-        let mut to = HeaderMap::new();
-        copy_end_to_end(&from, &mut to);
-        assert_eq!(to.len(), 1);
-        assert!(to.contains_key("etag"));
     }
 }

@@ -7,6 +7,8 @@
 //!   by the servers and proxies.
 //! - `dns` (the stub server) and `resolver` (the clients' side of it).
 //! - `db`: the SQLite database shared by the API servers.
+//! - `forward`: what a reverse proxy does to a request on its way through (the CDN and the
+//!   load balancer both forward with it).
 //! - `api`: the REST servers.  `balancer`: the load balancer.  `cdn`: the caching proxy.
 //! - `client`: the traffic generator and its client profiles.
 //! - `control` applies commands; `restore` reads and restores a lesson's world.
@@ -19,6 +21,7 @@ pub mod control;
 pub mod db;
 pub mod dns;
 pub mod env;
+pub mod forward;
 pub mod http;
 pub mod leftovers;
 pub mod link;

@@ -9,6 +9,8 @@
 
 use serde::Serialize;
 
+use crate::trace::metrics::quantile;
+
 /// A measured mean with its uncertainty.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct Estimate {
@@ -108,7 +110,9 @@ pub fn batch_means(samples: &[f64], batches: usize) -> Estimate {
 pub fn batch_quantile(samples: &[f64], q: f64, batches: usize) -> Estimate {
     let n = samples.len();
     let b = batches.min(n / 5);
-    let whole = super::measure::quantile(samples, q);
+    // NaN for no samples: an estimate of nothing, never a made-up zero.
+    let quantile_of = |xs: &[f64]| quantile(xs.to_vec(), q).unwrap_or(f64::NAN);
+    let whole = quantile_of(samples);
     if b < 2 {
         return Estimate {
             mean: whole,
@@ -122,7 +126,7 @@ pub fn batch_quantile(samples: &[f64], q: f64, batches: usize) -> Estimate {
     let qs: Vec<f64> = samples
         .chunks_exact(size)
         .take(b)
-        .map(|c| super::measure::quantile(c, q))
+        .map(quantile_of)
         .collect();
     let e = batch_means(&qs, b);
     Estimate {

@@ -192,17 +192,6 @@ pub fn hit_ratio(
     proportion(&flags, batches)
 }
 
-/// The `q` quantile (0..=1) of `xs` by nearest rank (NaN when empty).
-pub fn quantile(xs: &[f64], q: f64) -> f64 {
-    if xs.is_empty() {
-        return f64::NAN;
-    }
-    let mut v = xs.to_vec();
-    v.sort_by(f64::total_cmp);
-    let rank = ((q.clamp(0.0, 1.0) * v.len() as f64).ceil() as usize).clamp(1, v.len());
-    v[rank - 1]
-}
-
 /// Delays per hop, read from journeys, to check injected delays against their settings.
 /// Every value is in milliseconds.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -296,18 +285,8 @@ impl HopSamples {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::{Attr, TraceId};
-
-    fn span(component: Component, phase: Phase, start: u64, end: u64, attrs: Vec<Attr>) -> Span {
-        Span {
-            id: TraceId(1),
-            component,
-            phase,
-            start_micros: start,
-            end_micros: end,
-            attrs,
-        }
-    }
+    use crate::trace::Attr;
+    use crate::trace::testing::span;
 
     fn journey(spans: Vec<Span>) -> Journey {
         Journey {
@@ -320,15 +299,10 @@ mod tests {
     fn a_visit_reads_queue_handler_and_database() {
         let s = Component::Server(2);
         let j = journey(vec![
-            span(s, Phase::Queue, 100, 400, vec![Attr::new("position", "3")]),
-            span(
-                s,
-                Phase::Handler,
-                400,
-                5400,
-                vec![Attr::new("service_micros", "4000")],
-            ),
-            span(Component::Db, Phase::Db, 4500, 5300, vec![]),
+            span(1, s, Phase::Queue, 100, 400).with_attrs(vec![Attr::new("position", "3")]),
+            span(1, s, Phase::Handler, 400, 5400)
+                .with_attrs(vec![Attr::new("service_micros", "4000")]),
+            span(1, Component::Db, Phase::Db, 4500, 5300),
         ]);
         let v = visits(&j);
         assert_eq!(v.len(), 1);
@@ -338,13 +312,10 @@ mod tests {
         assert_eq!(v.handler_micros, Some(5000));
         assert_eq!(v.drawn_micros, Some(4000));
         assert_eq!(v.db_micros, 800);
-        let refused = journey(vec![span(
-            s,
-            Phase::Queue,
-            10,
-            12,
-            vec![Attr::new("rejected", "queue full (8 waiting)")],
-        )]);
+        let refused = journey(vec![
+            span(1, s, Phase::Queue, 10, 12)
+                .with_attrs(vec![Attr::new("rejected", "queue full (8 waiting)")]),
+        ]);
         let r = visits(&refused)[0];
         assert!(r.rejected && r.handler_micros.is_none());
     }
@@ -404,11 +375,7 @@ mod tests {
     }
 
     #[test]
-    fn quantiles_and_scv() {
-        let xs = [5.0, 1.0, 3.0, 2.0, 4.0];
-        assert_eq!(quantile(&xs, 0.5), 3.0);
-        assert_eq!(quantile(&xs, 1.0), 5.0);
-        assert!(quantile(&[], 0.5).is_nan());
+    fn scv_is_the_variance_over_the_squared_mean() {
         assert!((scv(&[1.0, 3.0]) - 0.5).abs() < 1e-12);
     }
 }

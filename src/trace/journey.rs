@@ -52,6 +52,19 @@ impl Journey {
         }
     }
 
+    /// The `Begin` event it started with: the inverse of [`Journey::begin`].
+    pub fn begun(&self) -> Begin {
+        Begin {
+            id: self.id,
+            at_micros: self.start_micros,
+            profile: self.profile.clone(),
+            client: self.client.clone(),
+            method: self.method.clone(),
+            url: self.url.clone(),
+            external: self.external,
+        }
+    }
+
     /// Adds a span, keeping spans ordered by start (then by lane, so a parent comes first).
     pub fn add_span(&mut self, span: Span) {
         let key = |s: &Span| (s.start_micros, s.component.lane(), s.phase);
@@ -102,25 +115,15 @@ impl Journey {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn span(component: Component, phase: Phase, start: u64, end: u64) -> Span {
-        Span {
-            id: TraceId(7),
-            component,
-            phase,
-            start_micros: start,
-            end_micros: end,
-            attrs: Vec::new(),
-        }
-    }
+    use crate::trace::testing::span;
 
     #[test]
     fn spans_stay_in_start_order_whatever_order_they_arrive_in() {
         let mut j = Journey::default();
-        j.add_span(span(Component::Server(1), Phase::Handler, 50, 80));
-        j.add_span(span(Component::Client, Phase::Dns, 0, 10));
-        j.add_span(span(Component::Lb, Phase::Forward, 40, 90));
-        j.add_span(span(Component::Client, Phase::Wait, 30, 100));
+        j.add_span(span(7, Component::Server(1), Phase::Handler, 50, 80));
+        j.add_span(span(7, Component::Client, Phase::Dns, 0, 10));
+        j.add_span(span(7, Component::Lb, Phase::Forward, 40, 90));
+        j.add_span(span(7, Component::Client, Phase::Wait, 30, 100));
         let order: Vec<_> = j.spans.iter().map(|s| s.phase).collect();
         assert_eq!(
             order,
@@ -135,8 +138,8 @@ mod tests {
             end_micros: Some(3_512_000),
             ..Journey::default()
         };
-        j.add_span(span(Component::Cdn, Phase::Held, 2_000, 1_502_000));
-        j.add_span(span(Component::Lb, Phase::Held, 1_503_000, 3_503_000));
+        j.add_span(span(7, Component::Cdn, Phase::Held, 2_000, 1_502_000));
+        j.add_span(span(7, Component::Lb, Phase::Held, 1_503_000, 3_503_000));
         assert_eq!(j.held_micros(), 3_500_000);
         assert_eq!(j.latency_micros(), Some(11_000));
     }

@@ -60,6 +60,20 @@ impl LatencyHistogram {
     }
 }
 
+/// The `q` quantile (0..=1) of `values` by nearest rank: the smallest value with at least a
+/// `q` share of them at or below it (`None` when there are none). Exact, for checks and
+/// estimates over a sample; the HDR histograms above round to 3 significant digits, which
+/// suits plots and summaries. Sorts in place: no copy.
+pub fn quantile(mut values: Vec<f64>, q: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_unstable_by(f64::total_cmp);
+    let n = values.len();
+    let rank = ((q.clamp(0.0, 1.0) * n as f64).ceil() as usize).clamp(1, n);
+    Some(values[rank - 1])
+}
+
 /// What happened during one second of the run.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct SecondMetrics {
@@ -86,10 +100,99 @@ pub struct SecondMetrics {
     pub queued: BTreeMap<String, u32>,
 }
 
+impl SecondMetrics {
+    /// Counts one request that ended in this second: its class, its cache lookup (BYPASS is
+    /// not a lookup) and the server that answered it itself.
+    pub fn count(
+        &mut self,
+        outcome: Outcome,
+        cache: Option<CacheStatus>,
+        answered_by: Option<&str>,
+    ) {
+        self.requests += 1;
+        self.by_class[outcome.class().index()] += 1;
+        if let Some(cache) = cache
+            && cache != CacheStatus::Bypass
+        {
+            self.cache_lookups += 1;
+            if cache.is_hit() {
+                self.cache_hits += 1;
+            }
+        }
+        if let Some(server) = answered_by {
+            *self.served.entry(server.to_string()).or_default() += 1;
+        }
+    }
+}
+
+/// A second still counting: its row so far and the latencies of its requests.
 #[derive(Default)]
-struct OpenSecond {
-    metrics: SecondMetrics,
-    latency: LatencyHistogram,
+pub struct OpenSecond {
+    pub metrics: SecondMetrics,
+    pub latency: LatencyHistogram,
+}
+
+/// Requests counted by the second they ended in: the seconds still open and the closed
+/// rows, contiguous from second 0. The live recorder ([`Metrics`]) and the exports (which
+/// rebuild the rows from journeys) both count with it, so their rows agree.
+#[derive(Default)]
+pub struct SecondBuckets {
+    open: BTreeMap<u64, OpenSecond>,
+    closed: Vec<SecondMetrics>,
+}
+
+impl SecondBuckets {
+    /// The open second `second`, begun empty if it was not open yet.
+    pub fn open(&mut self, second: u64) -> &mut OpenSecond {
+        self.open.entry(second).or_insert_with(|| OpenSecond {
+            metrics: SecondMetrics {
+                second,
+                ..SecondMetrics::default()
+            },
+            latency: LatencyHistogram::default(),
+        })
+    }
+
+    /// The row of `second`, if it has closed already.
+    pub fn closed_mut(&mut self, second: u64) -> Option<&mut SecondMetrics> {
+        self.closed.get_mut(usize::try_from(second).ok()?)
+    }
+
+    /// Closes every second before `second`, the empty ones too (plots show the gap): its
+    /// latency percentiles and hit ratio are worked out, then `stamp` may add to the row.
+    /// Returns whether any second closed.
+    pub fn close_before(&mut self, second: u64, mut stamp: impl FnMut(&mut SecondMetrics)) -> bool {
+        let mut closed_any = false;
+        while (self.closed.len() as u64) < second {
+            let s = self.closed.len() as u64;
+            let open = self.open.remove(&s);
+            let open = open.unwrap_or_else(|| OpenSecond {
+                metrics: SecondMetrics {
+                    second: s,
+                    ..SecondMetrics::default()
+                },
+                latency: LatencyHistogram::default(),
+            });
+            let mut m = open.metrics;
+            m.latency = open.latency.percentiles();
+            m.hit_ratio =
+                (m.cache_lookups > 0).then(|| m.cache_hits as f64 / m.cache_lookups as f64);
+            stamp(&mut m);
+            self.closed.push(m);
+            closed_any = true;
+        }
+        closed_any
+    }
+
+    /// The closed rows, oldest first.
+    pub fn closed(&self) -> &[SecondMetrics] {
+        &self.closed
+    }
+
+    /// The closed rows, to keep.
+    pub fn into_closed(self) -> Vec<SecondMetrics> {
+        self.closed
+    }
 }
 
 /// Per-server totals.
@@ -104,8 +207,7 @@ pub struct ServerTotals {
 /// Builds per-second metrics and run totals from ended requests and spans.
 #[derive(Default)]
 pub struct Metrics {
-    open: BTreeMap<u64, OpenSecond>,
-    closed: Vec<SecondMetrics>,
+    seconds: SecondBuckets,
     latency: LatencyHistogram,
     phases: BTreeMap<String, LatencyHistogram>,
     outcomes: BTreeMap<Outcome, u64>,
@@ -135,28 +237,13 @@ impl Metrics {
     pub fn on_end(&mut self, end: &End, latency_micros: Option<u64>) {
         self.ended += 1;
         *self.outcomes.entry(end.outcome).or_default() += 1;
-        let second = end.at_micros / 1_000_000;
-        let open = self.open.entry(second).or_insert_with(|| OpenSecond {
-            metrics: SecondMetrics {
-                second,
-                ..SecondMetrics::default()
-            },
-            latency: LatencyHistogram::default(),
-        });
-        let m = &mut open.metrics;
-        m.requests += 1;
-        m.by_class[end.outcome.class().index()] += 1;
+        let open = self.seconds.open(end.at_micros / 1_000_000);
+        open.metrics
+            .count(end.outcome, end.cache, end.answered_by());
         if let Some(cache) = end.cache {
             *self.cache.entry(cache).or_default() += 1;
-            if cache != CacheStatus::Bypass {
-                m.cache_lookups += 1;
-                if cache.is_hit() {
-                    m.cache_hits += 1;
-                }
-            }
         }
         if let Some(server) = end.answered_by() {
-            *m.served.entry(server.to_string()).or_default() += 1;
             let totals = self.servers.entry(server.to_string()).or_default();
             totals.served += 1;
             if end.outcome.class() == OutcomeClass::ServerError {
@@ -186,34 +273,17 @@ impl Metrics {
         gauges: &[ServerGauge],
     ) -> bool {
         let limit = now_micros.saturating_sub(grace_micros) / 1_000_000;
-        let mut closed_any = false;
-        // Seconds with no request still get a row, so plots show the gap.
-        let first_missing = self.closed.last().map_or(0, |m| m.second + 1);
-        for second in first_missing..limit {
-            let open = self.open.remove(&second).unwrap_or_else(|| OpenSecond {
-                metrics: SecondMetrics {
-                    second,
-                    ..SecondMetrics::default()
-                },
-                latency: LatencyHistogram::default(),
-            });
-            let mut m = open.metrics;
-            m.latency = open.latency.percentiles();
-            m.hit_ratio =
-                (m.cache_lookups > 0).then(|| m.cache_hits as f64 / m.cache_lookups as f64);
+        self.seconds.close_before(limit, |m| {
             for g in gauges {
                 m.in_flight.insert(g.name.clone(), g.in_flight);
                 m.queued.insert(g.name.clone(), g.queued);
             }
-            self.closed.push(m);
-            closed_any = true;
-        }
-        closed_any
+        })
     }
 
     /// The closed seconds, oldest first.
     pub fn seconds(&self) -> &[SecondMetrics] {
-        &self.closed
+        self.seconds.closed()
     }
 
     /// Requests ended so far.
@@ -333,6 +403,16 @@ mod tests {
             "the load plot agrees"
         );
         assert_eq!(m.seconds()[0].requests, statuses.len() as u64);
+    }
+
+    #[test]
+    fn quantiles_are_by_nearest_rank() {
+        let xs = vec![5.0, 1.0, 3.0, 2.0, 4.0];
+        assert_eq!(quantile(xs.clone(), 0.5), Some(3.0));
+        assert_eq!(quantile(xs.clone(), 0.99), Some(5.0));
+        assert_eq!(quantile(xs.clone(), 1.0), Some(5.0));
+        assert_eq!(quantile(xs, 0.0), Some(1.0), "rank 1 at the least");
+        assert_eq!(quantile(Vec::new(), 0.5), None);
     }
 
     #[test]

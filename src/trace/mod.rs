@@ -18,6 +18,8 @@ mod sink;
 mod snapshot;
 pub mod spool;
 mod summary;
+#[cfg(test)]
+pub mod testing;
 
 pub use atomic::write_atomic;
 pub use clock::Clock;

@@ -348,7 +348,8 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::{Begin, Component, End, Outcome, Phase, Span};
+    use crate::trace::testing;
+    use crate::trace::{Begin, Component, End, Outcome, Phase};
 
     fn begin(id: u128, at: u64) -> TraceEvent {
         TraceEvent::Begin(Begin {
@@ -363,14 +364,7 @@ mod tests {
     }
 
     fn span(id: u128, phase: Phase, start: u64, end: u64) -> TraceEvent {
-        TraceEvent::Span(Span {
-            id: TraceId(id),
-            component: Component::Server(1),
-            phase,
-            start_micros: start,
-            end_micros: end,
-            attrs: vec![],
-        })
+        TraceEvent::Span(testing::span(id, Component::Server(1), phase, start, end))
     }
 
     fn end(id: u128, at: u64) -> TraceEvent {

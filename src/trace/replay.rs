@@ -26,7 +26,7 @@ use super::import::Trace;
 use super::metrics::{LatencyHistogram, SecondMetrics, ServerTotals};
 use super::summary::server_number;
 use super::{
-    Begin, CacheStatus, Component, End, Journey, Marker, Outcome, OutcomeClass, Phase, RunMeta,
+    CacheStatus, Component, End, Journey, Marker, Outcome, OutcomeClass, Phase, RunMeta,
     ServerGauge, Snapshot, Summary, Totals, TraceEvent, TraceId,
 };
 
@@ -247,15 +247,7 @@ impl Replay {
     pub fn trace_event(&self, e: &HopEvent) -> Option<TraceEvent> {
         let j = self.journeys.get(e.journey as usize)?;
         Some(match e.kind {
-            HopKind::Begin => TraceEvent::Begin(Begin {
-                id: j.id,
-                at_micros: j.start_micros,
-                profile: j.profile.clone(),
-                client: j.client.clone(),
-                method: j.method.clone(),
-                url: j.url.clone(),
-                external: j.external,
-            }),
+            HopKind::Begin => TraceEvent::Begin(j.begun()),
             HopKind::Arrive(component) => TraceEvent::Arrive {
                 id: j.id,
                 component,
@@ -366,15 +358,7 @@ impl Replay {
                 .cloned()
                 .collect(),
             arrivals: j.arrivals.iter().filter(|a| a.1 <= t).copied().collect(),
-            ..Journey::begin(Begin {
-                id: j.id,
-                at_micros: j.start_micros,
-                profile: j.profile.clone(),
-                client: j.client.clone(),
-                method: j.method.clone(),
-                url: j.url.clone(),
-                external: j.external,
-            })
+            ..Journey::begin(j.begun())
         };
         if done {
             partial.end_micros = j.end_micros;

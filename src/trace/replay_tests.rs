@@ -1,19 +1,9 @@
 //! Unit tests of the replay model on a small hand-made run.
 
 use super::*;
+use crate::trace::Attr;
 use crate::trace::export::{ComponentInfo, RunInfo, TopologyInfo};
-use crate::trace::{Attr, Span};
-
-fn span(id: u128, component: Component, phase: Phase, start: u64, end: u64) -> Span {
-    Span {
-        id: TraceId(id),
-        component,
-        phase,
-        start_micros: start,
-        end_micros: end,
-        attrs: vec![],
-    }
-}
+use crate::trace::testing::span;
 
 fn journey(id: u128, start: u64, end: u64, outcome: Outcome, server: &str) -> Journey {
     Journey {

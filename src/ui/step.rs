@@ -372,23 +372,13 @@ fn work(j: &Journey) -> String {
 mod tests {
     use super::*;
     use crate::trace::Attr;
+    use crate::trace::testing::span;
 
     fn ctx() -> CaptionContext {
         CaptionContext {
             edge: Component::Cdn,
             zone: "example.test".into(),
             ttl: "30s".into(),
-        }
-    }
-
-    fn span(component: Component, phase: Phase, start: u64, end: u64, attrs: Vec<Attr>) -> Span {
-        Span {
-            id: TraceId(1),
-            component,
-            phase,
-            start_micros: start,
-            end_micros: end,
-            attrs,
         }
     }
 
@@ -406,27 +396,18 @@ mod tests {
         j.add_arrival(Component::Dns, 10);
         assert!(caption(&j, &ctx()).contains("over UDP “where is api.example.test?”"));
 
-        j.add_span(span(
-            Component::Client,
-            Phase::Dns,
-            5,
-            50,
-            vec![Attr::new("answer", "127.0.0.1")],
-        ));
-        j.add_span(span(
-            Component::Client,
-            Phase::Connect,
-            50,
-            900,
-            vec![Attr::new("tcp_ms", "0.300")],
-        ));
-        j.add_span(span(
-            Component::Client,
-            Phase::Ssl,
-            400,
-            900,
-            vec![Attr::new("version", "TLSv1_3")],
-        ));
+        j.add_span(
+            span(1, Component::Client, Phase::Dns, 5, 50)
+                .with_attrs(vec![Attr::new("answer", "127.0.0.1")]),
+        );
+        j.add_span(
+            span(1, Component::Client, Phase::Connect, 50, 900)
+                .with_attrs(vec![Attr::new("tcp_ms", "0.300")]),
+        );
+        j.add_span(
+            span(1, Component::Client, Phase::Ssl, 400, 900)
+                .with_attrs(vec![Attr::new("version", "TLSv1_3")]),
+        );
         j.add_arrival(Component::Cdn, 950);
         let c = caption(&j, &ctx());
         assert!(c.contains("answered 127.0.0.1 (reusable for 30s)"), "{c}");
@@ -436,47 +417,36 @@ mod tests {
         j.add_arrival(Component::Cdn, 960);
         assert!(caption(&j, &ctx()).contains("GET /users/3 travelled"));
 
-        j.add_span(span(
-            Component::Cdn,
-            Phase::Cache,
-            960,
-            970,
-            vec![
+        j.add_span(
+            span(1, Component::Cdn, Phase::Cache, 960, 970).with_attrs(vec![
                 Attr::new("result", "MISS"),
                 Attr::new("why", "not in the cache"),
-            ],
-        ));
+            ]),
+        );
         j.add_arrival(Component::Lb, 980);
         assert_eq!(
             caption(&j, &ctx()),
             "Cache MISS at the CDN (not in the cache), so it forwards the request to the load balancer."
         );
 
-        j.add_span(span(
-            Component::Lb,
-            Phase::Pick,
-            980,
-            990,
-            vec![
+        j.add_span(
+            span(1, Component::Lb, Phase::Pick, 980, 990).with_attrs(vec![
                 Attr::new("server", "server-2"),
                 Attr::new("policy", "round_robin"),
                 Attr::new("reason", "next in turn"),
-            ],
-        ));
+            ]),
+        );
         j.add_arrival(Component::Server(2), 1000);
         assert_eq!(
             caption(&j, &ctx()),
             "The load balancer picked server-2 (round robin): next in turn."
         );
 
-        j.add_span(span(Component::Server(2), Phase::Queue, 1000, 1200, vec![]));
-        j.add_span(span(
-            Component::Db,
-            Phase::Db,
-            1300,
-            1400,
-            vec![Attr::new("sql", "SELECT * FROM users WHERE id = ?1")],
-        ));
+        j.add_span(span(1, Component::Server(2), Phase::Queue, 1000, 1200));
+        j.add_span(
+            span(1, Component::Db, Phase::Db, 1300, 1400)
+                .with_attrs(vec![Attr::new("sql", "SELECT * FROM users WHERE id = ?1")]),
+        );
         j.outcome = Some(Outcome::Status(200));
         j.served_by = Some("server-2".into());
         j.cache = Some(CacheStatus::Miss);
@@ -492,7 +462,7 @@ mod tests {
         assert!(c.ends_with("(2.0 ms in all)."), "{c}");
 
         // Held at two hops for the learner's clicks: said apart, not added to the total.
-        j.add_span(span(Component::Cdn, Phase::Held, 950, 1_500_950, vec![]));
+        j.add_span(span(1, Component::Cdn, Phase::Held, 950, 1_500_950));
         j.end_micros = Some(1_502_000);
         let c = caption(&j, &ctx());
         assert!(
@@ -506,20 +476,14 @@ mod tests {
     #[test]
     fn a_revalidated_answer_says_which_server_was_asked() {
         let mut j = begun();
-        j.add_span(span(
-            Component::Lb,
-            Phase::Pick,
-            0,
-            1,
-            vec![Attr::new("server", "server-1")],
-        ));
-        j.add_span(span(
-            Component::Db,
-            Phase::Db,
-            2,
-            3,
-            vec![Attr::new("sql", "SELECT * FROM users WHERE id = ?1")],
-        ));
+        j.add_span(
+            span(1, Component::Lb, Phase::Pick, 0, 1)
+                .with_attrs(vec![Attr::new("server", "server-1")]),
+        );
+        j.add_span(
+            span(1, Component::Db, Phase::Db, 2, 3)
+                .with_attrs(vec![Attr::new("sql", "SELECT * FROM users WHERE id = ?1")]),
+        );
         j.outcome = Some(Outcome::Status(200));
         j.served_by = Some("server-1".into());
         j.cache = Some(CacheStatus::Revalidated);
@@ -535,20 +499,14 @@ mod tests {
     #[test]
     fn the_pick_is_said_once_even_when_the_reason_names_the_server_and_policy() {
         let mut j = begun();
-        j.add_span(span(
-            Component::Lb,
-            Phase::Pick,
-            0,
-            1,
-            vec![
-                Attr::new("server", "server-3"),
-                Attr::new("policy", "round_robin"),
-                Attr::new(
-                    "reason",
-                    "server-3: next in turn (round robin over 3 healthy servers)",
-                ),
-            ],
-        ));
+        j.add_span(span(1, Component::Lb, Phase::Pick, 0, 1).with_attrs(vec![
+            Attr::new("server", "server-3"),
+            Attr::new("policy", "round_robin"),
+            Attr::new(
+                "reason",
+                "server-3: next in turn (round robin over 3 healthy servers)",
+            ),
+        ]));
         j.add_arrival(Component::Server(3), 2);
         assert_eq!(
             caption(&j, &ctx()),
@@ -566,29 +524,22 @@ mod tests {
         );
 
         j.add_arrival(Component::Cdn, 20);
-        j.add_span(span(
-            Component::Cdn,
-            Phase::Cache,
-            20,
-            30,
-            vec![
+        j.add_span(
+            span(1, Component::Cdn, Phase::Cache, 20, 30).with_attrs(vec![
                 Attr::new("result", "HIT"),
                 Attr::new("why", "fresh for 50 s more"),
-            ],
-        ));
+            ]),
+        );
         j.outcome = Some(Outcome::Status(200));
         j.cache = Some(CacheStatus::Hit);
         j.end_micros = Some(40);
         assert!(caption(&j, &ctx()).starts_with("Cache HIT at the CDN (fresh for 50 s more)"));
 
         let mut nx = begun();
-        nx.add_span(span(
-            Component::Client,
-            Phase::Dns,
-            0,
-            10,
-            vec![Attr::new("answer", "NXDOMAIN")],
-        ));
+        nx.add_span(
+            span(1, Component::Client, Phase::Dns, 0, 10)
+                .with_attrs(vec![Attr::new("answer", "NXDOMAIN")]),
+        );
         nx.outcome = Some(Outcome::DnsFailure);
         nx.end_micros = Some(10);
         assert_eq!(

@@ -17,16 +17,17 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{COOKIE, HOST, HeaderName, HeaderValue};
+use hyper::header::{COOKIE, HOST, HeaderValue};
 use hyper::http::request::Parts;
 use hyper::{Request, Response, StatusCode};
 
 use self::health::{Health, HealthRules, Transition};
 use self::policy::{Candidate, Pick, Picker};
-use super::http::{self, Body, CLIENT_ID, HOP_MARK, Outside, SERVED_BY, TRACEPARENT, TraceCtx};
+use super::forward::{self, Arrival, Failure, Forward, Took};
+use super::http::{self, Body, CLIENT_ID, TraceCtx};
 use super::link::LinkState;
 use super::listener::{Handler, Peer};
-use super::upstream::{Upstream, UpstreamError};
+use super::upstream::{Answer, Upstream, UpstreamError};
 use super::{Env, HopCounters, HopCounts};
 use crate::scenario::{BalancerConfig, Policy};
 use crate::trace::{Attr, Component, Marker, Phase, TraceEvent};
@@ -263,30 +264,13 @@ impl Balancer {
 
     async fn handle(self: Arc<Self>, req: Request<Incoming>, peer: Peer) -> Response<Body> {
         let (parts, body) = req.into_parts();
-        let ctx = http::trace_context(&parts.headers, &self.env.run_token);
-        let outside = Outside::begin(&self.env, &ctx, &parts, peer.addr);
-        let taken = self.counters.take();
-        self.env.arrive(ctx.id, Component::Lb).await;
-        let limits = &self.env.limits;
-        let read = http::read_body(
-            &parts.headers,
-            body,
-            limits.max_body_bytes,
-            limits.body_timeout.get(),
-        );
-        let resp = match read.await {
-            Ok(body) => self.forward(&parts, body, &ctx, peer).await,
+        let (arrival, read) =
+            Arrival::take(&self.env, &self.counters, Component::Lb, &parts, body, peer).await;
+        let resp = match read {
+            Ok(body) => self.forward(&parts, body, &arrival.ctx, peer).await,
             Err(e) => e.response(),
         };
-        taken.answer();
-        if let Some(o) = outside {
-            let served_by = resp
-                .headers()
-                .get(SERVED_BY)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            o.finish(&resp, None, served_by);
-        }
+        arrival.answer(&resp, None);
         resp
     }
 
@@ -372,68 +356,45 @@ impl Balancer {
             ],
         );
 
-        let mut builder = Request::builder()
-            .method(parts.method.clone())
-            .uri(parts.uri.path_and_query().map_or("/", |p| p.as_str()));
-        if let Some(headers) = builder.headers_mut() {
-            http::copy_end_to_end(&parts.headers, headers);
-            headers.remove(TRACEPARENT);
-            headers.remove(HOP_MARK);
-            if let Some(host) = parts.headers.get(HOST) {
-                headers.insert(HOST, host.clone());
-            }
-            if let Ok(v) = HeaderValue::from_str(&ctx.parent.child(rand::random()).to_string()) {
-                headers.insert(TRACEPARENT, v);
-            }
-            if let Ok(v) = HeaderValue::from_str(&env.run_token) {
-                headers.insert(HOP_MARK, v);
-            }
-            if let Ok(v) = HeaderValue::from_str(&peer.addr.ip().to_string()) {
-                headers.append(HeaderName::from_static("x-forwarded-for"), v);
-            }
-            headers.append(
-                hyper::header::VIA,
-                HeaderValue::from_static("1.1 hopscope-lb"),
-            );
-        }
-        let Ok(req) = builder.body(Full::new(body)) else {
-            return http::error(
-                StatusCode::BAD_REQUEST,
-                "the request could not be forwarded",
-            );
+        let hop = Forward {
+            env,
+            ctx,
+            component: Component::Lb,
+            counters: &self.counters,
         };
-        HopCounters::bump(&self.counters.forwarded);
+        let req = match hop.request(parts, body, peer, "1.1 hopscope-lb") {
+            Ok(req) => req,
+            Err(e) => return e.response(),
+        };
         backend.active.fetch_add(1, Ordering::Relaxed);
         let _active = Active(&backend.active);
-        let started = env.now();
-        let sent = if env.gate.is_stepped(ctx.id) {
-            Ok(backend.upstream.send(req).await)
-        } else {
-            tokio::time::timeout(
-                env.scale.apply(self.config.upstream_timeout.get()),
-                backend.upstream.send(req),
-            )
-            .await
-        };
-        let now = env.now();
-        let mut attrs = vec![Attr::new("server", backend.name.clone())];
-        let resp = match sent {
-            Ok(Ok(answer)) => {
+        let attrs = vec![Attr::new("server", backend.name.clone())];
+        let timeout = self.config.upstream_timeout.get();
+        hop.send(&backend.upstream, req, timeout, attrs, |sent, took| {
+            self.answer(&backend, sent, took)
+        })
+        .await
+    }
+
+    /// The response for what came back from `backend`; feeds the picker's latency estimate
+    /// and, when nothing listened, passive health.
+    fn answer(
+        &self,
+        backend: &Backend,
+        sent: Result<Answer, Failure>,
+        took: Took,
+    ) -> Response<Body> {
+        let now = took.back_micros;
+        match sent {
+            Ok(answer) => {
                 self.picker.lock().expect("picker lock").observe(
                     u32::from(backend.number),
-                    now - started,
+                    now - took.sent_micros,
                     now,
                 );
-                attrs.push(Attr::new("status", answer.status.as_u16().to_string()));
-                attrs.push(Attr::new("reused", answer.reused.to_string()));
-                let mut resp = Response::new(Full::new(answer.body));
-                *resp.status_mut() = answer.status;
-                http::copy_end_to_end(&answer.headers, resp.headers_mut());
-                resp
+                forward::response(answer.status, &answer.headers, answer.body)
             }
-            Ok(Err(e)) => {
-                HopCounters::bump(&self.counters.upstream_failed);
-                attrs.push(Attr::new("error", e.to_string()));
+            Err(Failure::Upstream(e)) => {
                 if matches!(
                     e,
                     UpstreamError::Refused(_) | UpstreamError::ConnectTimeout(_)
@@ -444,7 +405,7 @@ impl Balancer {
                         .expect("health lock")
                         .record_connect_failure(now);
                     if let Some(t) = t {
-                        self.marker(&backend, &t);
+                        self.marker(backend, &t);
                     }
                 }
                 let why = match e {
@@ -459,18 +420,14 @@ impl Balancer {
                 };
                 http::error(StatusCode::BAD_GATEWAY, &why)
             }
-            Err(_) => {
-                HopCounters::bump(&self.counters.upstream_failed);
-                attrs.push(Attr::new("error", "timed out"));
+            Err(Failure::TimedOut) => {
                 let why = format!(
                     "{} did not answer within {}",
                     backend.name, self.config.upstream_timeout
                 );
                 http::error(StatusCode::GATEWAY_TIMEOUT, &why)
             }
-        };
-        env.span(ctx.id, Component::Lb, Phase::Forward, started, attrs);
-        resp
+        }
     }
 }
 

@@ -15,15 +15,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{AGE, HOST, HeaderName, HeaderValue, IF_NONE_MATCH};
+use hyper::header::{AGE, HOST, HeaderValue, IF_NONE_MATCH};
 use hyper::http::request::Parts;
 use hyper::{Method, Request, Response, StatusCode};
 
 use self::rules::{Storability, storability};
 use self::store::{CacheKey, CacheStore, Lookup, StoredResponse};
-use super::http::{self, Body, HOP_MARK, Outside, SERVED_BY, TRACEPARENT, TraceCtx, X_CACHE};
+use super::forward::{self, Arrival, Failure, Forward};
+use super::http::{self, Body, SERVED_BY, TraceCtx, X_CACHE};
 use super::link::LinkState;
 use super::listener::{Handler, Peer};
 use super::upstream::{Upstream, UpstreamError};
@@ -52,6 +52,9 @@ pub struct Cdn {
     counters: HopCounters,
     timeout: Duration,
 }
+
+/// How the CDN names itself in `Via`, on the way in and on the way out.
+const VIA_CDN: &str = "1.1 hopscope-cdn";
 
 /// What came back from the load balancer, or the error response made here.
 type Fetched = Result<super::upstream::Answer, Response<Body>>;
@@ -138,33 +141,20 @@ impl Cdn {
 
     async fn handle(self: Arc<Self>, req: Request<Incoming>, peer: Peer) -> Response<Body> {
         let (parts, body) = req.into_parts();
-        let ctx = http::trace_context(&parts.headers, &self.env.run_token);
-        let outside = Outside::begin(&self.env, &ctx, &parts, peer.addr);
-        let taken = self.counters.take();
-        self.env.arrive(ctx.id, Component::Cdn).await;
-        let (resp, cache) = match http::read_body(
-            &parts.headers,
+        let (arrival, read) = Arrival::take(
+            &self.env,
+            &self.counters,
+            Component::Cdn,
+            &parts,
             body,
-            self.env.limits.max_body_bytes,
-            self.env.limits.body_timeout.get(),
+            peer,
         )
-        .await
-        {
-            Ok(body) => self.serve(&parts, body, &ctx, peer).await,
+        .await;
+        let (resp, cache) = match read {
+            Ok(body) => self.serve(&parts, body, &arrival.ctx, peer).await,
             Err(e) => (e.response(), None),
         };
-        taken.answer();
-        if let Some(o) = outside {
-            let served_by = match cache {
-                Some(CacheStatus::Hit) => None,
-                _ => resp
-                    .headers()
-                    .get(SERVED_BY)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string),
-            };
-            o.finish(&resp, cache, served_by);
-        }
+        arrival.answer(&resp, cache);
         resp
     }
 
@@ -200,7 +190,8 @@ impl Cdn {
             } else {
                 "cache is off"
             };
-            self.lookup_span(ctx, started, CacheStatus::Bypass, path, Some(why));
+            let bypass = CacheStatus::Bypass.as_str();
+            self.lookup_span(ctx, (started, env.now()), bypass, path, Some(why));
             let (resp, _) = self.pass_through(parts, body, ctx, peer, None).await;
             return (resp, Some(CacheStatus::Bypass));
         };
@@ -252,37 +243,26 @@ impl Cdn {
             }
         };
         let result = status.map_or("ERROR", CacheStatus::as_str);
+        self.lookup_span(ctx, (started, looked_up), result, path, why);
+        (resp, status)
+    }
+
+    /// The `cache` span: the verdict (`result`), the URL, why, and the cache's size now.
+    fn lookup_span(
+        &self,
+        ctx: &TraceCtx,
+        (started, ended): (u64, u64),
+        result: &'static str,
+        path: &str,
+        why: Option<impl Into<String>>,
+    ) {
         let mut attrs = vec![Attr::new("result", result), Attr::new("url", path)];
         if let Some(why) = why {
             attrs.push(Attr::new("why", why));
         }
         attrs.push(self.entries_attr());
-        env.span_between(
-            ctx.id,
-            Component::Cdn,
-            Phase::Cache,
-            started,
-            looked_up,
-            attrs,
-        );
-        (resp, status)
-    }
-
-    fn lookup_span(
-        &self,
-        ctx: &TraceCtx,
-        started: u64,
-        result: CacheStatus,
-        path: &str,
-        why: Option<&str>,
-    ) {
-        let mut attrs = vec![Attr::new("result", result.as_str()), Attr::new("url", path)];
-        if let Some(why) = why {
-            attrs.push(Attr::new("why", why));
-        }
-        attrs.push(self.entries_attr());
         self.env
-            .span(ctx.id, Component::Cdn, Phase::Cache, started, attrs);
+            .span_between(ctx.id, Component::Cdn, Phase::Cache, started, ended, attrs);
     }
 
     /// How many answers the cache holds now, for the trace: a replay shows the cache's
@@ -370,83 +350,25 @@ impl Cdn {
         peer: Peer,
         etag: Option<&str>,
     ) -> Fetched {
-        let env = &self.env;
-        let mut builder = Request::builder()
-            .method(parts.method.clone())
-            .uri(parts.uri.path_and_query().map_or("/", |p| p.as_str()));
-        if let Some(headers) = builder.headers_mut() {
-            http::copy_end_to_end(&parts.headers, headers);
-            headers.remove(TRACEPARENT);
-            headers.remove(HOP_MARK);
-            if let Some(host) = parts.headers.get(HOST) {
-                headers.insert(HOST, host.clone());
-            }
-            if let Ok(v) = HeaderValue::from_str(&ctx.parent.child(rand::random()).to_string()) {
-                headers.insert(TRACEPARENT, v);
-            }
-            if let Ok(v) = HeaderValue::from_str(&env.run_token) {
-                headers.insert(HOP_MARK, v);
-            }
-            if let Ok(v) = HeaderValue::from_str(&peer.addr.ip().to_string()) {
-                headers.append(HeaderName::from_static("x-forwarded-for"), v);
-            }
-            headers.append(
-                hyper::header::VIA,
-                HeaderValue::from_static("1.1 hopscope-cdn"),
-            );
-            if let Some(tag) = etag.and_then(|t| HeaderValue::from_str(t).ok()) {
-                headers.insert(IF_NONE_MATCH, tag);
-            }
+        let hop = Forward {
+            env: &self.env,
+            ctx,
+            component: Component::Cdn,
+            counters: &self.counters,
+        };
+        let mut req = hop
+            .request(parts, body, peer, VIA_CDN)
+            .map_err(|e| e.response())?;
+        // Revalidation: "send it only if it changed since this version".
+        if let Some(tag) = etag.and_then(|t| HeaderValue::from_str(t).ok()) {
+            req.headers_mut().insert(IF_NONE_MATCH, tag);
         }
-        let Ok(req) = builder.body(Full::new(body)) else {
-            return Err(http::error(
-                StatusCode::BAD_REQUEST,
-                "the request could not be forwarded",
-            ));
-        };
-        HopCounters::bump(&self.counters.forwarded);
-        let started = env.now();
-        let sent = if env.gate.is_stepped(ctx.id) {
-            Ok(self.upstream.send(req).await)
-        } else {
-            tokio::time::timeout(env.scale.apply(self.timeout), self.upstream.send(req)).await
-        };
-        let mut attrs = vec![Attr::new("to", "lb")];
-        let result = match sent {
-            Ok(Ok(answer)) => {
-                attrs.push(Attr::new("status", answer.status.as_u16().to_string()));
-                attrs.push(Attr::new("reused", answer.reused.to_string()));
-                Ok(answer)
-            }
-            Ok(Err(e)) => {
-                HopCounters::bump(&self.counters.upstream_failed);
-                attrs.push(Attr::new("error", e.to_string()));
-                Err(match e {
-                    UpstreamError::TooLarge(_) => http::error(
-                        StatusCode::BAD_GATEWAY,
-                        "the load balancer's answer was too large",
-                    ),
-                    UpstreamError::ConnectTimeout(_) => http::error(
-                        StatusCode::GATEWAY_TIMEOUT,
-                        "the CDN could not reach the load balancer in time",
-                    ),
-                    other => http::error(
-                        StatusCode::BAD_GATEWAY,
-                        &format!("the CDN got no answer from the load balancer: {other}"),
-                    ),
-                })
-            }
-            Err(_) => {
-                HopCounters::bump(&self.counters.upstream_failed);
-                attrs.push(Attr::new("error", "timed out"));
-                Err(http::error(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "the load balancer did not answer the CDN in time",
-                ))
-            }
-        };
-        env.span(ctx.id, Component::Cdn, Phase::Forward, started, attrs);
-        result
+        let attrs = vec![Attr::new("to", "lb")];
+        // The next hop's failure is worded once the forward span is reported: nothing here
+        // needs to happen before it.
+        hop.send(&self.upstream, req, self.timeout, attrs, |sent, _| sent)
+            .await
+            .map_err(failure_response)
     }
 
     fn cached_response(
@@ -471,15 +393,35 @@ impl Cdn {
 }
 
 fn respond(status: StatusCode, headers: &hyper::HeaderMap, body: Bytes) -> Response<Body> {
-    let mut resp = Response::new(Full::new(body));
-    *resp.status_mut() = status;
-    http::copy_end_to_end(headers, resp.headers_mut());
+    let mut resp = forward::response(status, headers, body);
+    // An `Age` from behind is not ours to pass on; a cached answer gets its own.
     resp.headers_mut().remove(AGE);
-    resp.headers_mut().append(
-        hyper::header::VIA,
-        HeaderValue::from_static("1.1 hopscope-cdn"),
-    );
+    resp.headers_mut()
+        .append(hyper::header::VIA, HeaderValue::from_static(VIA_CDN));
     resp
+}
+
+/// The CDN's answer when the load balancer gave none: 502, or 504 when it could not be
+/// reached or did not answer in time.
+fn failure_response(failure: Failure) -> Response<Body> {
+    match failure {
+        Failure::Upstream(UpstreamError::TooLarge(_)) => http::error(
+            StatusCode::BAD_GATEWAY,
+            "the load balancer's answer was too large",
+        ),
+        Failure::Upstream(UpstreamError::ConnectTimeout(_)) => http::error(
+            StatusCode::GATEWAY_TIMEOUT,
+            "the CDN could not reach the load balancer in time",
+        ),
+        Failure::Upstream(other) => http::error(
+            StatusCode::BAD_GATEWAY,
+            &format!("the CDN got no answer from the load balancer: {other}"),
+        ),
+        Failure::TimedOut => http::error(
+            StatusCode::GATEWAY_TIMEOUT,
+            "the load balancer did not answer the CDN in time",
+        ),
+    }
 }
 
 fn copy_served_by(from: &hyper::HeaderMap, resp: &mut Response<Body>) {

@@ -321,7 +321,6 @@ async fn open(
             ConnectError::Io(e) => Failed(Outcome::ConnectionReset, e.to_string()),
         })?;
     let tcp_done = env.now();
-    let handshake = |e: hyper::Error| Failed(Outcome::ConnectionReset, e.to_string());
     let conn = if tls {
         let Some(connector) = shared.tls_connector() else {
             return Err(Failed(Outcome::TlsError, "TLS is not set up".into()));
@@ -345,27 +344,9 @@ async fn open(
             tls_done,
             vec![Attr::new("version", version)],
         );
-        let (timed, stamps) = Timed::new(tls_stream, env.clock);
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(timed))
-            .await
-            .map_err(handshake)?;
-        spawn_connection(env, connection);
-        Conn {
-            sender,
-            stamps,
-            tls: true,
-        }
+        http1(env, tls_stream, true).await?
     } else {
-        let (timed, stamps) = Timed::new(stream, env.clock);
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(timed))
-            .await
-            .map_err(handshake)?;
-        spawn_connection(env, connection);
-        Conn {
-            sender,
-            stamps,
-            tls: false,
-        }
+        http1(env, stream, false).await?
     };
     env.span_between(
         id,
@@ -384,10 +365,17 @@ async fn open(
     Ok(conn)
 }
 
-fn spawn_connection<F>(env: &Arc<crate::engine::Env>, connection: F)
+/// Starts HTTP/1.1 over an open stream (TCP, or TLS over TCP), timing its bytes for the
+/// send, wait and receive phases; the connection runs on its own task until it closes or
+/// the engine stops.
+async fn http1<S>(env: &Arc<crate::engine::Env>, stream: S, tls: bool) -> Result<Conn, Failed>
 where
-    F: std::future::Future + Send + 'static,
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
+    let (timed, stamps) = Timed::new(stream, env.clock);
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(timed))
+        .await
+        .map_err(|e| Failed(Outcome::ConnectionReset, e.to_string()))?;
     let shutdown = env.shutdown.clone();
     tokio::spawn(async move {
         tokio::select! {
@@ -395,6 +383,11 @@ where
             _ = shutdown.cancelled() => {}
         }
     });
+    Ok(Conn {
+        sender,
+        stamps,
+        tls,
+    })
 }
 
 fn build_request(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::Verdict;
 use crate::scenario::{Check, CheckKind};
-use crate::trace::{Journey, Outcome, OutcomeClass, Phase};
+use crate::trace::{Journey, Outcome, OutcomeClass, Phase, metrics};
 
 pub(super) trait OrWaiting {
     fn or_waiting(self, f: impl FnOnce() -> String) -> Verdict;
@@ -129,14 +129,12 @@ pub(super) fn attr_matches(value: &str, expect: &str) -> bool {
     expect.is_empty() || value.to_lowercase().contains(&expect.to_lowercase())
 }
 
-/// The `q` quantile (0.99 for p99) of latencies in microseconds, in milliseconds.
-pub(crate) fn quantile(mut micros: Vec<u64>, q: f64) -> f64 {
-    if micros.is_empty() {
-        return 0.0;
-    }
-    micros.sort_unstable();
-    let rank = ((micros.len() as f64) * q).ceil() as usize;
-    micros[rank.clamp(1, micros.len()) - 1] as f64 / 1000.0
+/// The `q` quantile (0.99 for p99) of latencies in microseconds, in milliseconds (0 when
+/// there are none): [`metrics::quantile`] over them in milliseconds.
+pub(crate) fn quantile(micros: Vec<u64>, q: f64) -> f64 {
+    // Same-sized items: the vector is converted where it lies, not copied.
+    let millis: Vec<f64> = micros.into_iter().map(|m| m as f64 / 1000.0).collect();
+    metrics::quantile(millis, q).unwrap_or(0.0)
 }
 
 pub(super) fn tally<'a>(journeys: impl Iterator<Item = &'a Arc<Journey>>) -> String {

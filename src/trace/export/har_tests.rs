@@ -1,18 +1,8 @@
 //! Unit tests of the HAR timings and URL helpers.
 
 use super::*;
+use crate::trace::testing::span;
 use crate::trace::{Span, TraceId};
-
-fn span(phase: Phase, start: u64, end: u64) -> Span {
-    Span {
-        id: TraceId(1),
-        component: Component::Client,
-        phase,
-        start_micros: start,
-        end_micros: end,
-        attrs: vec![],
-    }
-}
 
 fn journey(outcome: Outcome, end: u64, spans: Vec<Span>) -> Journey {
     Journey {
@@ -31,12 +21,12 @@ fn a_full_request_adds_up_with_ssl_inside_connect() {
         Outcome::Status(200),
         1000,
         vec![
-            span(Phase::Dns, 0, 100),
-            span(Phase::Connect, 100, 400),
-            span(Phase::Ssl, 200, 400),
-            span(Phase::Send, 410, 420),
-            span(Phase::Wait, 420, 900),
-            span(Phase::Receive, 900, 1000),
+            span(1, Component::Client, Phase::Dns, 0, 100),
+            span(1, Component::Client, Phase::Connect, 100, 400),
+            span(1, Component::Client, Phase::Ssl, 200, 400),
+            span(1, Component::Client, Phase::Send, 410, 420),
+            span(1, Component::Client, Phase::Wait, 420, 900),
+            span(1, Component::Client, Phase::Receive, 900, 1000),
         ],
     );
     let t = timings(&j);
@@ -53,9 +43,9 @@ fn phases_that_did_not_happen_are_absent_and_failures_keep_their_time() {
             Outcome::Status(200),
             300,
             vec![
-                span(Phase::Send, 0, 10),
-                span(Phase::Wait, 10, 250),
-                span(Phase::Receive, 250, 300),
+                span(1, Component::Client, Phase::Send, 0, 10),
+                span(1, Component::Client, Phase::Wait, 10, 250),
+                span(1, Component::Client, Phase::Receive, 250, 300),
             ],
         )
     };
@@ -69,13 +59,17 @@ fn phases_that_did_not_happen_are_absent_and_failures_keep_their_time() {
     let refused = journey(
         Outcome::ConnectionRefused,
         500,
-        vec![span(Phase::Dns, 0, 100)],
+        vec![span(1, Component::Client, Phase::Dns, 0, 100)],
     );
     let t = timings(&refused);
     assert_eq!((t.dns, t.connect), (Some(100), Some(400)));
     assert_eq!(t.total_micros(), 500);
 
-    let timed_out = journey(Outcome::Timeout, 5000, vec![span(Phase::Connect, 0, 100)]);
+    let timed_out = journey(
+        Outcome::Timeout,
+        5000,
+        vec![span(1, Component::Client, Phase::Connect, 0, 100)],
+    );
     let t = timings(&timed_out);
     assert_eq!(t.wait, 4900);
 

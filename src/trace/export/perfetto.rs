@@ -481,18 +481,8 @@ impl Serialize for Args<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trace::testing::span;
     use crate::trace::{Outcome, Phase, TraceId};
-
-    fn span(component: Component, phase: Phase, start: u64, end: u64) -> Span {
-        Span {
-            id: TraceId(9),
-            component,
-            phase,
-            start_micros: start,
-            end_micros: end,
-            attrs: vec![],
-        }
-    }
 
     #[test]
     fn hops_follow_the_order_the_request_reached_them() {
@@ -502,10 +492,10 @@ mod tests {
             end_micros: Some(100),
             outcome: Some(Outcome::Status(200)),
             spans: vec![
-                span(Component::Client, Phase::Wait, 10, 90),
-                span(Component::Server(2), Phase::Handler, 40, 60),
-                span(Component::Lb, Phase::Forward, 30, 70),
-                span(Component::Cdn, Phase::Cache, 20, 21),
+                span(9, Component::Client, Phase::Wait, 10, 90),
+                span(9, Component::Server(2), Phase::Handler, 40, 60),
+                span(9, Component::Lb, Phase::Forward, 30, 70),
+                span(9, Component::Cdn, Phase::Cache, 20, 21),
             ],
             ..Journey::default()
         };
@@ -521,8 +511,8 @@ mod tests {
             end_micros: Some(100),
             outcome: Some(Outcome::Status(200)),
             spans: vec![
-                span(Component::Client, Phase::Connect, 0, 50),
-                span(Component::Client, Phase::Ssl, 40, 60),
+                span(9, Component::Client, Phase::Connect, 0, 50),
+                span(9, Component::Client, Phase::Ssl, 40, 60),
             ],
             ..Journey::default()
         };

@@ -1,6 +1,6 @@
-//! Per-second metrics rebuilt from journeys as they stream past, with the same arithmetic
-//! as the live recorder (`trace::metrics`): requests that ended in each second by status
-//! class, cache hits among cacheable lookups, latency percentiles from the same kind of HDR
+//! Per-second metrics rebuilt from journeys as they stream past, counted by the live
+//! recorder's own code (`trace::metrics::SecondBuckets`): requests that ended in each second
+//! by status class, cache hits among cacheable lookups, latency percentiles from the same HDR
 //! histogram, requests each server answered itself (cache HITs are the CDN's).
 //!
 //! Memory stays bounded however long the run: journeys come in the order they ended (the
@@ -16,90 +16,41 @@
 use std::collections::BTreeMap;
 
 use super::RunMeta;
-use crate::trace::metrics::{LatencyHistogram, SecondMetrics};
-use crate::trace::{CacheStatus, Journey};
+use crate::trace::Journey;
+use crate::trace::metrics::{SecondBuckets, SecondMetrics};
 
 /// How far behind the latest end a second stays open.
 pub const GRACE_SECS: u64 = 10;
 
-#[derive(Default)]
-struct Open {
-    metrics: SecondMetrics,
-    latency: LatencyHistogram,
-}
-
 /// Builds the per-second rows of a run.
 #[derive(Default)]
 pub struct SecondsBuilder {
-    open: BTreeMap<u64, Open>,
-    /// Closed seconds, contiguous from second 0.
-    closed: Vec<SecondMetrics>,
+    seconds: SecondBuckets,
     last_end_micros: u64,
     late: u64,
-}
-
-fn count(m: &mut SecondMetrics, j: &Journey) {
-    let Some(outcome) = j.outcome else { return };
-    m.requests += 1;
-    m.by_class[outcome.class().index()] += 1;
-    if let Some(cache) = j.cache
-        && cache != CacheStatus::Bypass
-    {
-        m.cache_lookups += 1;
-        if cache.is_hit() {
-            m.cache_hits += 1;
-        }
-    }
-    if let Some(server) = j.answered_by() {
-        *m.served.entry(server.to_string()).or_default() += 1;
-    }
 }
 
 impl SecondsBuilder {
     /// Counts one journey in the second it ended in.
     pub fn add(&mut self, j: &Journey) {
-        let (Some(_), Some(end)) = (j.outcome, j.end_micros) else {
+        let (Some(outcome), Some(end)) = (j.outcome, j.end_micros) else {
             return;
         };
         let second = end / 1_000_000;
         self.last_end_micros = self.last_end_micros.max(end);
-        if let Some(closed) = self.closed.get_mut(second as usize) {
-            count(closed, j);
+        if let Some(closed) = self.seconds.closed_mut(second) {
+            closed.count(outcome, j.cache, j.answered_by());
             self.late += 1;
             return;
         }
-        let open = self.open.entry(second).or_insert_with(|| Open {
-            metrics: SecondMetrics {
-                second,
-                ..SecondMetrics::default()
-            },
-            latency: LatencyHistogram::default(),
-        });
-        count(&mut open.metrics, j);
+        let open = self.seconds.open(second);
+        open.metrics.count(outcome, j.cache, j.answered_by());
         if let Some(l) = j.latency_micros() {
             open.latency.record(l);
         }
         let newest = self.last_end_micros / 1_000_000;
-        self.close_before(newest.saturating_sub(GRACE_SECS));
-    }
-
-    /// Closes every second before `second` (empty ones too: plots show the gap).
-    fn close_before(&mut self, second: u64) {
-        while (self.closed.len() as u64) < second {
-            let s = self.closed.len() as u64;
-            let open = self.open.remove(&s).unwrap_or_else(|| Open {
-                metrics: SecondMetrics {
-                    second: s,
-                    ..SecondMetrics::default()
-                },
-                latency: LatencyHistogram::default(),
-            });
-            let mut m = open.metrics;
-            m.latency = open.latency.percentiles();
-            m.hit_ratio =
-                (m.cache_lookups > 0).then(|| m.cache_hits as f64 / m.cache_lookups as f64);
-            self.closed.push(m);
-        }
+        self.seconds
+            .close_before(newest.saturating_sub(GRACE_SECS), |_| {});
     }
 
     /// Journeys that arrived after their second had closed.
@@ -113,7 +64,7 @@ impl SecondsBuilder {
             .info
             .duration_micros
             .max(self.last_end_micros.saturating_add(1));
-        self.close_before(until.div_ceil(1_000_000));
+        self.seconds.close_before(until.div_ceil(1_000_000), |_| {});
         let live: BTreeMap<u64, &SecondMetrics> =
             meta.seconds.iter().map(|s| (s.second, s)).collect();
         // Where the spool kept no journeys, the live rows are the only complete count.
@@ -123,7 +74,8 @@ impl SecondsBuilder {
             .truncated
             .as_ref()
             .map(|t| t.at_micros.saturating_sub(1_000_000) / 1_000_000);
-        for s in &mut self.closed {
+        let mut closed = self.seconds.into_closed();
+        for s in &mut closed {
             if let Some(l) = live.get(&s.second) {
                 if truncated_from.is_some_and(|from| s.second >= from) {
                     *s = (*l).clone();
@@ -133,13 +85,14 @@ impl SecondsBuilder {
                 }
             }
         }
-        self.closed
+        closed
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trace::CacheStatus;
     use crate::trace::metrics::Metrics;
     use crate::trace::{End, Outcome, TraceId};
 

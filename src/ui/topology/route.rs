@@ -221,18 +221,8 @@ pub fn place(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::{CacheStatus, Span, TraceId};
-
-    fn span(component: Component, phase: Phase, start: u64, end: u64) -> Span {
-        Span {
-            id: TraceId(1),
-            component,
-            phase,
-            start_micros: start,
-            end_micros: end,
-            attrs: Vec::new(),
-        }
-    }
+    use crate::trace::CacheStatus;
+    use crate::trace::testing::span;
 
     /// A request that looks the name up, connects, misses the cache and is served by
     /// server-2 after one query: as the engine reports it.
@@ -242,17 +232,17 @@ mod tests {
             ..Journey::default()
         };
         for s in [
-            span(Component::Client, Phase::Dns, 10, 100),
-            span(Component::Dns, Phase::Dns, 40, 60),
-            span(Component::Client, Phase::Connect, 100, 200),
-            span(Component::Cdn, Phase::Cache, 260, 270),
-            span(Component::Cdn, Phase::Forward, 270, 900),
-            span(Component::Lb, Phase::Pick, 300, 310),
-            span(Component::Lb, Phase::Forward, 310, 850),
-            span(Component::Server(2), Phase::Queue, 400, 420),
-            span(Component::Server(2), Phase::Handler, 420, 800),
-            span(Component::Db, Phase::Db, 500, 600),
-            span(Component::Client, Phase::Wait, 250, 950),
+            span(1, Component::Client, Phase::Dns, 10, 100),
+            span(1, Component::Dns, Phase::Dns, 40, 60),
+            span(1, Component::Client, Phase::Connect, 100, 200),
+            span(1, Component::Cdn, Phase::Cache, 260, 270),
+            span(1, Component::Cdn, Phase::Forward, 270, 900),
+            span(1, Component::Lb, Phase::Pick, 300, 310),
+            span(1, Component::Lb, Phase::Forward, 310, 850),
+            span(1, Component::Server(2), Phase::Queue, 400, 420),
+            span(1, Component::Server(2), Phase::Handler, 420, 800),
+            span(1, Component::Db, Phase::Db, 500, 600),
+            span(1, Component::Client, Phase::Wait, 250, 950),
         ] {
             j.add_span(s);
         }
@@ -314,7 +304,7 @@ mod tests {
         let mut j = Journey::default();
         j.add_arrival(Component::Cdn, 10);
         j.add_arrival(Component::Cdn, 20);
-        j.add_span(span(Component::Cdn, Phase::Cache, 20, 30));
+        j.add_span(span(1, Component::Cdn, Phase::Cache, 20, 30));
         j.outcome = Some(Outcome::Status(200));
         j.end_micros = Some(50);
         let mut b = RouteBuilder::default();
@@ -371,8 +361,8 @@ mod tests {
         assert_eq!(place(&s, refused.outcome, 201, TIMING), None);
 
         let mut nx = Journey::default();
-        nx.add_span(span(Component::Client, Phase::Dns, 0, 50));
-        nx.add_span(span(Component::Dns, Phase::Dns, 20, 30));
+        nx.add_span(span(1, Component::Client, Phase::Dns, 0, 50));
+        nx.add_span(span(1, Component::Dns, Phase::Dns, 20, 30));
         nx.add_arrival(Component::Dns, 10);
         nx.outcome = Some(Outcome::DnsFailure);
         nx.end_micros = Some(50);
