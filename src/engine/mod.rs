@@ -9,12 +9,15 @@
 //! - `db`: the SQLite database shared by the API servers.
 //! - `api`: the REST servers.  `balancer`: the load balancer.  `cdn`: the caching proxy.
 //! - `client`: the traffic generator and its client profiles.
-//! - `control` applies commands; `restore` reads and restores a lesson's world.
+//! - `commands`: the one ordered control channel into the running world and its task;
+//!   `control` applies commands; `restore` reads and restores a lesson's world.
+//! - `status`: the gauges published beside each snapshot.
 
 pub mod api;
 pub mod balancer;
 pub mod cdn;
 pub mod client;
+mod commands;
 pub mod control;
 pub mod db;
 pub mod dns;
@@ -31,13 +34,16 @@ mod running;
 mod scheduler;
 pub mod spool_place;
 mod stalled_head;
+mod status;
 mod timing;
 pub mod tls;
 pub mod topology;
 pub mod upstream;
 
+pub use commands::{Answer, CONTROL_CHANNEL, Control, ControlError, Op, Reply, Ticket};
 pub use control::Applied;
 pub use env::{Env, HopCounters, HopCounts, StepGate, Taken, TimeScale};
 pub use restore::Restored;
-pub use running::{Engine, EngineError, EngineOptions, Op, Reply, STOP_GRACE};
+pub use running::{Engine, EngineError, EngineOptions, STOP_GRACE};
+pub use status::Status;
 pub use topology::{Addresses, Topology};

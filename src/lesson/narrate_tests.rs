@@ -107,6 +107,11 @@ impl Live for Fake {
                     .lock()
                     .expect("lock")
                     .push(format!("send {} {}", r.method, r.path)),
+                GuideCommand::SendPlanned { .. }
+                | GuideCommand::Step
+                | GuideCommand::ReleaseSteps => {
+                    unreachable!("a lesson asks for no stepping: {op:?}")
+                }
             }
         }
         out

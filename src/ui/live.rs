@@ -1,18 +1,22 @@
 //! The window's link to a running engine. `Session` owns the engine of the scenario on
-//! screen and is the only place the window touches it: commands go out through
-//! `Engine::send` (never waiting), and once per frame `poll` reads what the panels show into
-//! a plain `Live` value (the recorder's latest snapshot plus a few gauges). Panels draw from
-//! `Live` only, so drawing never takes an engine lock.
+//! screen and is the only place the window touches it: everything it asks goes out on the
+//! engine's control channel (`Engine::try_submit`, never waiting; the tickets are kept and
+//! their answers read in order once per frame), and once per frame `poll` reads what the
+//! panels show into a plain `Live` value (the recorder's latest snapshot and the status
+//! published beside it). Panels draw from `Live` only, so drawing never takes an engine lock.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::waker::Waker;
 use crate::engine::cdn::CacheView;
-use crate::engine::{Addresses, Engine, EngineError, EngineOptions, Reply};
+use crate::engine::{
+    Addresses, Answer, ControlError, Engine, EngineError, EngineOptions, Op, Ticket,
+};
 use crate::scenario::{Command, Policy, Scenario};
-use crate::trace::{Component, Snapshot, TraceId};
+use crate::trace::{Component, Snapshot};
 
 /// How often the addresses are read again (they change only with a command).
 const ADDRESSES_EVERY: Duration = Duration::from_secs(1);
@@ -146,6 +150,8 @@ pub struct Session {
     profiles: Vec<ProfileInfo>,
     addresses: Addresses,
     addresses_at: Instant,
+    /// Batches sent and not yet answered, oldest first.
+    pending: VecDeque<Ticket>,
 }
 
 impl std::fmt::Debug for Session {
@@ -184,6 +190,7 @@ impl Session {
             source,
             addresses,
             addresses_at: Instant::now(),
+            pending: VecDeque::new(),
         })
     }
 
@@ -197,20 +204,20 @@ impl Session {
         if self.addresses_at.elapsed() >= ADDRESSES_EVERY {
             self.refresh_addresses();
         }
-        let t = self.engine.topology();
+        let status = self.engine.status();
         Live {
             snapshot: self.engine.snapshot(),
-            now_micros: t.env.now(),
-            time_scale: t.env.scale.get(),
-            paused: t.clients.is_paused(),
-            sent: t.clients.sent(),
-            policy: t.lb.policy(),
-            cache: t.cdn.as_ref().map(|c| c.view()),
+            now_micros: self.engine.now_micros(),
+            time_scale: self.engine.time_scale(),
+            paused: status.paused,
+            sent: status.sent,
+            policy: status.policy,
+            cache: status.cache,
             addresses: self.addresses.clone(),
-            edge: t.edge_component(),
-            dns_alive: t.is_alive(Component::Dns),
-            cdn_alive: t.is_alive(Component::Cdn),
-            lb_alive: t.is_alive(Component::Lb),
+            edge: status.edge,
+            dns_alive: status.dns_alive,
+            cdn_alive: status.cdn_alive,
+            lb_alive: status.lb_alive,
             profiles: self.profiles.clone(),
             name: self.scenario.name.clone(),
             summary: self.scenario.summary.clone(),
@@ -224,42 +231,60 @@ impl Session {
         self.addresses_at = Instant::now();
     }
 
-    /// Sends a control command; its answer arrives in `replies`.
-    pub fn send(&self, command: Command) {
-        self.engine.send(command);
+    /// Puts `ops` on the engine's control channel; their answers come from `answers`.
+    /// `Busy` when the engine has a full channel of work waiting (nothing was sent then).
+    pub fn submit(&mut self, ops: Vec<Op>) -> Result<(), ControlError> {
+        let ticket = self.engine.try_submit(ops)?;
+        self.pending.push_back(ticket);
+        Ok(())
     }
 
-    /// Answers to commands, oldest first.
-    pub fn replies(&self) -> Vec<Reply> {
-        self.engine.replies()
+    /// Sends a control command; its answer comes from `answers`.
+    pub fn send(&mut self, command: Command) -> Result<(), ControlError> {
+        self.submit(vec![Op::Apply(command)])
     }
 
-    /// Sends the next planned request now; a stepped one waits at every hop.
-    pub fn send_one(&self, stepped: bool) -> Option<TraceId> {
-        let handle = self.engine.handle();
-        let _runtime = handle.enter();
-        self.engine.topology().clients.send_planned(stepped)
+    /// Sends the next planned request; a stepped one waits at every hop. Its id comes from
+    /// `answers` (`Answer::Planned`).
+    pub fn send_one(&mut self, stepped: bool) -> Result<(), ControlError> {
+        self.submit(vec![Op::SendPlanned { stepped }])
     }
 
     /// Lets the stepped request take one more hop.
-    pub fn step(&self) {
-        self.engine.topology().env.gate.step();
+    pub fn step(&mut self) -> Result<(), ControlError> {
+        self.submit(vec![Op::Step])
     }
 
     /// Lets every stepped request run on (step mode off).
-    pub fn release_steps(&self) {
-        self.engine.topology().env.gate.release_all();
+    pub fn release_steps(&mut self) -> Result<(), ControlError> {
+        self.submit(vec![Op::ReleaseSteps])
+    }
+
+    /// The answers that have arrived, in the order their batches were sent (a batch still
+    /// being done holds back the ones after it, so the order is never mixed).
+    pub fn answers(&mut self) -> Vec<Answer> {
+        let mut out = Vec::new();
+        while let Some(ticket) = self.pending.front_mut() {
+            match ticket.try_take() {
+                Ok(Some(answers)) => out.extend(answers),
+                Ok(None) => break,
+                // The engine stopped: nothing more will come for this batch.
+                Err(_) => {}
+            }
+            self.pending.pop_front();
+        }
+        out
     }
 
     /// Stops the engine on a background thread, so the window never waits for requests in
     /// flight to drain. Returns the thread, to join when the process is about to end.
     pub fn stop_in_background(self) -> Option<std::thread::JoinHandle<()>> {
-        self.release_steps();
-        self.engine.topology().clients.set_paused(true);
         let mut engine = self.engine;
         std::thread::Builder::new()
             .name("hopscope-engine-stop".into())
             .spawn(move || {
+                // A stepped request goes on to its true outcome rather than being cancelled.
+                let _ = engine.call(vec![Op::ReleaseSteps]);
                 engine.stop();
                 drop(engine);
             })
