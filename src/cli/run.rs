@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::signals::{self, Stop};
 use super::{Failure, RunArgs, export, load_scenario, table};
 use crate::engine::{Engine, EngineOptions};
+use crate::trace::export::human_bytes;
 use crate::trace::{Summary, write_atomic};
 
 /// Runs the scenario for its duration.
@@ -37,7 +38,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
         },
     )
     .map_err(Failure::runtime)?;
-    let info = target.as_ref().map(|_| export::run_info(&engine));
+    let info = target.as_ref().map(|_| engine.run_info());
     let bar = ProgressBar::new(duration.as_millis() as u64);
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{bar:30}] {elapsed_precise} {msg}")
@@ -82,7 +83,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             stats.requests,
             target.path.display(),
             target.format,
-            export::human_bytes(stats.bytes)
+            human_bytes(stats.bytes)
         );
     }
     stop.failure().map_or(Ok(()), Err)

@@ -30,6 +30,7 @@ pub mod recorder_thread;
 pub mod redirect;
 pub mod resolver;
 pub mod restore;
+mod run_info;
 mod running;
 mod scheduler;
 pub mod spool_place;
