@@ -2,6 +2,7 @@
 //! submodule per area, all through real loopback sockets.
 
 mod cli;
+mod control_channel;
 mod engine;
 mod export;
 mod gui;
