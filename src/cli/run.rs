@@ -61,7 +61,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
     let before = engine.snapshot();
-    let to_micros = engine.topology().env.now();
+    let to_micros = engine.now_micros();
     signals::announce_grace(&engine);
     let last = engine.stop();
     let mut summary = Summary::from_snapshot(&name, seed, elapsed, &last);

@@ -4,7 +4,7 @@ use std::sync::Mutex;
 
 use super::*;
 use crate::engine::Restored;
-use crate::engine::topology::Tokens;
+use crate::engine::Tokens;
 use crate::lesson::GuideCommand;
 use crate::trace::{Journey, Marker, TraceId};
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::waker::Waker;
-use crate::engine::cdn::CacheView;
+use crate::engine::CacheView;
 use crate::engine::{
     Addresses, Answer, ControlError, Engine, EngineError, EngineOptions, Op, Ticket,
 };
@@ -104,7 +104,7 @@ impl Live {
                 lb: addr(8002),
                 servers: snapshot.servers.iter().map(|g| g.address.clone()).collect(),
                 zone: scenario.dns.zone.clone(),
-                tokens: crate::engine::topology::Tokens {
+                tokens: crate::engine::Tokens {
                     allowed: scenario.api.allowed_token.clone(),
                     forbidden: scenario.api.forbidden_token.clone(),
                 },

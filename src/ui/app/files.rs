@@ -124,7 +124,7 @@ impl HopscopeApp {
             self.log.error("nothing is running to save");
             return;
         };
-        let scenario = session.engine().topology().current_scenario();
+        let scenario = session.engine().current_scenario();
         let path = output_path(&self.options.save_dir, &scenario.name, "toml");
         let written = to_toml(&scenario)
             .map_err(|e| e.to_string())
