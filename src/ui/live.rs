@@ -152,6 +152,9 @@ pub struct Session {
     addresses_at: Instant,
     /// Batches sent and not yet answered, oldest first.
     pending: VecDeque<Ticket>,
+    /// Batches waiting for room in the engine's control channel, oldest first (sent before
+    /// any newer one, each frame, so the order holds and the window never blocks).
+    unsent: VecDeque<Vec<Op>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -191,6 +194,7 @@ impl Session {
             addresses,
             addresses_at: Instant::now(),
             pending: VecDeque::new(),
+            unsent: VecDeque::new(),
         })
     }
 
@@ -231,11 +235,29 @@ impl Session {
         self.addresses_at = Instant::now();
     }
 
-    /// Puts `ops` on the engine's control channel; their answers come from `answers`.
-    /// `Busy` when the engine has a full channel of work waiting (nothing was sent then).
+    /// Puts `ops` on the engine's control channel; their answers come from `answers`. When
+    /// the channel is full they wait here, in order, and go out on a later frame; `Err` only
+    /// when the engine has stopped.
     pub fn submit(&mut self, ops: Vec<Op>) -> Result<(), ControlError> {
-        let ticket = self.engine.try_submit(ops)?;
-        self.pending.push_back(ticket);
+        self.unsent.push_back(ops);
+        self.send_unsent()
+    }
+
+    /// Sends what waits for room, oldest first, until the channel is full again.
+    fn send_unsent(&mut self) -> Result<(), ControlError> {
+        while let Some(ops) = self.unsent.front() {
+            match self.engine.try_submit(ops.clone()) {
+                Ok(ticket) => {
+                    self.pending.push_back(ticket);
+                    self.unsent.pop_front();
+                }
+                Err(ControlError::Busy) => return Ok(()),
+                Err(e) => {
+                    self.unsent.clear();
+                    return Err(e);
+                }
+            }
+        }
         Ok(())
     }
 
@@ -261,8 +283,11 @@ impl Session {
     }
 
     /// The answers that have arrived, in the order their batches were sent (a batch still
-    /// being done holds back the ones after it, so the order is never mixed).
+    /// being done holds back the ones after it, so the order is never mixed). Sends what
+    /// waited for room first.
     pub fn answers(&mut self) -> Vec<Answer> {
+        // The engine stopped: the window says so when it next sends something.
+        let _ = self.send_unsent();
         let mut out = Vec::new();
         while let Some(ticket) = self.pending.front_mut() {
             match ticket.try_take() {
