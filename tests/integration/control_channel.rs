@@ -4,10 +4,13 @@
 //! taken goes missing.
 
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hopscope::engine::{Answer, ControlError, Engine, Op, Reply, Ticket};
-use hopscope::scenario::{Command, Dur, Target};
+use hopscope::scenario::{Command, Dur, Scenario, Target};
+use hopscope::ui::live::{ScenarioSource, Session};
+use hopscope::ui::waker::Waker;
 
 use super::engine::{quiet, start};
 
@@ -28,12 +31,15 @@ fn nth(n: usize) -> Command {
     }
 }
 
-/// An engine with three servers, whose health checks are rare (their markers stay out of
-/// the way).
-fn engine() -> Engine {
+/// Three servers, whose health checks are rare (their markers stay out of the way).
+fn scenario() -> Scenario {
     let mut s = quiet();
     s.balancer.health_interval = Dur::from_secs(60);
-    start(s, false)
+    s
+}
+
+fn engine() -> Engine {
+    start(scenario(), false)
 }
 
 fn server_2(engine: &Engine) -> SocketAddr {
@@ -160,4 +166,48 @@ fn a_full_channel_refuses_a_sender_that_may_not_wait_and_loses_nothing_it_took()
         "every batch taken was applied"
     );
     assert!(listening(server_2(&engine)));
+}
+
+#[test]
+fn kills_and_restarts_the_window_sends_in_one_frame_apply_in_that_order() {
+    let waker = Arc::new(Waker::default());
+    let mut session = Session::start(scenario(), ScenarioSource::Inline, false, false, &waker)
+        .expect("the session starts");
+    let addr = server_2(session.engine());
+    // One frame's commands: kill, restart, kill, … (what two quick clicks send).
+    for n in 0..100 {
+        session.send(nth(n)).expect("the engine takes the command");
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut answers = Vec::new();
+    while answers.len() < 100 {
+        assert!(
+            Instant::now() < deadline,
+            "{} answers of 100",
+            answers.len()
+        );
+        answers.extend(session.answers());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(answers.len(), 100, "one answer per command");
+    for (n, answer) in answers.iter().enumerate() {
+        let Answer::Applied(Reply { command, result }) = answer else {
+            panic!("{answer:?}");
+        };
+        assert_eq!(*command, nth(n), "answer {n} is out of order");
+        assert!(result.is_ok(), "{command}: {result:?}");
+    }
+    assert!(
+        listening(addr),
+        "the last command was a restart: server-2 is up"
+    );
+    let markers = burst_markers(session.engine());
+    let expected: Vec<String> = (0..100).map(|n| nth(n).to_string()).collect();
+    assert_eq!(
+        markers, expected,
+        "the trace's markers are in the order sent"
+    );
+    if let Some(stopping) = session.stop_in_background() {
+        stopping.join().expect("the engine stops");
+    }
 }
