@@ -199,11 +199,6 @@ impl Engine {
         self.topology.env.scale.get()
     }
 
-    /// The control channel: every change to the running world goes through it, in order.
-    pub fn control(&self) -> &Control {
-        &self.control
-    }
-
     /// Puts `ops` on the control channel without waiting (for the window): their answers
     /// arrive on the ticket; `Busy` when the channel is full.
     pub fn try_submit(&self, ops: Vec<Op>) -> Result<Ticket, ControlError> {
@@ -239,11 +234,6 @@ impl Engine {
             Some(Answer::Sent(id)) => Some(id),
             _ => None,
         }
-    }
-
-    /// Applies a command without waiting (for the window): the answer arrives on the ticket.
-    pub fn send(&self, command: Command) -> Result<Ticket, ControlError> {
-        self.try_submit(vec![Op::Apply(command)])
     }
 
     /// Does `ops` in order and waits (for the command line; not from inside the runtime).
