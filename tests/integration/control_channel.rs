@@ -168,28 +168,32 @@ fn a_full_channel_refuses_a_sender_that_may_not_wait_and_loses_nothing_it_took()
     assert!(listening(server_2(&engine)));
 }
 
+/// Commands the window sends in one frame: more than the control channel holds.
+const WINDOW_BURST: usize = 600;
+
 #[test]
 fn kills_and_restarts_the_window_sends_in_one_frame_apply_in_that_order() {
     let waker = Arc::new(Waker::default());
     let mut session = Session::start(scenario(), ScenarioSource::Inline, false, false, &waker)
         .expect("the session starts");
     let addr = server_2(session.engine());
-    // One frame's commands: kill, restart, kill, … (what two quick clicks send).
-    for n in 0..100 {
+    // One frame's commands: kill, restart, kill, … (what quick clicks send), more than the
+    // channel holds: those that do not fit wait in the session and go out later, in order.
+    for n in 0..WINDOW_BURST {
         session.send(nth(n)).expect("the engine takes the command");
     }
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut answers = Vec::new();
-    while answers.len() < 100 {
+    while answers.len() < WINDOW_BURST {
         assert!(
             Instant::now() < deadline,
-            "{} answers of 100",
+            "{} answers of {WINDOW_BURST}",
             answers.len()
         );
         answers.extend(session.answers());
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert_eq!(answers.len(), 100, "one answer per command");
+    assert_eq!(answers.len(), WINDOW_BURST, "one answer per command");
     for (n, answer) in answers.iter().enumerate() {
         let Answer::Applied(Reply { command, result }) = answer else {
             panic!("{answer:?}");
@@ -202,7 +206,7 @@ fn kills_and_restarts_the_window_sends_in_one_frame_apply_in_that_order() {
         "the last command was a restart: server-2 is up"
     );
     let markers = burst_markers(session.engine());
-    let expected: Vec<String> = (0..100).map(|n| nth(n).to_string()).collect();
+    let expected: Vec<String> = (0..WINDOW_BURST).map(|n| nth(n).to_string()).collect();
     assert_eq!(
         markers, expected,
         "the trace's markers are in the order sent"
