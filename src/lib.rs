@@ -3,7 +3,8 @@
 //! - [`scenario`]: scenario files (TOML) as data: topology, traffic, events, narration.
 //! - [`trace`]: trace events, journeys, the recorder, metrics and the summary.
 //! - [`engine`]: the live components on loopback sockets (DNS, CDN, LB, servers, database,
-//!   clients), their links and faults, driven by `Control` commands.
+//!   clients), their links and faults, driven through one ordered control channel
+//!   ([`engine::Op`] batches on [`engine::Control`]) and read as snapshots and a status.
 //! - [`theory`]: queueing and caching theory next to the measurements (Erlang C, M/M/c/K,
 //!   Che's approximation), with confidence intervals.
 //! - [`sweep`]: the scaling sweep: the same scenario with 1..N servers, measured per run.

@@ -551,15 +551,13 @@ impl Live {
         let mut quiet_since = Instant::now();
         let mut closed_write = false;
         loop {
-            match stream.read(&mut buf) {
-                Ok(0) => return Ok(reply),
-                Ok(n) => {
+            match read_step(stream.read(&mut buf)) {
+                ReadStep::Closed => return Ok(reply),
+                ReadStep::Bytes(n) => {
                     reply.extend_from_slice(&buf[..n]);
                     quiet_since = Instant::now();
                 }
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-                // A reset after (or instead of) an answer: the connection is over.
-                Err(_) => return Ok(reply),
+                ReadStep::Nothing => {}
             }
             if started.elapsed() > ANSWER_BOUND {
                 return Err(format!(
@@ -617,6 +615,38 @@ impl Live {
                 ));
             }
         }
+    }
+}
+
+/// What one read of an answer brought.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadStep {
+    /// This many bytes of the answer.
+    Bytes(usize),
+    /// Nothing yet: keep reading.
+    Nothing,
+    /// The connection is over (closed, or reset after or instead of an answer).
+    Closed,
+}
+
+/// Reads the outcome of one `read` on a socket with a read timeout. A read that timed out
+/// or that a signal interrupted brought nothing yet: libFuzzer's SIGALRM (every
+/// `-timeout`/2 + 1 seconds, installed without `SA_RESTART`) interrupts a blocked `recv`,
+/// which with `SO_RCVTIMEO` set is never restarted (signal(7)), and that is not the
+/// component closing the connection.
+pub fn read_step(read: std::io::Result<usize>) -> ReadStep {
+    match read {
+        Ok(0) => ReadStep::Closed,
+        Ok(n) => ReadStep::Bytes(n),
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+            ) =>
+        {
+            ReadStep::Nothing
+        }
+        Err(_) => ReadStep::Closed,
     }
 }
 

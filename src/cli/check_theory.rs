@@ -57,14 +57,13 @@ pub fn record(
     cancel: &AtomicBool,
 ) -> Result<Recorded, String> {
     let mut engine = super::start_playing(scenario, false).map_err(|e| e.to_string())?;
-    let env = engine.topology().env.clone();
     let started = Instant::now();
     while started.elapsed() < duration && !cancel.load(Ordering::Acquire) {
         std::thread::sleep(
             Duration::from_millis(50).min(duration.saturating_sub(started.elapsed())),
         );
     }
-    let to_micros = env.now();
+    let to_micros = engine.now_micros();
     if cancel.load(Ordering::Acquire) {
         signals::announce_grace(&engine);
     }

@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::Failure;
 use crate::engine::Engine;
-use crate::trace::export::{ComponentInfo, ExportStats, TopologyInfo, export_spool};
+use crate::trace::export::{ExportStats, export_spool};
 use crate::trace::{Format, RunInfo, RunMeta, Snapshot};
 
 /// Where and how to export.
@@ -56,58 +56,6 @@ impl ExportArgs {
     }
 }
 
-/// The header of the run's exports: scenario, seed, wall-clock start and topology.
-pub fn run_info(engine: &Engine) -> RunInfo {
-    let topology = engine.topology();
-    let scenario = &topology.scenario;
-    let addresses = engine.addresses();
-    let mut components = vec![
-        ComponentInfo {
-            name: "client".into(),
-            address: None,
-        },
-        ComponentInfo {
-            name: "dns".into(),
-            address: Some(addresses.dns.clone()),
-        },
-    ];
-    if let Some(cdn) = &addresses.cdn {
-        components.push(ComponentInfo {
-            name: "cdn".into(),
-            address: Some(cdn.clone()),
-        });
-    }
-    components.push(ComponentInfo {
-        name: "lb".into(),
-        address: Some(addresses.lb.clone()),
-    });
-    for s in topology.servers() {
-        components.push(ComponentInfo {
-            name: s.name().to_string(),
-            address: Some(s.addr().to_string()),
-        });
-    }
-    components.push(ComponentInfo {
-        name: "db".into(),
-        address: None,
-    });
-    RunInfo {
-        scenario: scenario.name.clone(),
-        seed: scenario.seed,
-        scenario_config: serde_json::to_value(scenario).ok(),
-        wall_start_micros: topology.env.clock.wall_start_micros(),
-        duration_micros: 0,
-        topology: TopologyInfo {
-            components,
-            edge: topology.edge_component().to_string(),
-            edge_address: addresses.edge.clone(),
-            edge_tls: addresses.edge_tls.clone(),
-            zone: addresses.zone.clone(),
-        },
-        generator: format!("hopscope {}", env!("CARGO_PKG_VERSION")),
-    }
-}
-
 /// Writes the export of a stopped engine: `last` is what `Engine::stop` returned, `before`
 /// the snapshot taken just before stopping (whose server gauges still say which servers were
 /// up: after the stop every one is down).
@@ -139,13 +87,4 @@ pub fn write_running(
     engine.flush_spool();
     let meta = RunMeta::from_snapshot(info, &engine.snapshot());
     export_spool(&target.path, target.format, &meta, engine.spool_path()).map_err(Failure::runtime)
-}
-
-/// A size for people.
-pub fn human_bytes(bytes: u64) -> String {
-    match bytes {
-        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.1} kB", b as f64 / 1024.0),
-        b => format!("{b} B"),
-    }
 }

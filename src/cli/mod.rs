@@ -197,7 +197,7 @@ impl Failure {
 /// holds for every run of this process.
 pub fn load_scenario(args: &ScenarioArgs) -> Result<Scenario, Failure> {
     if let Some(dir) = &args.spool_dir {
-        crate::engine::spool_place::set_default_dir(dir.clone());
+        crate::engine::set_default_spool_dir(dir.clone());
     }
     let name = args.scenario.as_deref().unwrap_or("default");
     let (mut s, _) = scenario::resolve(name).map_err(Failure::input)?;
@@ -264,7 +264,7 @@ pub fn main() -> ExitCode {
         }
     };
     // Whatever a task still held when its engine stopped is removed too.
-    crate::engine::leftovers::remove_all();
+    crate::engine::remove_leftovers();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {

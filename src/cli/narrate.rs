@@ -14,6 +14,7 @@ use super::signals::Stop;
 use super::{Failure, RunArgs, load_scenario, table};
 use crate::lesson::{NarrateOptions, narrate};
 use crate::trace::Summary;
+use crate::trace::export::human_bytes;
 
 /// Runs the scenario with narration.
 pub fn run(args: RunArgs) -> Result<(), Failure> {
@@ -40,7 +41,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     let report = narrate(&scenario, &engine, &options, &mut out)
         .map_err(|e| Failure::runtime(format!("cannot write the narration: {e}")))?;
     let elapsed = started.elapsed().as_secs_f64();
-    let info = target.as_ref().map(|_| super::export::run_info(&engine));
+    let info = target.as_ref().map(|_| engine.run_info());
     let before = engine.snapshot();
     super::signals::announce_grace(&engine);
     let last = engine.stop();
@@ -59,7 +60,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             stats.requests,
             target.path.display(),
             target.format,
-            super::export::human_bytes(stats.bytes)
+            human_bytes(stats.bytes)
         );
     }
     if let Some(stopped) = stop.failure() {

@@ -2,22 +2,11 @@
 //! it in the window, with a timeline scrubber (or says what is wrong with the file and where,
 //! exit 2). `--summary` prints the summary only, without a window; `--export FILE` converts
 //! the loaded trace to another format (HAR, Perfetto, CSV) and exits.
-//!
-//! [`load`] is what the window's File → Open calls.
 
-use std::path::Path;
-
-use super::export::human_bytes;
 use super::{Failure, OpenArgs, table};
-use crate::trace::export::export_journeys;
-use crate::trace::import::{ImportError, import_file};
+use crate::trace::export::{export_journeys, human_bytes};
 use crate::trace::replay::Replay;
 use crate::trace::{Format, export::rfc3339_millis};
-
-/// Reads and checks the trace at `path` and prepares it for replay.
-pub fn load(path: &Path) -> Result<Replay, ImportError> {
-    import_file(path).map(Replay::new)
-}
 
 /// Runs `hopscope open`.
 pub fn open(args: OpenArgs) -> Result<(), Failure> {
@@ -28,7 +17,7 @@ pub fn open(args: OpenArgs) -> Result<(), Failure> {
         }
         None => None,
     };
-    let replay = load(&args.trace).map_err(Failure::input)?;
+    let replay = Replay::load(&args.trace).map_err(Failure::input)?;
     let meta = replay.meta();
     println!(
         "{}: {} requests, started {}, written by {}",

@@ -10,6 +10,7 @@ use super::signals::{self, Stop};
 use super::{Failure, RunArgs, export, load_scenario, table};
 use crate::engine::Engine;
 use crate::trace::Summary;
+use crate::trace::export::human_bytes;
 
 /// Runs the scenario for its duration.
 pub fn run(args: RunArgs) -> Result<(), Failure> {
@@ -25,7 +26,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     let theory_scenario = scenario.clone();
     let mut engine =
         super::start_playing(scenario, args.export.no_trace).map_err(Failure::runtime)?;
-    let info = target.as_ref().map(|_| export::run_info(&engine));
+    let info = target.as_ref().map(|_| engine.run_info());
     let bar = ProgressBar::new(duration.as_millis() as u64);
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{bar:30}] {elapsed_precise} {msg}")
@@ -48,7 +49,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
     let before = engine.snapshot();
-    let to_micros = engine.topology().env.now();
+    let to_micros = engine.now_micros();
     signals::announce_grace(&engine);
     let last = engine.stop();
     let mut summary = Summary::from_snapshot(&name, seed, elapsed, &last);
@@ -72,7 +73,7 @@ pub fn run(args: RunArgs) -> Result<(), Failure> {
             stats.requests,
             target.path.display(),
             target.format,
-            export::human_bytes(stats.bytes)
+            human_bytes(stats.bytes)
         );
     }
     stop.failure().map_or(Ok(()), Err)

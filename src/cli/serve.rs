@@ -105,7 +105,7 @@ pub fn serve(args: ServeArgs) -> Result<(), Failure> {
         },
     )
     .map_err(Failure::runtime)?;
-    let info = target.as_ref().map(|_| export::run_info(&engine));
+    let info = target.as_ref().map(|_| engine.run_info());
     // Before the address line: whoever reads it may signal at once.
     let stop = Stop::watch();
     address_line(&engine);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 
 use super::Failure;
-use crate::engine::{Engine, STOP_GRACE, leftovers};
+use crate::engine::{Engine, STOP_GRACE, remove_leftovers};
 
 /// The number of the first signal received (0 while none has come).
 static RAISED: AtomicU8 = AtomicU8::new(0);
@@ -104,7 +104,7 @@ fn received(number: u8, flag: &AtomicBool) {
         flag.store(true, Ordering::Release);
         return;
     }
-    leftovers::remove_all();
+    remove_leftovers();
     eprintln!("hopscope: {}, exiting at once", name(number));
     std::process::exit(128 + i32::from(RAISED.load(Ordering::Acquire)));
 }

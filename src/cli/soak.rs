@@ -142,7 +142,7 @@ pub fn soak(args: SoakArgs) -> Result<(), Failure> {
             rss_kib: rss_kib(),
             fds: open_fds(),
             threads: threads(),
-            open_requests: engine.topology().clients.open_requests(),
+            open_requests: engine.requests_in_flight(),
             in_flight: snap.in_flight.len(),
             recent: snap.recent.len(),
             spooled: snap.spooled,

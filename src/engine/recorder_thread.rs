@@ -1,5 +1,6 @@
 //! Runs the recorder on its own named thread: drains the engine's bounded event channel,
-//! moves time on, and publishes a fresh snapshot about 30 times a second. It calls the
+//! moves time on, and publishes a fresh snapshot, with the engine's status sampled at the
+//! same moment, about 30 times a second. It calls the
 //! "wake the UI" callback only when the snapshot changed: events arrived, a server gauge
 //! moved, or time alone changed it (a second of metrics closed, a lost request dropped). Readers take the latest snapshot; they never touch the channel.
 //! When the trace spool stops keeping journeys (full, or a failed write) it says so once on
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
+use super::status::Status;
 use crate::trace::{EventSink, Recorder, ServerGauge, Snapshot, TraceEvent};
 
 /// How often a snapshot is published.
@@ -29,21 +31,34 @@ pub enum WakeCause {
 /// Called after each snapshot that changed (the window asks for a repaint).
 pub type Wake = Arc<dyn Fn(WakeCause) + Send + Sync>;
 
-/// Reads live server gauges from the engine.
-pub type Gauges = Arc<dyn Fn() -> Vec<ServerGauge> + Send + Sync>;
+/// Reads live server gauges and the engine's status.
+pub type Gauges = Arc<dyn Fn() -> (Vec<ServerGauge>, Status) + Send + Sync>;
 
-/// The latest snapshot, shared with readers.
-#[derive(Clone, Default)]
-pub struct SnapshotCell(Arc<Mutex<Arc<Snapshot>>>);
+/// The latest snapshot and the status sampled with it, shared with readers.
+#[derive(Clone)]
+pub struct SnapshotCell(Arc<Mutex<(Arc<Snapshot>, Arc<Status>)>>);
 
 impl SnapshotCell {
-    /// The latest snapshot.
-    pub fn get(&self) -> Arc<Snapshot> {
-        self.0.lock().expect("snapshot lock").clone()
+    /// A cell holding an empty snapshot and `status` until the first publish.
+    fn new(status: Status) -> SnapshotCell {
+        SnapshotCell(Arc::new(Mutex::new((
+            Arc::new(Snapshot::default()),
+            Arc::new(status),
+        ))))
     }
 
-    fn set(&self, snapshot: Snapshot) {
-        *self.0.lock().expect("snapshot lock") = Arc::new(snapshot);
+    /// The latest snapshot.
+    pub fn get(&self) -> Arc<Snapshot> {
+        self.0.lock().expect("snapshot lock").0.clone()
+    }
+
+    /// The status sampled with the latest snapshot.
+    pub fn status(&self) -> Arc<Status> {
+        self.0.lock().expect("snapshot lock").1.clone()
+    }
+
+    fn set(&self, snapshot: Snapshot, status: Status) {
+        *self.0.lock().expect("snapshot lock") = (Arc::new(snapshot), Arc::new(status));
     }
 }
 
@@ -90,7 +105,7 @@ impl RecorderThread {
     ) -> std::io::Result<RecorderThread> {
         let stop = Arc::new(AtomicBool::new(false));
         let flush = SpoolFlusher::default();
-        let cell = SnapshotCell::default();
+        let cell = SnapshotCell::new(gauges().1);
         let (stop2, flush2, cell2) = (stop.clone(), flush.clone(), cell.clone());
         let handle = std::thread::Builder::new()
             .name("hopscope-recorder".into())
@@ -100,7 +115,7 @@ impl RecorderThread {
                 // `fresh`: events were ingested since the last publish.
                 let mut publish = |recorder: &mut Recorder, fresh: bool| {
                     let now = sink.now();
-                    let servers = gauges();
+                    let (servers, status) = gauges();
                     let ticked = recorder.tick(now, &servers);
                     let cause = if fresh || servers != last_gauges {
                         last_gauges.clone_from(&servers);
@@ -117,7 +132,7 @@ impl RecorderThread {
                     let mut snap = recorder.snapshot(now, servers);
                     snap.events_shed = sink.shed();
                     snap.source_outcomes = sink.outcomes().read();
-                    cell2.set(snap);
+                    cell2.set(snap, status);
                     if let (Some(wake), Some(cause)) = (&wake, cause) {
                         wake(cause);
                     }

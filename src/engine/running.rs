@@ -6,16 +6,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, Sender};
 use tokio::runtime::Runtime;
 
+use super::commands::{Answer, Control, ControlError, Op, Reply, Ticket};
 use super::control::Applied;
 use super::recorder_thread::{Gauges, RecorderThread, SnapshotCell, SpoolFlusher, Wake};
 use super::restore::Restored;
+use super::status::Status;
 use super::topology::{Addresses, StartError, Topology};
 use super::{Env, scheduler};
-use crate::scenario::{Command, Scenario, Scope, SendRequest, World};
-use crate::trace::{EventSink, Recorder, RecorderConfig, Snapshot};
+use crate::scenario::{Command, Scenario, SendRequest};
+use crate::trace::{EventSink, Recorder, RecorderConfig, Snapshot, TraceId};
 
 /// The longest a stop waits for the requests in flight before ending them as `cancelled`.
 pub const STOP_GRACE: Duration = Duration::from_secs(2);
@@ -50,41 +51,13 @@ pub enum EngineError {
     Start(#[from] StartError),
 }
 
-/// The answer to a command sent without waiting (`Engine::send`).
-#[derive(Clone, Debug)]
-pub struct Reply {
-    pub command: Command,
-    pub result: Result<Applied, String>,
-}
-
-/// One thing a lesson asks of the engine. A batch of them is done in order, by one task,
-/// so a restore is complete before the step's first action.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Op {
-    /// A control command (its answer arrives in `replies`).
-    Apply(Command),
-    /// A specific request, with a marker naming it.
-    Send(SendRequest),
-    /// Bring the settings in `scope` to `world`; the outcome arrives in `restores` with
-    /// `tag`.
-    Restore {
-        world: World,
-        scope: Scope,
-        tag: u64,
-    },
-}
-
-/// A restore done, with the tag of the request for it.
-type TaggedRestore = (u64, Restored);
-
 /// A running scenario.
 pub struct Engine {
     runtime: Option<Runtime>,
     topology: Arc<Topology>,
     recorder: Option<RecorderThread>,
     cell: SnapshotCell,
-    replies: (Sender<Reply>, Receiver<Reply>),
-    restores: (Sender<TaggedRestore>, Receiver<TaggedRestore>),
+    control: Control,
     workdir: PathBuf,
     spool: PathBuf,
     /// The spool is in a folder of its own choosing (removed on its own at the end).
@@ -147,20 +120,22 @@ impl Engine {
             spool_limit: place.limit(scenario.trace.spool_limit),
         });
         let gauge_source = topology.clone();
-        let gauges: Gauges = Arc::new(move || gauge_source.gauges());
+        let gauges: Gauges = Arc::new(move || (gauge_source.gauges(), gauge_source.status()));
         let recorder = RecorderThread::start(recorder, rx, sink, gauges, options.wake.clone())
             .map_err(EngineError::Runtime)?;
         let cell = recorder.cell();
-        {
+        let control = {
             let _entered = runtime.enter();
             topology
                 .clients
                 .set_paused(!options.traffic || !scenario.traffic.enabled);
             topology.clients.start();
+            let control = Control::start(topology.clone());
             if options.play_events {
-                scheduler::play(&topology, &scenario.events);
+                scheduler::play(&topology, &control, &scenario.events);
             }
-        }
+            control
+        };
         cleanup.0 = None; // the engine owns the directory now
         let mut remove_spool = _remove_spool;
         remove_spool.0 = None; // and the spool
@@ -173,8 +148,7 @@ impl Engine {
             topology,
             recorder: Some(recorder),
             cell,
-            replies: crossbeam_channel::bounded(256),
-            restores: crossbeam_channel::bounded(64),
+            control,
             workdir: dir,
             spool,
             spool_outside_workdir: place.outside_workdir,
@@ -205,81 +179,75 @@ impl Engine {
             .clone()
     }
 
+    /// The running settings as a scenario (what "save as scenario" writes).
+    pub fn current_scenario(&self) -> Scenario {
+        self.topology.current_scenario()
+    }
+
+    /// The status sampled with the latest snapshot.
+    pub fn status(&self) -> Arc<Status> {
+        self.cell.status()
+    }
+
+    /// Trace time now (microseconds since the run started).
+    pub fn now_micros(&self) -> u64 {
+        self.topology.env.now()
+    }
+
+    /// The time scale in force now.
+    pub fn time_scale(&self) -> f64 {
+        self.topology.env.scale.get()
+    }
+
+    /// Puts `ops` on the control channel without waiting (for the window): their answers
+    /// arrive on the ticket; `Busy` when the channel is full.
+    pub fn try_submit(&self, ops: Vec<Op>) -> Result<Ticket, ControlError> {
+        self.control.try_submit(ops)
+    }
+
+    /// Puts `ops` on the control channel, waiting for room but not for the answers (not from
+    /// inside the runtime).
+    pub fn submit(&self, ops: Vec<Op>) -> Result<Ticket, ControlError> {
+        self.control.submit(ops)
+    }
+
+    /// Does `ops` in order and waits for their answers (not from inside the runtime).
+    pub fn call(&self, ops: Vec<Op>) -> Result<Vec<Answer>, ControlError> {
+        self.control.submit(ops)?.wait()
+    }
+
     /// Applies a command and waits for the answer (for the CLI; not from inside the runtime).
     pub fn apply(&self, command: &Command) -> Result<Applied, String> {
-        let topology = self.topology.clone();
-        let command = command.clone();
-        self.handle()
-            .block_on(async move { topology.apply(&command).await })
+        let answers = self
+            .call(vec![Op::Apply(command.clone())])
+            .map_err(|e| e.to_string())?;
+        match answers.into_iter().next() {
+            Some(Answer::Applied(Reply { result, .. })) => result,
+            other => unreachable!("an apply is answered by what it applied, not {other:?}"),
+        }
     }
 
-    /// Applies a command without waiting (for the window): the answer arrives in `replies`.
-    pub fn send(&self, command: Command) {
-        let topology = self.topology.clone();
-        let replies = self.replies.0.clone();
-        self.handle().spawn(async move {
-            let result = topology.apply(&command).await;
-            let _ = replies.try_send(Reply { command, result });
-        });
-    }
-
-    /// Does `ops` in order on one task, without waiting (for the window): answers to
-    /// commands arrive in `replies`, restores in `restores`.
-    pub fn run_ops(&self, ops: Vec<Op>) {
-        let topology = self.topology.clone();
-        let replies = self.replies.0.clone();
-        let restores = self.restores.0.clone();
-        self.handle().spawn(async move {
-            for op in ops {
-                match op {
-                    Op::Apply(command) => {
-                        let result = topology.apply(&command).await;
-                        let _ = replies.try_send(Reply { command, result });
-                    }
-                    Op::Send(request) => {
-                        topology.send_marked(&request);
-                    }
-                    Op::Restore { world, scope, tag } => {
-                        let done = topology.restore(&world, &scope).await;
-                        let _ = restores.try_send((tag, done));
-                    }
-                }
-            }
-        });
+    /// Sends `request` with a marker naming it and waits until it is on its way (not from
+    /// inside the runtime); `None` when the engine has stopped.
+    pub fn send_request(&self, request: SendRequest) -> Option<TraceId> {
+        match self.call(vec![Op::Send(request)]).ok()?.into_iter().next() {
+            Some(Answer::Sent(id)) => Some(id),
+            _ => None,
+        }
     }
 
     /// Does `ops` in order and waits (for the command line; not from inside the runtime).
     /// Returns the restores done, with their tags; commands that fail are reported in the
     /// restore's words or ignored as `serve` would.
     pub fn run_ops_blocking(&self, ops: Vec<Op>) -> Vec<(u64, Restored)> {
-        let topology = self.topology.clone();
-        self.handle().block_on(async move {
-            let mut out = Vec::new();
-            for op in ops {
-                match op {
-                    Op::Apply(command) => {
-                        let _ = topology.apply(&command).await;
-                    }
-                    Op::Send(request) => {
-                        topology.send_marked(&request);
-                    }
-                    Op::Restore { world, scope, tag } => {
-                        out.push((tag, topology.restore(&world, &scope).await));
-                    }
-                }
-            }
-            out
-        })
-    }
-
-    /// Restores done by `run_ops`, oldest first.
-    pub fn restores(&self) -> Vec<(u64, Restored)> {
-        self.restores.1.try_iter().collect()
-    }
-
-    /// Answers to commands sent with `send`, oldest first.
-    pub fn replies(&self) -> Vec<Reply> {
-        self.replies.1.try_iter().collect()
+        self.call(ops)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|a| match a {
+                Answer::Restored { tag, restored } => Some((tag, restored)),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The file every ended journey is spooled to.
@@ -300,7 +268,7 @@ impl Engine {
         self.recorder.as_ref().map(RecorderThread::flusher)
     }
 
-    /// Requests the clients have open now.
+    /// Requests the clients have open now (read now, not sampled).
     pub fn requests_in_flight(&self) -> u64 {
         self.topology.clients.open_requests()
     }

@@ -95,7 +95,7 @@ pub fn reflow(text: &str) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::engine::topology::Tokens;
+    use crate::engine::Tokens;
 
     pub(crate) fn addresses() -> Addresses {
         Addresses {

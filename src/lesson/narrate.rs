@@ -46,11 +46,11 @@ impl Live for Engine {
     }
 
     fn now_micros(&self) -> u64 {
-        self.topology().env.now()
+        Engine::now_micros(self)
     }
 
     fn time_scale(&self) -> f64 {
-        self.topology().env.scale.get()
+        Engine::time_scale(self)
     }
 
     fn perform(&self, ops: Vec<GuideCommand>) -> Vec<(u64, Restored)> {

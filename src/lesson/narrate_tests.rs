@@ -4,7 +4,7 @@ use std::sync::Mutex;
 
 use super::*;
 use crate::engine::Restored;
-use crate::engine::topology::Tokens;
+use crate::engine::Tokens;
 use crate::lesson::GuideCommand;
 use crate::trace::{Journey, Marker, TraceId};
 
@@ -107,6 +107,11 @@ impl Live for Fake {
                     .lock()
                     .expect("lock")
                     .push(format!("send {} {}", r.method, r.path)),
+                GuideCommand::SendPlanned { .. }
+                | GuideCommand::Step
+                | GuideCommand::ReleaseSteps => {
+                    unreachable!("a lesson asks for no stepping: {op:?}")
+                }
             }
         }
         out

@@ -105,6 +105,12 @@ impl std::fmt::Debug for Replay {
 }
 
 impl Replay {
+    /// Reads and checks the trace at `path` and prepares it for replay (`hopscope open` and
+    /// the window's File ▸ Open).
+    pub fn load(path: &std::path::Path) -> Result<Replay, super::import::ImportError> {
+        super::import::import_file(path).map(Replay::new)
+    }
+
     /// Prepares a loaded trace for replay.
     pub fn new(trace: Trace) -> Replay {
         let Trace {

@@ -341,27 +341,10 @@ impl HopscopeApp {
         }
         self.finish_jobs();
         self.take_screenshot_if_due(ctx);
+        let changed = self.replay.is_none() && self.take_answers();
         if let Some(replay) = &mut self.replay {
             self.live = Some(replay.live());
         } else if let Some(session) = &mut self.session {
-            let mut changed = false;
-            for reply in session.replies() {
-                match reply.result {
-                    Ok(applied) => {
-                        changed = true;
-                        self.log.info(applied.message);
-                    }
-                    Err(why) => self.log.error(format!("{}: {why}", reply.command)),
-                }
-            }
-            if changed {
-                session.refresh_addresses();
-            }
-            if let Some(guide) = &mut self.docks.guide {
-                for (tag, done) in session.engine().restores() {
-                    guide.restored(tag, &done);
-                }
-            }
             let live = session.poll();
             self.docks.tick_guide(&live, &mut self.commands);
             if let Some(wake) = self
@@ -375,7 +358,7 @@ impl HopscopeApp {
             let markers = live.snapshot.markers.len();
             if changed || self.theory_markers != Some(markers) {
                 // Theory follows the topology as it is now (servers added, policy changed…).
-                let now = session.engine().topology().current_scenario();
+                let now = session.engine().current_scenario();
                 self.docks.plots.set_scenario(&now);
                 self.theory_markers = Some(markers);
             }

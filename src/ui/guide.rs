@@ -8,8 +8,8 @@
 //! - `GuidePanel::new(&scenario, store, fresh)` when a scenario opens (`fresh`: saved
 //!   progress is not offered).
 //! - Every frame, shown or not: `guide.tick(&snapshot, now_micros, time_scale)`, then
-//!   perform `guide.take_commands()` in order (`Engine::run_ops`) and hand each restore's
-//!   outcome back with `guide.restored(tag, &restored)`.
+//!   perform `guide.take_commands()` in order (one batch on `Engine::try_submit`) and hand
+//!   each restore's outcome back with `guide.restored(tag, &restored)`.
 //! - When shown: `guide.ui(ui, &addresses, &theme)`.
 //! - `guide.look_at()` names what to highlight (`cdn`, `server-2`, `plot:latency`,
 //!   `request`).

@@ -1,18 +1,22 @@
 //! The window's link to a running engine. `Session` owns the engine of the scenario on
-//! screen and is the only place the window touches it: commands go out through
-//! `Engine::send` (never waiting), and once per frame `poll` reads what the panels show into
-//! a plain `Live` value (the recorder's latest snapshot plus a few gauges). Panels draw from
-//! `Live` only, so drawing never takes an engine lock.
+//! screen and is the only place the window touches it: everything it asks goes out on the
+//! engine's control channel (`Engine::try_submit`, never waiting; the tickets are kept and
+//! their answers read in order once per frame), and once per frame `poll` reads what the
+//! panels show into a plain `Live` value (the recorder's latest snapshot and the status
+//! published beside it). Panels draw from `Live` only, so drawing never takes an engine lock.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::waker::Waker;
-use crate::engine::cdn::CacheView;
-use crate::engine::{Addresses, Engine, EngineError, EngineOptions, Reply};
+use crate::engine::CacheView;
+use crate::engine::{
+    Addresses, Answer, ControlError, Engine, EngineError, EngineOptions, Op, Ticket,
+};
 use crate::scenario::{Command, Policy, Scenario};
-use crate::trace::{Component, Snapshot, TraceId};
+use crate::trace::{Component, Snapshot};
 
 /// How often the addresses are read again (they change only with a command).
 const ADDRESSES_EVERY: Duration = Duration::from_secs(1);
@@ -100,7 +104,7 @@ impl Live {
                 lb: addr(8002),
                 servers: snapshot.servers.iter().map(|g| g.address.clone()).collect(),
                 zone: scenario.dns.zone.clone(),
-                tokens: crate::engine::topology::Tokens {
+                tokens: crate::engine::Tokens {
                     allowed: scenario.api.allowed_token.clone(),
                     forbidden: scenario.api.forbidden_token.clone(),
                 },
@@ -146,6 +150,11 @@ pub struct Session {
     profiles: Vec<ProfileInfo>,
     addresses: Addresses,
     addresses_at: Instant,
+    /// Batches sent and not yet answered, oldest first.
+    pending: VecDeque<Ticket>,
+    /// Batches waiting for room in the engine's control channel, oldest first (sent before
+    /// any newer one, each frame, so the order holds and the window never blocks).
+    unsent: VecDeque<Vec<Op>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -184,6 +193,8 @@ impl Session {
             source,
             addresses,
             addresses_at: Instant::now(),
+            pending: VecDeque::new(),
+            unsent: VecDeque::new(),
         })
     }
 
@@ -197,20 +208,20 @@ impl Session {
         if self.addresses_at.elapsed() >= ADDRESSES_EVERY {
             self.refresh_addresses();
         }
-        let t = self.engine.topology();
+        let status = self.engine.status();
         Live {
             snapshot: self.engine.snapshot(),
-            now_micros: t.env.now(),
-            time_scale: t.env.scale.get(),
-            paused: t.clients.is_paused(),
-            sent: t.clients.sent(),
-            policy: t.lb.policy(),
-            cache: t.cdn.as_ref().map(|c| c.view()),
+            now_micros: self.engine.now_micros(),
+            time_scale: self.engine.time_scale(),
+            paused: status.paused,
+            sent: status.sent,
+            policy: status.policy,
+            cache: status.cache,
             addresses: self.addresses.clone(),
-            edge: t.edge_component(),
-            dns_alive: t.is_alive(Component::Dns),
-            cdn_alive: t.is_alive(Component::Cdn),
-            lb_alive: t.is_alive(Component::Lb),
+            edge: status.edge,
+            dns_alive: status.dns_alive,
+            cdn_alive: status.cdn_alive,
+            lb_alive: status.lb_alive,
             profiles: self.profiles.clone(),
             name: self.scenario.name.clone(),
             summary: self.scenario.summary.clone(),
@@ -224,42 +235,81 @@ impl Session {
         self.addresses_at = Instant::now();
     }
 
-    /// Sends a control command; its answer arrives in `replies`.
-    pub fn send(&self, command: Command) {
-        self.engine.send(command);
+    /// Puts `ops` on the engine's control channel; their answers come from `answers`. When
+    /// the channel is full they wait here, in order, and go out on a later frame; `Err` only
+    /// when the engine has stopped.
+    pub fn submit(&mut self, ops: Vec<Op>) -> Result<(), ControlError> {
+        self.unsent.push_back(ops);
+        self.send_unsent()
     }
 
-    /// Answers to commands, oldest first.
-    pub fn replies(&self) -> Vec<Reply> {
-        self.engine.replies()
+    /// Sends what waits for room, oldest first, until the channel is full again.
+    fn send_unsent(&mut self) -> Result<(), ControlError> {
+        while let Some(ops) = self.unsent.front() {
+            match self.engine.try_submit(ops.clone()) {
+                Ok(ticket) => {
+                    self.pending.push_back(ticket);
+                    self.unsent.pop_front();
+                }
+                Err(ControlError::Busy) => return Ok(()),
+                Err(e) => {
+                    self.unsent.clear();
+                    return Err(e);
+                }
+            }
+        }
+        Ok(())
     }
 
-    /// Sends the next planned request now; a stepped one waits at every hop.
-    pub fn send_one(&self, stepped: bool) -> Option<TraceId> {
-        let handle = self.engine.handle();
-        let _runtime = handle.enter();
-        self.engine.topology().clients.send_planned(stepped)
+    /// Sends a control command; its answer comes from `answers`.
+    pub fn send(&mut self, command: Command) -> Result<(), ControlError> {
+        self.submit(vec![Op::Apply(command)])
+    }
+
+    /// Sends the next planned request; a stepped one waits at every hop. Its id comes from
+    /// `answers` (`Answer::Planned`).
+    pub fn send_one(&mut self, stepped: bool) -> Result<(), ControlError> {
+        self.submit(vec![Op::SendPlanned { stepped }])
     }
 
     /// Lets the stepped request take one more hop.
-    pub fn step(&self) {
-        self.engine.topology().env.gate.step();
+    pub fn step(&mut self) -> Result<(), ControlError> {
+        self.submit(vec![Op::Step])
     }
 
     /// Lets every stepped request run on (step mode off).
-    pub fn release_steps(&self) {
-        self.engine.topology().env.gate.release_all();
+    pub fn release_steps(&mut self) -> Result<(), ControlError> {
+        self.submit(vec![Op::ReleaseSteps])
+    }
+
+    /// The answers that have arrived, in the order their batches were sent (a batch still
+    /// being done holds back the ones after it, so the order is never mixed). Sends what
+    /// waited for room first.
+    pub fn answers(&mut self) -> Vec<Answer> {
+        // The engine stopped: the window says so when it next sends something.
+        let _ = self.send_unsent();
+        let mut out = Vec::new();
+        while let Some(ticket) = self.pending.front_mut() {
+            match ticket.try_take() {
+                Ok(Some(answers)) => out.extend(answers),
+                Ok(None) => break,
+                // The engine stopped: nothing more will come for this batch.
+                Err(_) => {}
+            }
+            self.pending.pop_front();
+        }
+        out
     }
 
     /// Stops the engine on a background thread, so the window never waits for requests in
     /// flight to drain. Returns the thread, to join when the process is about to end.
     pub fn stop_in_background(self) -> Option<std::thread::JoinHandle<()>> {
-        self.release_steps();
-        self.engine.topology().clients.set_paused(true);
         let mut engine = self.engine;
         std::thread::Builder::new()
             .name("hopscope-engine-stop".into())
             .spawn(move || {
+                // A stepped request goes on to its true outcome rather than being cancelled.
+                let _ = engine.call(vec![Op::ReleaseSteps]);
                 engine.stop();
                 drop(engine);
             })

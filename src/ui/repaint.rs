@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-pub use crate::engine::recorder_thread::WakeCause;
+pub use crate::engine::WakeCause;
 
 /// The shortest gap between frames while something moves (30 frames a second).
 pub const FRAME_BUDGET: Duration = Duration::from_millis(33);

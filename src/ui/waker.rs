@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::repaint::{Activity, FRAME_BUDGET, SMOOTH_FRAME, WakeMode, wake_delay};
-use crate::engine::recorder_thread::Wake;
+use crate::engine::Wake;
 
 /// How often the watch thread checks the stop flag.
 const QUIT_POLL: Duration = Duration::from_millis(100);

@@ -327,12 +327,9 @@ fn tls_at_the_edge_redirects_plain_http_with_308() {
         format!("https://api.example.test:{tls_port}/users/1?x=1")
     );
     // A simulated HTTPS client completes a real handshake: its journey has an ssl span.
-    let id = engine.handle().block_on(async {
-        engine
-            .topology()
-            .clients
-            .send(&SendRequest::default(), false)
-    });
+    let id = engine
+        .send_request(SendRequest::default())
+        .expect("the engine takes the request");
     let snap = wait_for(&engine, Duration::from_secs(5), "the https request", |s| {
         journey(s, id).is_some()
     });
@@ -355,8 +352,8 @@ fn servers_are_credited_with_the_requests_they_answered_not_the_cache_hits() {
                 ..SendRequest::default()
             };
             let id = engine
-                .handle()
-                .block_on(async { engine.topology().clients.send(&send, false) });
+                .send_request(send)
+                .expect("the engine takes the request");
             wait_for(&engine, Duration::from_secs(5), path, |snap| {
                 journey(snap, id).is_some()
             });
@@ -619,15 +616,12 @@ fn the_cache_evicts_by_its_policy_and_expires_by_ttl() {
 #[test]
 fn one_journey_has_its_spans_in_hop_order() {
     let engine = start(quiet(), false);
-    let id = engine.handle().block_on(async {
-        engine.topology().clients.send(
-            &SendRequest {
-                path: "/users/7".into(),
-                ..SendRequest::default()
-            },
-            false,
-        )
-    });
+    let id = engine
+        .send_request(SendRequest {
+            path: "/users/7".into(),
+            ..SendRequest::default()
+        })
+        .expect("the engine takes the request");
     let snap = wait_for(&engine, Duration::from_secs(5), "the request to end", |s| {
         journey(s, id).is_some()
     });
@@ -850,15 +844,12 @@ fn the_running_settings_save_as_a_scenario_that_loads_back_and_starts() {
 #[test]
 fn a_request_to_an_unknown_host_fails_its_lookup() {
     let engine = start(quiet(), false);
-    let id = engine.handle().block_on(async {
-        engine.topology().clients.send(
-            &SendRequest {
-                host: Some("apu.example.test".into()),
-                ..SendRequest::default()
-            },
-            false,
-        )
-    });
+    let id = engine
+        .send_request(SendRequest {
+            host: Some("apu.example.test".into()),
+            ..SendRequest::default()
+        })
+        .expect("the engine takes the request");
     let snap = wait_for(&engine, Duration::from_secs(5), "the lookup to fail", |s| {
         journey(s, id).is_some()
     });

@@ -13,7 +13,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use hopscope::cli::export as cli_export;
 use hopscope::engine::{Engine, EngineOptions};
 use hopscope::scenario::load_str;
 use hopscope::trace::export::{ExportStats, export_spool};
@@ -126,7 +125,7 @@ pub fn run() -> &'static Run {
             },
         )
         .expect("engine starts");
-        let info = cli_export::run_info(&engine);
+        let info = engine.run_info();
         std::thread::sleep(Duration::from_millis(2600));
         let last = engine.stop();
         let summary = Summary::from_snapshot("export-test", 7, last.now_micros as f64 / 1e6, &last);

@@ -498,7 +498,7 @@ mod guide_panel {
 
     use egui_kittest::Harness;
     use egui_kittest::kittest::Queryable;
-    use hopscope::engine::topology::Tokens;
+    use hopscope::engine::Tokens;
     use hopscope::engine::{Addresses, Restored};
     use hopscope::lesson::{GuideCommand, ProgressStore};
     use hopscope::scenario::load_str;

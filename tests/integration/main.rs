@@ -3,6 +3,7 @@
 
 mod classroom;
 mod cli;
+mod control_channel;
 mod engine;
 mod export;
 mod gui;

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::HopscopeApp;
+use crate::engine::{Answer, Reply};
 use crate::scenario::{self, Command};
 use crate::ui::command::UiCommand;
 use crate::ui::live::ScenarioSource;
@@ -91,64 +92,122 @@ impl HopscopeApp {
         }
     }
 
-    /// Commands that act on the running engine.
+    /// Commands that act on the running engine: each goes out on its control channel, and
+    /// what it did is told when its answer arrives (`take_answers`).
     fn apply_to_engine(&mut self, command: UiCommand) {
-        let (Some(session), Some(live)) = (&self.session, &self.live) else {
+        let (Some(session), Some(live)) = (&mut self.session, &self.live) else {
             self.log.error("no scenario is running");
             return;
         };
-        match command {
+        let sent = match command {
             UiCommand::Engine(c) => session.send(c),
-            UiCommand::Lesson(ops) => session.engine().run_ops(ops),
+            UiCommand::Lesson(ops) => session.submit(ops),
             UiCommand::TogglePause => session.send(if live.paused {
                 Command::Resume
             } else {
                 Command::Pause
             }),
             UiCommand::SendOne if self.step.on => {
-                if !self.step.can_send(live) {
+                if self.step.can_send(live) {
+                    session.send_one(true)
+                } else {
                     self.log
                         .error("the stepped request is still on its way: press Next hop");
-                } else if let Some(id) = session.send_one(true) {
-                    self.step.sent(id);
-                    self.selected = Some(id);
-                    self.log
-                        .info(format!("sent request {} in step mode", id.short()));
+                    Ok(())
                 }
             }
-            UiCommand::SendOne => {
-                if let Some(id) = session.send_one(false) {
-                    self.log.info(format!("sent request {}", id.short()));
-                }
-            }
+            UiCommand::SendOne => session.send_one(false),
             UiCommand::NextHop => {
                 if !self.step.on {
                     self.log.error("Next hop works in step mode (press s)");
+                    Ok(())
                 } else if let Some(j) = self.step.journey(live).filter(|_| self.step.can_step(live))
                 {
                     let hops = j.arrivals.len();
-                    session.step();
                     self.step.stepped_at(hops);
-                } else if self.step.stepped.is_none() {
-                    self.log.error("send a request first (key r)");
+                    session.step()
+                } else {
+                    if self.step.stepped.is_none() {
+                        self.log.error("send a request first (key r)");
+                    }
+                    Ok(())
                 }
             }
             UiCommand::SetStepMode(true) if !self.step.on => {
                 self.step.on = true;
                 self.step.resume_after = !live.paused;
-                if !live.paused {
-                    session.send(Command::Pause);
+                if live.paused {
+                    Ok(())
+                } else {
+                    session.send(Command::Pause)
                 }
             }
             UiCommand::SetStepMode(false) if self.step.on => {
-                session.release_steps();
-                if self.step.resume_after {
-                    session.send(Command::Resume);
-                }
+                let resume = self.step.resume_after;
                 self.step = StepMode::default();
+                session.release_steps().and_then(|()| {
+                    if resume {
+                        session.send(Command::Resume)
+                    } else {
+                        Ok(())
+                    }
+                })
             }
-            _ => {}
+            _ => Ok(()),
+        };
+        if let Err(e) = sent {
+            self.log.error(e.to_string());
         }
+    }
+
+    /// Tells what the engine did with what the window sent, in the order it was sent.
+    /// Returns whether a command changed the running world.
+    pub(super) fn take_answers(&mut self) -> bool {
+        let Some(session) = &mut self.session else {
+            return false;
+        };
+        let mut changed = false;
+        for answer in session.answers() {
+            match answer {
+                Answer::Applied(Reply {
+                    result: Ok(applied),
+                    ..
+                }) => {
+                    changed = true;
+                    self.log.info(applied.message);
+                }
+                Answer::Applied(Reply {
+                    command,
+                    result: Err(why),
+                }) => self.log.error(format!("{command}: {why}")),
+                Answer::Restored { tag, restored } => {
+                    if let Some(guide) = &mut self.docks.guide {
+                        guide.restored(tag, &restored);
+                    }
+                }
+                Answer::Planned {
+                    id: Some(id),
+                    stepped: true,
+                } => {
+                    self.step.sent(id);
+                    self.selected = Some(id);
+                    self.log
+                        .info(format!("sent request {} in step mode", id.short()));
+                }
+                Answer::Planned {
+                    id: Some(id),
+                    stepped: false,
+                } => self.log.info(format!("sent request {}", id.short())),
+                Answer::Planned { id: None, .. }
+                | Answer::Sent(_)
+                | Answer::Stepped
+                | Answer::Released => {}
+            }
+        }
+        if changed {
+            session.refresh_addresses();
+        }
+        changed
     }
 
     /// Loads `source` and runs it; a problem is shown in the window.

@@ -11,9 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crossbeam_channel::{Receiver, Sender};
 
 use super::HopscopeApp;
-use crate::cli::export::{human_bytes, run_info};
 use crate::scenario::to_toml;
-use crate::trace::export::export_spool;
+use crate::trace::export::{export_spool, human_bytes};
 use crate::trace::replay::Replay;
 use crate::trace::{Format, RunMeta, write_atomic};
 use crate::ui::replay_view::ReplayView;
@@ -89,7 +88,7 @@ impl HopscopeApp {
         };
         let engine = session.engine();
         let flusher = engine.spool_flusher();
-        let meta = RunMeta::from_snapshot(run_info(engine), &engine.snapshot());
+        let meta = RunMeta::from_snapshot(engine.run_info(), &engine.snapshot());
         let spool = engine.spool_path().to_path_buf();
         let path = output_path(
             &self.options.save_dir,
@@ -125,7 +124,7 @@ impl HopscopeApp {
             self.log.error("nothing is running to save");
             return;
         };
-        let scenario = session.engine().topology().current_scenario();
+        let scenario = session.engine().current_scenario();
         let path = output_path(&self.options.save_dir, &scenario.name, "toml");
         let written = to_toml(&scenario)
             .map_err(|e| e.to_string())
@@ -158,7 +157,7 @@ impl HopscopeApp {
     pub(super) fn open_trace(&mut self, path: PathBuf) {
         let shown = path.display().to_string();
         let started = self.jobs.spawn("open-trace", move || {
-            let loaded = crate::cli::open::load(&path)
+            let loaded = crate::trace::replay::Replay::load(&path)
                 .map(Box::new)
                 .map_err(|e| e.to_string());
             Done::Trace(path, loaded)
@@ -171,7 +170,7 @@ impl HopscopeApp {
 
     /// Reads a trace at once (the window opened on one).
     pub(super) fn load_trace_now(&mut self, path: &Path) {
-        let loaded = crate::cli::open::load(path)
+        let loaded = crate::trace::replay::Replay::load(path)
             .map(Box::new)
             .map_err(|e| e.to_string());
         self.start_replay(path.to_path_buf(), loaded);

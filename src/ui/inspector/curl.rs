@@ -85,7 +85,7 @@ pub fn curl_command(journey: &Journey, addresses: &Addresses) -> Option<String> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::topology::Tokens;
+    use crate::engine::Tokens;
     use crate::trace::Exchange;
 
     fn addresses(tls: bool) -> Addresses {

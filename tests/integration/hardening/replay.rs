@@ -491,3 +491,35 @@ fn proptest_damaged_values_in_a_valid_trace_are_refused_naming_the_request() {
         prop_assert!(checked.is_ok(), "{edits:?}: {checked:?}");
     });
 }
+
+/// The control finding `fuzz/artifacts/control/control-lb-closed-after-reset`: libFuzzer's
+/// SIGALRM interrupted the harness's read of the load balancer's answer (a `recv` with a
+/// read timeout is never restarted after a signal), and the harness took the interrupted
+/// read for the load balancer closing the connection. Only an end of stream or a reset ends
+/// an answer; a read that timed out or was interrupted brought nothing yet.
+#[test]
+fn an_interrupted_or_timed_out_read_does_not_end_an_answer() {
+    use std::io::{Error, ErrorKind};
+
+    use harness::{ReadStep, read_step};
+    for kind in [
+        ErrorKind::Interrupted,
+        ErrorKind::WouldBlock,
+        ErrorKind::TimedOut,
+    ] {
+        assert_eq!(
+            read_step(Err(Error::from(kind))),
+            ReadStep::Nothing,
+            "{kind:?}"
+        );
+    }
+    for kind in [ErrorKind::ConnectionReset, ErrorKind::BrokenPipe] {
+        assert_eq!(
+            read_step(Err(Error::from(kind))),
+            ReadStep::Closed,
+            "{kind:?}"
+        );
+    }
+    assert_eq!(read_step(Ok(0)), ReadStep::Closed);
+    assert_eq!(read_step(Ok(5)), ReadStep::Bytes(5));
+}

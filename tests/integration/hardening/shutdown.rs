@@ -100,7 +100,7 @@ fn serve(args: &[&str]) -> (Child, Addresses) {
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect(),
         zone: get("zone").expect("zone"),
-        tokens: hopscope::engine::topology::Tokens {
+        tokens: hopscope::engine::Tokens {
             allowed: String::new(),
             forbidden: String::new(),
         },
