@@ -4,9 +4,11 @@
 //! into `dig` or `curl`), no word on the canvas is cut with an ellipsis, and the lesson's Next
 //! button is inside the window.
 
+use std::time::{Duration, Instant};
+
 use egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{By, Queryable};
 use hopscope::scenario::resolve;
 use hopscope::ui::plots::readout::{PaintedText, painted_texts};
 use hopscope::ui::{AppOptions, HopscopeApp};
@@ -90,13 +92,24 @@ fn addresses_and_the_lessons_next_button_fit_at_class_sizes_and_projected() {
 fn the_inspector_beside_the_lesson_fits_its_panel_and_leaves_the_canvas_whole() {
     let (scenario, _) = resolve("default").expect("the default scenario loads");
     let mut h = open_window(scenario, AppOptions::default());
+    // Some requests, then a pause, so the list holds still under the pointer.
+    wait_for(&mut h, "ten requests ended", |a| {
+        a.live().is_some_and(|l| l.snapshot.recent.len() >= 10)
+    });
+    h.get_by_role_and_label(Role::Button, "Pause").click();
     for size in SIZES {
         h.set_size(egui::Vec2::from(size));
-        wait_for(&mut h, "a finished request in the list", |a| {
-            a.live().is_some_and(|l| !l.snapshot.recent.is_empty())
-        });
-        h.run_steps(2);
-        h.query_all_by_label_contains("200 OK")
+        // Laid out at the new size before anything is clicked.
+        h.run_steps(3);
+        // Wait for exactly what is clicked: a row that says 200 OK.
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let row = || By::new().role(Role::Button).label_contains("200 OK");
+        while h.query_all(row()).next().is_none() {
+            assert!(Instant::now() < deadline, "a 200 OK request is listed");
+            h.step();
+            std::thread::sleep(Duration::from_millis(15));
+        }
+        h.query_all(row())
             .next()
             .expect("a finished request is listed")
             .click();

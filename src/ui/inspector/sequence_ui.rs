@@ -153,7 +153,13 @@ pub fn sequence_ui(
             }
             StepKind::Note { lane } | StepKind::Failure { lane } => {
                 let failure = matches!(step.kind, StepKind::Failure { .. });
-                let galley = painter.layout_no_wrap(step.label.clone(), font.clone(), theme.text);
+                let galley = fitted(
+                    &painter,
+                    &step.label,
+                    font.clone(),
+                    theme.text,
+                    lanes_rect.width() - 12.0,
+                );
                 let size = galley.size() + vec2(12.0, 6.0);
                 let center = pos2(lane_x(lane), top + row_h * 0.5);
                 let mut boxed = Rect::from_center_size(center, size);
@@ -180,6 +186,20 @@ pub fn sequence_ui(
     new_hover
 }
 
+/// One line of text, cut with an ellipsis where it is wider than `width` (the row's hover
+/// text says it whole).
+fn fitted(
+    painter: &egui::Painter,
+    text: &str,
+    font: egui::FontId,
+    color: egui::Color32,
+    width: f32,
+) -> std::sync::Arc<egui::Galley> {
+    let mut job = egui::text::LayoutJob::simple_singleline(text.to_string(), font, color);
+    job.wrap = egui::text::TextWrapping::truncate_at_width(width.max(1.0));
+    painter.layout_job(job)
+}
+
 /// Moves `r` sideways so it lies inside `bounds` where it fits.
 fn keep_inside(r: Rect, bounds: Rect) -> Rect {
     let dx = if r.left() < bounds.left() {
@@ -201,7 +221,7 @@ fn label_with_backdrop(
     theme: &Theme,
     bounds: Rect,
 ) {
-    let galley = painter.layout_no_wrap(text.to_string(), theme.body_font(), theme.text);
+    let galley = fitted(painter, text, theme.body_font(), theme.text, bounds.width());
     let r = keep_inside(anchor.anchor_size(pos, galley.size()), bounds);
     painter.rect_filled(r.expand(1.0), 2.0, theme.background.gamma_multiply(0.85));
     painter.galley(r.min, galley, theme.text);
