@@ -168,3 +168,51 @@ pub(super) fn chart_ui(
             }
         });
 }
+
+#[cfg(test)]
+mod tests {
+    use egui_kittest::Harness;
+
+    use super::*;
+    use crate::ui::plots::readout::read_plot;
+
+    fn row(servers: usize) -> SweepRow {
+        let n = servers as f64;
+        SweepRow {
+            servers,
+            requests: 1000,
+            throughput_rps: 200.0 * n,
+            p50_ms: 40.0 / n,
+            p95_ms: 90.0 / n,
+            p99_ms: 120.0 / n,
+            hit_ratio: 0.6,
+            share_503: 0.2 / n,
+            share_failed: 0.0,
+        }
+    }
+
+    /// The x axis a learner reads "latency as servers are added" on: one whole number per
+    /// measured count, at the sizes a class uses, projected or not.
+    #[test]
+    fn every_chart_numbers_its_x_axis_with_the_server_counts_measured() {
+        let rows: Vec<SweepRow> = (1..=6).map(row).collect();
+        for theme in [Theme::normal(), Theme::presentation()] {
+            for width in [400.0, 640.0] {
+                let (rows, theme2) = (rows.clone(), theme.clone());
+                let mut h = Harness::builder()
+                    .with_size([width, 300.0])
+                    .build_ui(move |ui| chart_ui(ui, &charts()[0], &rows, &theme2, 220.0));
+                h.run_steps(3);
+                let plot = read_plot(&h.ctx, &h.output().shapes, "sweep-latency")
+                    .expect("the latency chart is drawn");
+                assert_eq!(
+                    plot.x_texts(),
+                    ["1", "2", "3", "4", "5", "6"],
+                    "presentation {}, {width} wide",
+                    theme.presentation
+                );
+                assert!(plot.y_ticks.len() >= 2, "{:?}", plot.y_texts());
+            }
+        }
+    }
+}
