@@ -4,7 +4,7 @@
 //!
 //! - `running`: the [`Engine`] handle: one tokio runtime with named threads; `topology`
 //!   starts every component in order; `env` is what they all share (clock, trace sink, time
-//!   scale, limits, step gate, seeded randomness); `timing` makes injected delays exact;
+//!   scale, limits, step gate, seeded randomness); `timing` gives injected delays their mean;
 //!   `spool_place` and `leftovers` place the run's files and remove them at the end.
 //! - `client`: the traffic generator; each request looks the edge up with `resolver` (the
 //!   clients' side of DNS) at the stub, `dns`, then connects over a `link` (latency, jitter,
