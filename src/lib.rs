@@ -1,5 +1,30 @@
 //! hopscope runs a small internet on your own machine and lets you watch it.
 //!
+//! The layers, top to bottom as data flows; each uses only the layers above it:
+//!
+//! ```text
+//!        scenario                 trace
+//!   (data: what to run)     (data: what happened)
+//!            \                   /
+//!             v                 v
+//!     ┌──────────────────────────────────┐
+//!     │ engine: components on 127.0.0.1, │
+//!     │ tokio, sockets; knows no egui    │
+//!     └──────────────────────────────────┘
+//!        ^ Op batches on        | Snapshot + Status,
+//!        | one ordered channel  v published ~30 times a second
+//!     lesson (checks)    sweep (1..N)    theory (predictions)
+//!               \          |          /
+//!            ui (the window)      cli (the thin edge)
+//! ```
+//!
+//! `scenario` and `trace` use nothing else in the crate; `engine` and `theory` use only
+//! them; `sweep` and `lesson` add `engine`; `ui` uses all of these but never `cli`; `cli`
+//! uses everything.
+//!
+//! `docs/architecture.md` walks one request through the code function by function, the
+//! control path, and how to add a component, a lesson check or an export format.
+//!
 //! - [`scenario`]: scenario files (TOML) as data: topology, traffic, events, narration.
 //! - [`trace`]: trace events, journeys, the recorder, metrics and the summary.
 //! - [`engine`]: the live components on loopback sockets (DNS, CDN, LB, servers, database,

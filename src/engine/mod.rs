@@ -1,19 +1,25 @@
 //! The live engine: real components on loopback sockets, each bound to 127.0.0.1 on its own
-//! port, started and stopped together, reporting every hop to the trace.
+//! port, started and stopped together, reporting every hop to the trace. In the order a run
+//! and then a request meet it (`docs/architecture.md` names the functions):
 //!
-//! - `env`: what every component shares (clock, sink, time scale, limits, step gate).
-//! - `link`: injected latency, jitter and loss on a hop's TCP stream.
-//! - `http`, `listener`, `stalled_head`, `redirect`, `upstream`, `tls`: HTTP plumbing shared
-//!   by the servers and proxies.
-//! - `dns` (the stub server) and `resolver` (the clients' side of it).
-//! - `db`: the SQLite database shared by the API servers.
-//! - `forward`: what a reverse proxy does to a request on its way through (the CDN and the
-//!   load balancer both forward with it).
-//! - `api`: the REST servers.  `balancer`: the load balancer.  `cdn`: the caching proxy.
-//! - `client`: the traffic generator and its client profiles.
+//! - `running`: the [`Engine`] handle: one tokio runtime with named threads; `topology`
+//!   starts every component in order; `env` is what they all share (clock, trace sink, time
+//!   scale, limits, step gate, seeded randomness); `timing` gives injected delays their mean;
+//!   `spool_place` and `leftovers` place the run's files and remove them at the end.
+//! - `client`: the traffic generator; each request looks the edge up with `resolver` (the
+//!   clients' side of DNS) at the stub, `dns`, then connects over a `link` (latency, jitter,
+//!   loss) with `tls` when HTTPS is on.
+//! - `listener`: every HTTP component's socket (kill, restart, limits), with `stalled_head`
+//!   for the 408 and `redirect` for the 308 plain HTTP gets when the edge speaks HTTPS;
+//!   `http` holds the shared plumbing and decides each request's trace id.
+//! - `cdn` (the caching proxy) and `balancer` (picks a server, checks health) both pass
+//!   requests on with `forward` over an `upstream` pool; `api` (the REST servers) answers
+//!   over `db`, the SQLite database they share.
+//! - `recorder_thread` drains the components' events into the recorder and publishes a
+//!   snapshot with a `status` about 30 times a second; `run_info` is the exports' header.
 //! - `commands`: the one ordered control channel into the running world and its task;
-//!   `control` applies commands; `restore` reads and restores a lesson's world.
-//! - `status`: the gauges published beside each snapshot; `run_info`: the exports' header.
+//!   `control` applies commands, `restore` reads and restores a lesson's world, and
+//!   `scheduler` plays a scenario's timed events through the same channel.
 //!
 //! Callers drive the engine through [`Engine`] alone: changes go in on its control channel
 //! ([`Op`], [`Engine::submit`], [`Engine::try_submit`], [`Engine::apply`]), and what it shows

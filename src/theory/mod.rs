@@ -5,7 +5,7 @@
 //! - [`erlang`]: Erlang B and C, M/M/c and M/M/c/K.
 //! - [`che`]: Che's approximation of an LRU cache's hit ratio (and FIFO's).
 //! - [`estimate`]: batch-means confidence intervals and verdicts against targets.
-//! - [`predict`]: a scenario's predictions, or why a theory does not apply to it.
+//! - [`predict`](mod@predict): a scenario's predictions, or why a theory does not apply to it.
 //! - [`measure`]: samples read from recorded journeys (waits, refusals, hits, hop delays).
 //! - [`report`]: theory next to a run's measurements, for `hopscope run`'s summary.
 //! - [`fidelity`]: the checks `hopscope check-theory` runs: predicted against measured, with

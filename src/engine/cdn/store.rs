@@ -107,7 +107,7 @@ pub struct StoredResponse {
 }
 
 impl StoredResponse {
-    /// A response to store at `now_micros`, fresh for `ttl_micros` (from [`storability`]).
+    /// A response to store at `now_micros`, fresh for `ttl_micros` (from `rules::storability`).
     pub fn new(
         status: u16,
         headers: &HeaderMap,
