@@ -49,17 +49,19 @@ IN
 
 for size in 1280x720 1920x1080; do
     case $size in
-        # The first request in the list; the bottom panel's sweep tab; its Run button.
-        1280x720) row=1000,215 tab=438,454 run=788,493 ;;
-        1920x1080) row=1582,214 tab=439,707 run=787,746 ;;
+        # The first request in the list; the bottom panel's sweep tab; its Run button; the
+        # lesson's Next button, normal and presented.
+        1280x720) row=1000,215 tab=438,454 run=788,493 next=85,705 next_p=126,700 ;;
+        1920x1080) row=1582,214 tab=439,707 run=787,746 next=84,1064 next_p=126,1060 ;;
     esac
     h=${size#*x}p
     shot "default-$h" "$size" 6 "" -- "$bin" gui default --fresh
     shot "default-$h-presentation" "$size" 6 "" -- "$bin" gui default --fresh --presentation
-    # The longest step of any built-in lesson (PageDown turns the page).
-    shot "lesson-$h" "$size" 6 "key:Page_Down key:Page_Down key:Page_Down key:Page_Down key:Page_Down" -- \
-        "$bin" gui lb_policies --fresh
-    shot "lesson-$h-presentation" "$size" 6 "key:Page_Down key:Page_Down key:Page_Down key:Page_Down key:Page_Down" -- \
+    # The longest step of any built-in lesson, five clicks on Next away.
+    n=click:$next
+    shot "lesson-$h" "$size" 7 "$n $n $n $n $n" -- "$bin" gui lb_policies --fresh
+    n=click:$next_p
+    shot "lesson-$h-presentation" "$size" 7 "$n $n $n $n $n" -- \
         "$bin" gui lb_policies --fresh --presentation
     shot "inspector-$h" "$size" 6 "wait:1 click:$row" -- "$bin" gui default --fresh
     shot "sweep-$h" "$size" 50 "click:$tab click:$run" -- "$bin" gui scaling --fresh

@@ -277,7 +277,14 @@ fn results_ui(ui: &mut Ui, rows: &[SweepRow], theme: &Theme) {
     let legend_h = theme.row_height() * 3.0;
     let charts = charts();
     if ui.available_width() > theme.body_size * 70.0 {
-        let height = (ui.available_height() - table_h - legend_h).max(theme.body_size * 10.0);
+        // The charts fill the panel's height; the table follows them (in view when there is
+        // room, a scroll away on a short screen), so no chart runs off the window.
+        let room = ui.available_height() - legend_h;
+        let height = if room - table_h >= theme.body_size * 10.0 {
+            room - table_h
+        } else {
+            room.max(theme.body_size * 7.0)
+        };
         ui.columns(3, |cols| {
             for (col, chart) in cols.iter_mut().zip(&charts) {
                 chart_ui(col, chart, rows, theme, height);

@@ -178,21 +178,22 @@ pub fn queues(p: &Painter, theme: &Theme, model: &TopologyModel, m: &Metrics) {
             continue;
         }
         let shown = n.spec.queued.min(n.stack_room.saturating_sub(1).max(1));
-        let mut top = n.rect.top();
         for i in 0..shown {
             if let Some(pos) = model.rest_point(n.spec.id, i, m) {
                 dot(p, theme, pos, r, None, 1.0);
-                top = pos.y - r;
             }
         }
-        let label = format!("{} queued", n.spec.queued);
-        p.text(
-            pos2(n.rect.center().x + r * 2.0, top),
-            Align2::LEFT_BOTTOM,
-            label,
-            theme.body(),
-            theme.text,
-        );
+        // Beside the foot of the stack, where there is room for it; the node itself says
+        // "queue N" in any case.
+        if n.stack_room as f32 * m.dot_pitch() >= m.line_height * 1.5 {
+            p.text(
+                pos2(n.rect.center().x + r * 2.0, n.rect.top() - 2.0),
+                Align2::LEFT_BOTTOM,
+                format!("{} queued", n.spec.queued),
+                theme.body(),
+                theme.text,
+            );
+        }
     }
 }
 
