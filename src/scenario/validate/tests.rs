@@ -1,3 +1,6 @@
+//! Tests of reading scenario files: problems with their place, hints, size limits and the
+//! default scenario read back.
+
 use super::*;
 use crate::scenario::ServersConfig;
 
