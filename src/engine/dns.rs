@@ -9,9 +9,11 @@
 //! - bad input never stops it: an unparsable query gets FORMERR (or is dropped when not even
 //!   the 12-byte header is there), other opcodes get NOTIMP, responses sent to it are dropped;
 //! - injected latency is served from a bounded set of spawned tasks, so one slow answer never
-//!   delays the others; loss and [`DnsMode`](crate::scenario::DnsMode) decide which queries are silently dropped;
-//! - every datagram it receives is reported as one [`TraceEvent::Dns`](crate::trace::TraceEvent::Dns), with the request's
-//!   trace id when the sender put one in EDNS option [`TRACE_ID_OPTION`].
+//!   delays the others; loss and [`DnsMode`](crate::scenario::DnsMode) decide which queries
+//!   are silently dropped;
+//! - every datagram it receives is reported as one
+//!   [`TraceEvent::Dns`](crate::trace::TraceEvent::Dns), with the request's trace id when
+//!   the sender put one in EDNS option [`TRACE_ID_OPTION`].
 
 use std::io;
 
