@@ -12,7 +12,9 @@ use serde_json::json;
 
 use super::signals::{self, Stop};
 use super::{Failure, SoakArgs, load_scenario};
-use crate::scenario::TrafficMode;
+use crate::engine::Engine;
+use crate::scenario::{Scenario, TrafficMode};
+use crate::trace::Snapshot;
 
 /// One sample of the process and the run.
 #[derive(Clone, Debug, Serialize)]
@@ -75,47 +77,14 @@ fn show(v: Option<u64>) -> String {
 
 /// Runs the soak and prints its samples.
 pub fn soak(args: SoakArgs) -> Result<(), Failure> {
-    let mut scenario = load_scenario(&args.common)?;
-    scenario.traffic.enabled = true;
-    scenario.traffic.requests = 0;
-    if let Some(rate) = args.rate {
-        if !(rate.is_finite() && rate > 0.0) {
-            return Err(Failure::input("--rate must be a positive number"));
-        }
-        scenario.traffic.mode = TrafficMode::Open;
-        scenario.traffic.rate = rate;
-        scenario.traffic.ramp = Default::default();
-    }
+    let scenario = soak_scenario(&args)?;
     let duration = args.duration.get();
     let every = args.every.get().max(Duration::from_millis(100));
     let name = scenario.name.clone();
     let rate = scenario.traffic.rate;
     let stop = Stop::watch();
     let mut engine = super::start_playing(scenario, false).map_err(Failure::runtime)?;
-    if args.json {
-        println!(
-            "{}",
-            json!({"soak": name, "rate": rate, "duration_secs": duration.as_secs_f64()})
-        );
-    } else {
-        println!(
-            "soak {name}: {rate} requests/s for {}",
-            crate::scenario::Dur(duration)
-        );
-        println!(
-            "{:>9} {:>10} {:>8} {:>9} {:>5} {:>7} {:>9} {:>7} {:>10} {:>9}",
-            "elapsed_s",
-            "requests",
-            "req/s",
-            "rss_mib",
-            "fds",
-            "threads",
-            "in_flight",
-            "recent",
-            "spooled",
-            "spool_mib"
-        );
-    }
+    print_heading(args.json, &name, rate, duration);
     let started = Instant::now();
     let mut samples: Vec<Sample> = Vec::new();
     let mut next = every;
@@ -129,51 +98,115 @@ pub fn soak(args: SoakArgs) -> Result<(), Failure> {
             continue;
         }
         next += every;
-        let snap = engine.snapshot();
-        let elapsed_secs = started.elapsed().as_secs_f64();
-        let requests: u64 = snap.source_outcomes.iter().map(|(_, n)| n).sum();
-        let (prev_requests, prev_secs) = samples
-            .last()
-            .map_or((0, 0.0), |s| (s.requests, s.elapsed_secs));
-        let sample = Sample {
-            elapsed_secs,
-            requests,
-            rate: (requests - prev_requests) as f64 / (elapsed_secs - prev_secs).max(1e-3),
-            rss_kib: rss_kib(),
-            fds: open_fds(),
-            threads: threads(),
-            open_requests: engine.requests_in_flight(),
-            in_flight: snap.in_flight.len(),
-            recent: snap.recent.len(),
-            spooled: snap.spooled,
-            spool_bytes: file_size(engine.spool_path()),
-        };
-        if args.json {
-            println!("{}", serde_json::to_string(&sample).unwrap_or_default());
-        } else {
-            println!(
-                "{:>9.1} {:>10} {:>8.0} {:>9} {:>5} {:>7} {:>9} {:>7} {:>10} {:>9.1}",
-                sample.elapsed_secs,
-                sample.requests,
-                sample.rate,
-                show_mib(sample.rss_kib),
-                show(sample.fds),
-                show(sample.threads),
-                sample.in_flight,
-                sample.recent,
-                sample.spooled,
-                sample.spool_bytes as f64 / (1024.0 * 1024.0),
-            );
-        }
+        let sample = take_sample(&engine, started, samples.last());
+        print_sample(args.json, &sample);
         samples.push(sample);
     }
     signals::announce_grace(&engine);
     let last = engine.stop();
+    let summary = summary(&last, &samples, started);
+    if args.json {
+        println!("{}", json!({ "summary": summary }));
+    } else {
+        println!("summary: {summary}");
+    }
+    stop.failure().map_or(Ok(()), Err)
+}
+
+/// The scenario with its traffic on and endless, at `--rate` (open loop) when given.
+fn soak_scenario(args: &SoakArgs) -> Result<Scenario, Failure> {
+    let mut scenario = load_scenario(&args.common)?;
+    scenario.traffic.enabled = true;
+    scenario.traffic.requests = 0;
+    if let Some(rate) = args.rate {
+        if !(rate.is_finite() && rate > 0.0) {
+            return Err(Failure::input("--rate must be a positive number"));
+        }
+        scenario.traffic.mode = TrafficMode::Open;
+        scenario.traffic.rate = rate;
+        scenario.traffic.ramp = Default::default();
+    }
+    Ok(scenario)
+}
+
+/// What is soaked, and the table's heading (or one JSON line).
+fn print_heading(json: bool, name: &str, rate: f64, duration: Duration) {
+    if json {
+        println!(
+            "{}",
+            json!({"soak": name, "rate": rate, "duration_secs": duration.as_secs_f64()})
+        );
+        return;
+    }
+    println!(
+        "soak {name}: {rate} requests/s for {}",
+        crate::scenario::Dur(duration)
+    );
+    println!(
+        "{:>9} {:>10} {:>8} {:>9} {:>5} {:>7} {:>9} {:>7} {:>10} {:>9}",
+        "elapsed_s",
+        "requests",
+        "req/s",
+        "rss_mib",
+        "fds",
+        "threads",
+        "in_flight",
+        "recent",
+        "spooled",
+        "spool_mib"
+    );
+}
+
+/// The process and the run now; the rate is since the `previous` sample.
+fn take_sample(engine: &Engine, started: Instant, previous: Option<&Sample>) -> Sample {
+    let snap = engine.snapshot();
+    let elapsed_secs = started.elapsed().as_secs_f64();
+    let requests: u64 = snap.source_outcomes.iter().map(|(_, n)| n).sum();
+    let (prev_requests, prev_secs) = previous.map_or((0, 0.0), |s| (s.requests, s.elapsed_secs));
+    Sample {
+        elapsed_secs,
+        requests,
+        rate: (requests - prev_requests) as f64 / (elapsed_secs - prev_secs).max(1e-3),
+        rss_kib: rss_kib(),
+        fds: open_fds(),
+        threads: threads(),
+        open_requests: engine.requests_in_flight(),
+        in_flight: snap.in_flight.len(),
+        recent: snap.recent.len(),
+        spooled: snap.spooled,
+        spool_bytes: file_size(engine.spool_path()),
+    }
+}
+
+/// One row of the table (or one JSON line).
+fn print_sample(json: bool, sample: &Sample) {
+    if json {
+        println!("{}", serde_json::to_string(sample).unwrap_or_default());
+        return;
+    }
+    println!(
+        "{:>9.1} {:>10} {:>8.0} {:>9} {:>5} {:>7} {:>9} {:>7} {:>10} {:>9.1}",
+        sample.elapsed_secs,
+        sample.requests,
+        sample.rate,
+        show_mib(sample.rss_kib),
+        show(sample.fds),
+        show(sample.threads),
+        sample.in_flight,
+        sample.recent,
+        sample.spooled,
+        sample.spool_bytes as f64 / (1024.0 * 1024.0),
+    );
+}
+
+/// The run's totals, with the halves' peaks of memory and descriptors side by side so
+/// that a leak shows as growth.
+fn summary(last: &Snapshot, samples: &[Sample], started: Instant) -> serde_json::Value {
     let ended: u64 = last.source_outcomes.iter().map(|(_, n)| n).sum();
     let half = samples.len() / 2;
     let max_of = |part: &[Sample], f: fn(&Sample) -> Option<u64>| part.iter().filter_map(f).max();
     let (first, second) = samples.split_at(half);
-    let summary = json!({
+    json!({
         "requests": ended,
         "seconds": started.elapsed().as_secs_f64(),
         "events_shed": last.events_shed,
@@ -181,7 +214,7 @@ pub fn soak(args: SoakArgs) -> Result<(), Failure> {
         "rss_kib_max_second_half": max_of(second, |s| s.rss_kib),
         "fds_max_first_half": max_of(first, |s| s.fds),
         "fds_max_second_half": max_of(second, |s| s.fds),
-        "threads_max": max_of(&samples, |s| s.threads),
+        "threads_max": max_of(samples, |s| s.threads),
         "spooled": last.spooled,
         "spool_bytes": samples.last().map_or(0, |s| s.spool_bytes),
         "spool_bytes_per_request": samples
@@ -189,11 +222,5 @@ pub fn soak(args: SoakArgs) -> Result<(), Failure> {
             .filter(|s| s.spooled > 0)
             .map(|s| s.spool_bytes as f64 / s.spooled as f64),
         "spool_stopped": last.spool_stop.as_ref().map(|stop| &stop.message),
-    });
-    if args.json {
-        println!("{}", json!({ "summary": summary }));
-    } else {
-        println!("summary: {summary}");
-    }
-    stop.failure().map_or(Ok(()), Err)
+    })
 }

@@ -3,7 +3,7 @@
 //!
 //! A lookup asks the DNS stub for an A record over UDP: every attempt uses a fresh socket on
 //! 127.0.0.1 (a new source port) and a random 16-bit id, carries the request's trace id in
-//! EDNS option [`TRACE_ID_OPTION`](super::dns::TRACE_ID_OPTION), and waits for the configured timeout (stretched by the
+//! EDNS option `TRACE_ID_OPTION` of the DNS stub, and waits for the configured timeout (stretched by the
 //! time scale) before the next attempt. Datagrams whose id or question do not match are
 //! ignored and counted. An ICMP "port unreachable" (nothing listening) fails the attempt at
 //! once.

@@ -14,13 +14,15 @@ use std::time::{Duration, Instant};
 
 use super::GuideCommand;
 use super::check::window_start;
-use super::fill;
 use super::predict::{Prediction, describe, measure, show};
 use super::progress::LessonProgress;
 use super::walk::Walkthrough;
 use crate::engine::{Addresses, Engine, Restored};
-use crate::scenario::{Predict, Question, Scenario, Step};
+use crate::scenario::{Predict, Scenario, Step};
+
+mod render;
 use crate::trace::Snapshot;
+pub use render::{describe_look_at, render_question, render_step, wrap};
 
 /// A running lesson, as narration sees it.
 pub trait Live {
@@ -242,7 +244,6 @@ pub fn narrate(
 ) -> io::Result<Report> {
     let started = Instant::now();
     let scale = scenario.time_scale.max(1.0);
-    let addresses = live.addresses();
     let total = scenario.steps.len();
     let mut report = Report::default();
     let mut d = Driver {
@@ -251,128 +252,27 @@ pub fn narrate(
         poll: options.poll,
         cancel: options.cancel.clone(),
     };
-    writeln!(out, "Lesson: {}", scenario.name)?;
-    if !scenario.summary.is_empty() {
-        writeln!(out, "{}", wrap(&scenario.summary, options.width, ""))?;
-    }
-    if !options.reader.is_zero() {
-        writeln!(
-            out,
-            "(a simulated reader takes {:.0} s over each step)",
-            options.reader.as_secs_f64()
-        )?;
-    }
+    let addresses = live.addresses();
+    let mut n = Narrator {
+        addresses: &addresses,
+        options,
+        out,
+    };
+    n.heading(scenario)?;
     for (index, step) in scenario.steps.iter().enumerate() {
         if d.cancelled() {
-            writeln!(out, "\n(stopped before step {} of {total})", index + 1)?;
+            writeln!(n.out, "\n(stopped before step {} of {total})", index + 1)?;
             break;
         }
         if index > 0 {
             d.walk.next();
         }
         let step_start = Instant::now();
-        // The step becomes current once its world is in place.
-        d.pump_until(Duration::from_secs(30), |w| w.started_micros().is_some());
-        let became = d.walk.started_micros().unwrap_or_else(|| live.now_micros());
-        write!(
-            out,
-            "{}",
-            render_step(step, index, total, &addresses, options.width)
-        )?;
-        if let Some(note) = d.walk.view(&addresses).and_then(|v| v.note) {
-            writeln!(out, "{}", wrap(&format!("({note})"), options.width, "  "))?;
-        }
-        out.flush()?;
-        d.pump_for(options.reader);
-        if let Some(p) = &step.predict {
-            let guess = reader_guess(p, &live.snapshot());
-            d.walk.predict(guess);
-            let said = match guess {
-                Prediction::Choice(i) => p.choices.get(i).cloned().unwrap_or_default(),
-                Prediction::Number(x) => {
-                    show(p.measure.unwrap_or(crate::scenario::Measure::P99), x)
-                }
-            };
-            writeln!(out, "  the reader predicts: {said}")?;
-        }
-        for (i, button) in step.buttons.iter().enumerate() {
-            d.walk.press(i, live.now_micros());
-            writeln!(out, "  pressed: {}", button.label())?;
-            d.pump();
-        }
-        out.flush()?;
-        // Stretched by the time scale; a huge scale means "no limit", never a panic.
-        let mut limit = Duration::try_from_secs_f64(step.limit().as_secs_f64() * scale)
-            .unwrap_or(Duration::MAX);
-        if let Some(cap) = options.step_cap {
-            limit = limit.min(cap);
-        }
-        if let Some(deadline) = options.deadline {
-            limit = limit.min(deadline.saturating_sub(started.elapsed()));
-        }
-        let mut judged_from = None;
-        let result = if let Some(q) = &step.question {
-            write!(out, "{}", render_question(q, options.width))?;
-            d.walk.answer(q.answer);
-            StepResult::Asked
-        } else if let Some(check) = &step.check {
-            let passed = d.pump_until(limit, |w| w.is_passed(index));
-            let snap = live.snapshot();
-            if passed {
-                judged_from = d
-                    .walk
-                    .context()
-                    .and_then(|ctx| window_start(check, &snap, &ctx));
-                let seen = match d.walk.view(&addresses).map(|v| v.status) {
-                    Some(super::CheckStatus::Passed { seen, .. }) => seen,
-                    _ => String::new(),
-                };
-                let said = check.success.as_deref().unwrap_or("");
-                writeln!(
-                    out,
-                    "  ✓ {}",
-                    wrap(said, options.width, "    ").trim_start()
-                )?;
-                writeln!(out, "    ({seen})")?;
-                StepResult::Passed(seen)
-            } else {
-                let missing = match d.walk.view(&addresses).map(|v| v.status) {
-                    Some(super::CheckStatus::Waiting { missing, .. }) => missing,
-                    _ => "the step never became current".to_string(),
-                };
-                writeln!(
-                    out,
-                    "  ✗ not seen within {:.0} s: {missing}",
-                    limit.as_secs_f64()
-                )?;
-                if let Some(hint) = &check.hint {
-                    writeln!(out, "{}", wrap(hint, options.width, "    "))?;
-                }
-                StepResult::Missed(missing)
-            }
-        } else {
-            StepResult::Read
-        };
-        if step.predict.is_some() && !matches!(result, StepResult::Missed(_)) {
-            d.pump_until(limit, |w| w.measured(index).is_some());
-        }
-        let measured = step.predict.as_ref().and_then(|p| {
-            let m = d.walk.measured(index)?;
-            Some((p, describe(p.measure?, p.server.as_deref(), m)))
-        });
-        if let Some((p, said)) = &measured {
-            writeln!(
-                out,
-                "{}",
-                wrap(&format!("measured: {said}"), options.width, "  ")
-            )?;
-            writeln!(
-                out,
-                "{}",
-                wrap(&format!("Why: {}", p.explain), options.width, "  ")
-            )?;
-        }
-        out.flush()?;
+        let became = n.present(&mut d, step, index, total)?;
+        let limit = step_limit(step, scale, options, started);
+        let (result, judged_from) = n.judge(&mut d, step, index, limit)?;
+        let measured = n.measured(&mut d, step, index, limit, &result)?;
+        n.out.flush()?;
         d.pump_for(options.reader);
         report.steps.push(StepReport {
             index,
@@ -381,12 +281,185 @@ pub fn narrate(
             seconds: step_start.elapsed().as_secs_f64(),
             became_current_micros: became,
             judged_from_micros: judged_from,
-            measured: measured.map(|(_, said)| said),
+            measured,
         });
-        out.flush()?;
+        n.out.flush()?;
     }
-    writeln!(out, "\n{}", report.verdict())?;
+    writeln!(n.out, "\n{}", report.verdict())?;
     Ok(report)
+}
+
+/// How long a step's checkpoint may take: its limit stretched by the time scale (a huge
+/// scale means "no limit", never a panic), within the cap per step and what is left of
+/// the deadline.
+fn step_limit(step: &Step, scale: f64, options: &NarrateOptions, started: Instant) -> Duration {
+    let mut limit =
+        Duration::try_from_secs_f64(step.limit().as_secs_f64() * scale).unwrap_or(Duration::MAX);
+    if let Some(cap) = options.step_cap {
+        limit = limit.min(cap);
+    }
+    if let Some(deadline) = options.deadline {
+        limit = limit.min(deadline.saturating_sub(started.elapsed()));
+    }
+    limit
+}
+
+/// Where the narration prints, and how.
+struct Narrator<'a> {
+    addresses: &'a Addresses,
+    options: &'a NarrateOptions,
+    out: &'a mut dyn Write,
+}
+
+impl Narrator<'_> {
+    /// The lesson's name, its summary and the reader's pace.
+    fn heading(&mut self, scenario: &Scenario) -> io::Result<()> {
+        writeln!(self.out, "Lesson: {}", scenario.name)?;
+        if !scenario.summary.is_empty() {
+            writeln!(
+                self.out,
+                "{}",
+                wrap(&scenario.summary, self.options.width, "")
+            )?;
+        }
+        if !self.options.reader.is_zero() {
+            writeln!(
+                self.out,
+                "(a simulated reader takes {:.0} s over each step)",
+                self.options.reader.as_secs_f64()
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Waits for the step to become current, prints it, lets the reader read it, then
+    /// makes the reader's prediction and presses its buttons. Returns when it became
+    /// current (µs since the run started).
+    fn present(
+        &mut self,
+        d: &mut Driver<'_>,
+        step: &Step,
+        index: usize,
+        total: usize,
+    ) -> io::Result<u64> {
+        let width = self.options.width;
+        // The step becomes current once its world is in place.
+        d.pump_until(Duration::from_secs(30), |w| w.started_micros().is_some());
+        let became = d
+            .walk
+            .started_micros()
+            .unwrap_or_else(|| d.live.now_micros());
+        write!(
+            self.out,
+            "{}",
+            render_step(step, index, total, self.addresses, width)
+        )?;
+        if let Some(note) = d.walk.view(self.addresses).and_then(|v| v.note) {
+            writeln!(self.out, "{}", wrap(&format!("({note})"), width, "  "))?;
+        }
+        self.out.flush()?;
+        d.pump_for(self.options.reader);
+        if let Some(p) = &step.predict {
+            let guess = reader_guess(p, &d.live.snapshot());
+            d.walk.predict(guess);
+            let said = match guess {
+                Prediction::Choice(i) => p.choices.get(i).cloned().unwrap_or_default(),
+                Prediction::Number(x) => {
+                    show(p.measure.unwrap_or(crate::scenario::Measure::P99), x)
+                }
+            };
+            writeln!(self.out, "  the reader predicts: {said}")?;
+        }
+        for (i, button) in step.buttons.iter().enumerate() {
+            d.walk.press(i, d.live.now_micros());
+            writeln!(self.out, "  pressed: {}", button.label())?;
+            d.pump();
+        }
+        self.out.flush()?;
+        Ok(became)
+    }
+
+    /// Asks the step's question, or waits up to `limit` for its checkpoint; returns the
+    /// result and, for a check that held, where its window started.
+    fn judge(
+        &mut self,
+        d: &mut Driver<'_>,
+        step: &Step,
+        index: usize,
+        limit: Duration,
+    ) -> io::Result<(StepResult, Option<u64>)> {
+        if let Some(q) = &step.question {
+            write!(self.out, "{}", render_question(q, self.options.width))?;
+            d.walk.answer(q.answer);
+            return Ok((StepResult::Asked, None));
+        }
+        let Some(check) = &step.check else {
+            return Ok((StepResult::Read, None));
+        };
+        let width = self.options.width;
+        let passed = d.pump_until(limit, |w| w.is_passed(index));
+        let snap = d.live.snapshot();
+        if passed {
+            let judged_from = d
+                .walk
+                .context()
+                .and_then(|ctx| window_start(check, &snap, &ctx));
+            let seen = match d.walk.view(self.addresses).map(|v| v.status) {
+                Some(super::CheckStatus::Passed { seen, .. }) => seen,
+                _ => String::new(),
+            };
+            let said = check.success.as_deref().unwrap_or("");
+            writeln!(self.out, "  ✓ {}", wrap(said, width, "    ").trim_start())?;
+            writeln!(self.out, "    ({seen})")?;
+            return Ok((StepResult::Passed(seen), judged_from));
+        }
+        let missing = match d.walk.view(self.addresses).map(|v| v.status) {
+            Some(super::CheckStatus::Waiting { missing, .. }) => missing,
+            _ => "the step never became current".to_string(),
+        };
+        writeln!(
+            self.out,
+            "  ✗ not seen within {:.0} s: {missing}",
+            limit.as_secs_f64()
+        )?;
+        if let Some(hint) = &check.hint {
+            writeln!(self.out, "{}", wrap(hint, width, "    "))?;
+        }
+        Ok((StepResult::Missed(missing), None))
+    }
+
+    /// For a step with a prediction, waits (up to `limit`) for the measurement and prints
+    /// it with the explanation; returns what was measured.
+    fn measured(
+        &mut self,
+        d: &mut Driver<'_>,
+        step: &Step,
+        index: usize,
+        limit: Duration,
+        result: &StepResult,
+    ) -> io::Result<Option<String>> {
+        if step.predict.is_some() && !matches!(result, StepResult::Missed(_)) {
+            d.pump_until(limit, |w| w.measured(index).is_some());
+        }
+        let measured = step.predict.as_ref().and_then(|p| {
+            let m = d.walk.measured(index)?;
+            Some((p, describe(p.measure?, p.server.as_deref(), m)))
+        });
+        if let Some((p, said)) = &measured {
+            let width = self.options.width;
+            writeln!(
+                self.out,
+                "{}",
+                wrap(&format!("measured: {said}"), width, "  ")
+            )?;
+            writeln!(
+                self.out,
+                "{}",
+                wrap(&format!("Why: {}", p.explain), width, "  ")
+            )?;
+        }
+        Ok(measured.map(|(_, said)| said))
+    }
 }
 
 /// What the simulated reader predicts: the choice the lesson says is right, or, for a
@@ -399,122 +472,6 @@ fn reader_guess(p: &Predict, snap: &Snapshot) -> Prediction {
     } else {
         Prediction::Choice(p.answer.unwrap_or(0))
     }
-}
-
-/// A step as printed when it becomes current.
-pub fn render_step(
-    step: &Step,
-    index: usize,
-    total: usize,
-    addresses: &Addresses,
-    width: usize,
-) -> String {
-    let mut s = String::new();
-    let head = format!("── Step {}/{total} · {} ", index + 1, step.title);
-    let rule = width.saturating_sub(head.chars().count());
-    s.push_str(&format!("\n{head}{}\n", "─".repeat(rule)));
-    if !step.text.trim().is_empty() {
-        s.push_str(&wrap(&step.text, width, ""));
-        s.push('\n');
-    }
-    if let Some(look) = &step.look_at {
-        s.push_str(&format!("  look at: {}\n", describe_look_at(look)));
-    }
-    if let Some(prompt) = &step.prompt {
-        s.push_str(&wrap(&format!("do this: {prompt}"), width, "  "));
-        s.push('\n');
-    }
-    for action in &step.actions {
-        let when = match action.at {
-            Some(at) if !at.is_zero() => format!("{:.1} s in", at.get().as_secs_f64()),
-            _ => "at once".to_string(),
-        };
-        s.push_str(&format!("  the step does, {when}: {}\n", action.text()));
-    }
-    for button in &step.buttons {
-        s.push_str(&format!("  button: {}\n", button.label()));
-    }
-    if let Some(keep) = &step.keep {
-        s.push_str(&wrap(
-            &format!("(stays after this step: {keep})"),
-            width,
-            "  ",
-        ));
-        s.push('\n');
-    }
-    if let Some(p) = &step.predict {
-        s.push_str(&wrap(&format!("Predict: {}", p.ask), width, "  "));
-        s.push('\n');
-        for (i, choice) in p.choices.iter().enumerate() {
-            let letter = char::from(b'a' + (i % 26) as u8);
-            s.push_str(&format!("    {letter}) {choice}\n"));
-        }
-        if p.choices.is_empty()
-            && let Some(m) = p.measure
-        {
-            s.push_str(&format!("    (a number, in {})\n", m.unit()));
-        }
-    }
-    if let Some(command) = &step.command {
-        s.push_str(&format!("  $ {}\n", fill(command, addresses)));
-    }
-    s
-}
-
-/// A question with its choices, the right answer and why.
-pub fn render_question(q: &Question, width: usize) -> String {
-    let mut s = wrap(&format!("Question: {}", q.ask), width, "  ");
-    s.push('\n');
-    for (i, choice) in q.choices.iter().enumerate() {
-        let letter = char::from(b'a' + (i % 26) as u8);
-        let mark = if i == q.answer { "  ← right" } else { "" };
-        s.push_str(&format!("    {letter}) {choice}{mark}\n"));
-    }
-    s.push_str(&wrap(&format!("Why: {}", q.explain), width, "  "));
-    s.push('\n');
-    s
-}
-
-/// Words for what `look_at` names.
-pub fn describe_look_at(look: &str) -> String {
-    match look {
-        "request" => "the selected request's journey".into(),
-        "client" => "the clients".into(),
-        "dns" => "the DNS stub".into(),
-        "cdn" => "the CDN cache".into(),
-        "lb" => "the load balancer".into(),
-        "db" => "the database".into(),
-        other => match other.strip_prefix("plot:") {
-            Some(plot) => format!("the {} plot", plot.replace('_', " ")),
-            None => other.to_string(),
-        },
-    }
-}
-
-/// Wraps `text` at `width` characters, each line starting with `indent`; blank lines in
-/// the text stay paragraph breaks.
-pub fn wrap(text: &str, width: usize, indent: &str) -> String {
-    let mut lines: Vec<String> = Vec::new();
-    for paragraph in text.trim().split("\n\n") {
-        if !lines.is_empty() {
-            lines.push(String::new());
-        }
-        let mut line = String::from(indent);
-        for word in paragraph.split_whitespace() {
-            let fits = line.chars().count() + 1 + word.chars().count() <= width.max(20);
-            if line.len() > indent.len() && !fits {
-                lines.push(std::mem::replace(&mut line, String::from(indent)));
-            }
-            if line.len() > indent.len() {
-                line.push(' ');
-            }
-            line.push_str(word);
-        }
-        if line.len() > indent.len() {
-            lines.push(line);
-        }
-    }
-    lines.join("\n")
 }
 
 #[cfg(test)]

@@ -261,17 +261,37 @@ impl FromStr for Command {
 }
 
 fn parse(line: &str) -> Result<Command, String> {
-    let words: Vec<&str> = line.split_whitespace().collect();
-    let arg = |i: usize, what: &str| -> Result<&str, String> {
-        words
-            .get(i)
-            .copied()
-            .ok_or_else(|| format!("`{}` needs {what}", words.first().copied().unwrap_or("")))
-    };
-    let Some(&verb) = words.first() else {
+    let words = Words(line.split_whitespace().collect());
+    let Some(&verb) = words.0.first() else {
         return Err("empty command".into());
     };
-    let expected_len = match verb {
+    let command = parse_verb(verb, &words)?;
+    let expected_len = expected_len(&words.0);
+    if words.0.len() > expected_len {
+        return Err(format!(
+            "`{line}` has extra words after `{}`",
+            words.0[..expected_len].join(" ")
+        ));
+    }
+    Ok(command)
+}
+
+/// The words of one command line.
+struct Words<'a>(Vec<&'a str>);
+
+impl<'a> Words<'a> {
+    /// Word `i`, or an error saying the command needs `what` there.
+    fn arg(&self, i: usize, what: &str) -> Result<&'a str, String> {
+        self.0
+            .get(i)
+            .copied()
+            .ok_or_else(|| format!("`{}` needs {what}", self.0.first().copied().unwrap_or("")))
+    }
+}
+
+/// How many words a command has, verb included (more is an error).
+fn expected_len(words: &[&str]) -> usize {
+    match words[0] {
         "status" | "pause" | "resume" => 1,
         "slow" | "error" | "weight" | "latency" | "drop" | "send" => 3,
         "cache" => {
@@ -283,8 +303,13 @@ fn parse(line: &str) -> Result<Command, String> {
         }
         "dns" if words.get(1) == Some(&"drop") => 3,
         _ => 2,
-    };
-    let command = match verb {
+    }
+}
+
+/// The command a verb and its arguments name.
+fn parse_verb(verb: &str, words: &Words<'_>) -> Result<Command, String> {
+    let arg = |i: usize, what: &str| words.arg(i, what);
+    Ok(match verb {
         "kill" => Command::Kill(target(arg(1, "a component")?)?),
         "restart" => Command::Restart(target(arg(1, "a component")?)?),
         "hang" => Command::Hang(server_number(arg(1, "a server")?)?),
@@ -301,79 +326,19 @@ fn parse(line: &str) -> Result<Command, String> {
             other => return Err(format!("`add {other}`: only `add server` exists")),
         },
         "remove" => Command::RemoveServer(server_number(arg(1, "a server")?)?),
-        "dns" if words.get(1) == Some(&"flush") => Command::DnsFlush,
-        "dns" => Command::Dns(match arg(1, "ok, nxdomain, drop N or flush")? {
-            "ok" => DnsMode::Ok,
-            "nxdomain" => DnsMode::Nxdomain,
-            "drop" => DnsMode::Drop(share(arg(2, "a share")?)?),
-            other => {
-                return Err(format!(
-                    "`dns {other}`: use dns ok, dns nxdomain, dns drop 0.3 or dns flush"
-                ));
-            }
-        }),
+        "dns" => parse_dns(words)?,
         "policy" => Command::Policy(arg(1, "a policy")?.parse()?),
-        "cache" => Command::Cache(
-            match arg(1, "on, off, flush, capacity N, eviction P or ttl D")? {
-                "on" => CacheCommand::On,
-                "off" => CacheCommand::Off,
-                "flush" => CacheCommand::Flush,
-                "capacity" => {
-                    let n = arg(2, "a number of entries")?;
-                    CacheCommand::Capacity(
-                        n.parse()
-                            .map_err(|_| format!("`{n}` is not a number of entries"))?,
-                    )
-                }
-                "eviction" => CacheCommand::Eviction(arg(2, "lru, lfu or fifo")?.parse()?),
-                "ttl" => match arg(2, "a duration or `origin`")? {
-                    "origin" => CacheCommand::Ttl(None),
-                    d => CacheCommand::Ttl(Some(dur(d)?)),
-                },
-                other => {
-                    return Err(format!(
-                        "`cache {other}`: use on, off, flush, capacity N, eviction P or ttl D"
-                    ));
-                }
-            },
-        ),
+        "cache" => Command::Cache(parse_cache(words)?),
         "status" => Command::Status,
         "pause" => Command::Pause,
         "resume" => Command::Resume,
-        "rate" => {
-            let v = positive(arg(1, "requests per second")?, "rate")?;
-            if v > MAX_RATE {
-                return Err(format!(
-                    "the rate is at most {MAX_RATE} requests per second"
-                ));
-            }
-            Command::Rate(v)
-        }
+        "rate" | "time_scale" | "zipf" => parse_traffic_number(verb, words)?,
         "weight" => Command::Weight(
             arg(1, "a profile")?.to_string(),
             positive(arg(2, "a weight")?, "weight")?,
         ),
-        "time_scale" => {
-            let v = positive(arg(1, "a factor")?, "time scale")?;
-            if !(1.0..=MAX_TIME_SCALE).contains(&v) {
-                return Err(format!(
-                    "the time scale is from 1 to {MAX_TIME_SCALE} \
-                     (1 is real time, 10 is ten times slower)"
-                ));
-            }
-            Command::TimeScale(v)
-        }
         "keepalive" => Command::KeepAlive(on_off(arg(1, "on or off")?)?),
         "stateless" => Command::Stateless(on_off(arg(1, "on or off")?)?),
-        "zipf" => {
-            let v = positive(arg(1, "an exponent")?, "Zipf exponent")?;
-            if v > 10.0 {
-                return Err(
-                    "the Zipf exponent is at most 10 (0 is uniform, about 1 is typical)".into(),
-                );
-            }
-            Command::Zipf(v)
-        }
         "tls" => Command::Tls(on_off(arg(1, "on or off")?)?),
         "latency" => Command::Latency(link(arg(1, "a link")?)?, dur(arg(2, "a latency")?)?),
         "drop" => Command::Drop(link(arg(1, "a link")?)?, share(arg(2, "a share")?)?),
@@ -391,14 +356,88 @@ fn parse(line: &str) -> Result<Command, String> {
                 COMMAND_WORDS.join(", ")
             ));
         }
-    };
-    if words.len() > expected_len {
-        return Err(format!(
-            "`{line}` has extra words after `{}`",
-            words[..expected_len].join(" ")
-        ));
+    })
+}
+
+/// `dns ok`, `dns nxdomain`, `dns drop 0.3` or `dns flush`.
+fn parse_dns(words: &Words<'_>) -> Result<Command, String> {
+    if words.0.get(1) == Some(&"flush") {
+        return Ok(Command::DnsFlush);
     }
-    Ok(command)
+    Ok(Command::Dns(
+        match words.arg(1, "ok, nxdomain, drop N or flush")? {
+            "ok" => DnsMode::Ok,
+            "nxdomain" => DnsMode::Nxdomain,
+            "drop" => DnsMode::Drop(share(words.arg(2, "a share")?)?),
+            other => {
+                return Err(format!(
+                    "`dns {other}`: use dns ok, dns nxdomain, dns drop 0.3 or dns flush"
+                ));
+            }
+        },
+    ))
+}
+
+/// `cache on`, `off`, `flush`, `capacity N`, `eviction P` or `ttl D`.
+fn parse_cache(words: &Words<'_>) -> Result<CacheCommand, String> {
+    Ok(
+        match words.arg(1, "on, off, flush, capacity N, eviction P or ttl D")? {
+            "on" => CacheCommand::On,
+            "off" => CacheCommand::Off,
+            "flush" => CacheCommand::Flush,
+            "capacity" => {
+                let n = words.arg(2, "a number of entries")?;
+                CacheCommand::Capacity(
+                    n.parse()
+                        .map_err(|_| format!("`{n}` is not a number of entries"))?,
+                )
+            }
+            "eviction" => CacheCommand::Eviction(words.arg(2, "lru, lfu or fifo")?.parse()?),
+            "ttl" => match words.arg(2, "a duration or `origin`")? {
+                "origin" => CacheCommand::Ttl(None),
+                d => CacheCommand::Ttl(Some(dur(d)?)),
+            },
+            other => {
+                return Err(format!(
+                    "`cache {other}`: use on, off, flush, capacity N, eviction P or ttl D"
+                ));
+            }
+        },
+    )
+}
+
+/// `rate N`, `time_scale N` or `zipf N`: a number within what a run can keep.
+fn parse_traffic_number(verb: &str, words: &Words<'_>) -> Result<Command, String> {
+    match verb {
+        "rate" => {
+            let v = positive(words.arg(1, "requests per second")?, "rate")?;
+            if v > MAX_RATE {
+                return Err(format!(
+                    "the rate is at most {MAX_RATE} requests per second"
+                ));
+            }
+            Ok(Command::Rate(v))
+        }
+        "time_scale" => {
+            let v = positive(words.arg(1, "a factor")?, "time scale")?;
+            if !(1.0..=MAX_TIME_SCALE).contains(&v) {
+                return Err(format!(
+                    "the time scale is from 1 to {MAX_TIME_SCALE} \
+                     (1 is real time, 10 is ten times slower)"
+                ));
+            }
+            Ok(Command::TimeScale(v))
+        }
+        _ => {
+            let v = positive(words.arg(1, "an exponent")?, "Zipf exponent")?;
+            if v > 10.0 {
+                return Err(
+                    "the Zipf exponent is at most 10 (0 is uniform, about 1 is typical)".into(),
+                );
+            }
+            Ok(Command::Zipf(v))
+        }
+    }
 }
 
 impl fmt::Display for Command {

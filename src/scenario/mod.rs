@@ -3,7 +3,8 @@
 //!
 //! Every field has a default, so a three-line file is a complete scenario; unknown fields are
 //! errors. `load` reads a file and reports every problem with file, line and column
-//! (`validate.rs`); the built-ins are embedded from `assets/scenarios/` (`builtin.rs`).
+//! (`validate.rs`); the built-ins are embedded from `assets/scenarios/` (`builtin.rs`), the
+//! five standard client profiles from `assets/profiles.toml` (`types/profiles.rs`).
 
 mod builtin;
 mod command;

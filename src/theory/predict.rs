@@ -16,14 +16,12 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::che;
-use super::erlang::{MMc, MMcK, allen_cunneen_factor};
-use crate::scenario::{Distribution, Eviction, Policy, Scenario, TrafficMode};
+use super::erlang::{MMc, MMcK};
+use crate::scenario::{Eviction, Scenario, TrafficMode};
 
-/// Client connections per keep-alive client (as the engine's sessions allow).
-const CONNECTIONS_PER_CLIENT: usize = 6;
-/// Mean requests in flight per keep-alive client at most: with Poisson(1) in flight, all
-/// six connections are busy less than 0.1 % of the time.
-const MAX_IN_FLIGHT_PER_CLIENT: f64 = 1.0;
+mod queueing;
+pub use queueing::predict_queueing;
+
 /// Below this refused share the line counts as unlimited (Erlang C rather than M/M/c/K).
 const NEGLIGIBLE_BLOCKING: f64 = 1e-6;
 /// An overloaded server whose line takes longer than this to fill has no steady state
@@ -339,160 +337,6 @@ fn events_note(s: &Scenario) -> Option<String> {
             actions.join(", ")
         )
     })
-}
-
-/// Predicts the servers' queues, or says why queueing theory does not apply.
-pub fn predict_queueing(s: &Scenario) -> Section<QueueModel> {
-    let t = &s.traffic;
-    let scale = s.time_scale.max(1.0);
-    if !t.enabled || t.rate <= 0.0 {
-        return Section::no("no generated traffic");
-    }
-    if t.mode == TrafficMode::Closed {
-        return Section::no(
-            "closed-loop users wait for each answer before the next request (a finite population): arrivals are not a Poisson stream, so M/M/c does not apply",
-        );
-    }
-    let kinds = kinds(s);
-    let mut why = Vec::new();
-    let service = &s.servers.service;
-    if service.mean.is_zero() {
-        return Section::no("the service time is zero: requests never wait for a worker");
-    }
-    let n = s.servers.count.max(1);
-    if n > 1 && s.balancer.policy != Policy::Random {
-        why.push(format!(
-            "policy `{}` spreads requests by rule, not at random: each server then sees a smoother stream than Poisson (round robin) or the servers share work (least connections), so independent M/M/c queues do not describe them (use `random`)",
-            s.balancer.policy
-        ));
-    }
-    match service.distribution {
-        Distribution::Exponential => {}
-        Distribution::Constant => why.push(
-            "constant service time (M/D/c): Erlang C assumes exponential service, and waits are about half as long (Allen–Cunneen factor 0.5)".into(),
-        ),
-        Distribution::Lognormal => {
-            let scv = (service.sigma * service.sigma).exp() - 1.0;
-            why.push(format!(
-                "lognormal service time (M/G/c): Erlang C assumes exponential service, and with σ = {} waits scale by about (1 + cs²)/2 = {:.2} (Allen–Cunneen)",
-                service.sigma,
-                allen_cunneen_factor(scv)
-            ));
-        }
-    }
-    if s.cdn.enabled && s.cdn.cache_enabled && kinds.iter().any(|k| k.cacheable) {
-        why.push("the CDN answers cache hits itself, so the servers see fewer requests than the clients send, and not a Poisson stream: turn the CDN off or send uncacheable requests".into());
-    }
-    let db_share: f64 = kinds.iter().filter(|k| k.touches_db).map(|k| k.share).sum();
-    let db = s.database.latency.get().as_secs_f64() * 2.0;
-    if db_share > 0.0 && db > 0.05 * service.mean.get().as_secs_f64() {
-        why.push(format!(
-            "the handler holds its worker during database queries ({} ms of network per query), so service time is the drawn time plus a near-constant database time, not exponential (set database latency to 0 or send `GET /`)",
-            db * 1000.0
-        ));
-    }
-    if db_share > 0.0 && s.database.pool < n * s.servers.workers {
-        why.push(format!(
-            "the database pool ({} connections) is smaller than the workers ({}): queries wait for a connection, so the servers are no longer independent",
-            s.database.pool,
-            n * s.servers.workers
-        ));
-    }
-    if let Some(e) = events_note(s) {
-        why.push(e);
-    }
-    let rate = t.rate / scale;
-    let service_secs = |i: usize| {
-        service.mean.get().as_secs_f64() * scale * {
-            let f = s.servers.slowdown_of(i);
-            if f.is_finite() { f.max(0.0) } else { 1.0 }
-        }
-    };
-    let servers: Vec<(String, f64, f64)> = (0..n)
-        .map(|i| {
-            (
-                format!("server-{}", i + 1),
-                rate / n as f64,
-                service_secs(i),
-            )
-        })
-        .collect();
-    let mut model = queue_model(s.servers.workers as u32, s.servers.queue, &servers);
-    // Requests in flight at the clients: too many per keep-alive client and they queue for
-    // one of its six connections before they ever reach the server.
-    let profiles = s.effective_profiles();
-    let links_secs: f64 = profiles
-        .iter()
-        .map(|p| p.latency.get().as_secs_f64())
-        .fold(0.0, f64::max)
-        * 4.0
-        + (s.balancer.latency.get().as_secs_f64()
-            + if s.cdn.enabled {
-                s.cdn.latency.get().as_secs_f64()
-            } else {
-                0.0
-            })
-            * 2.0;
-    // (An unstable system is said to be so below; its clients block sooner or later.)
-    let response_secs = if model.is_stable() {
-        model.mean_wait_ms / 1000.0 + service_secs(0) + links_secs * scale
-    } else {
-        0.0
-    };
-    let in_flight = rate * response_secs;
-    let kept: Vec<_> = profiles.iter().filter(|p| p.keep_alive).collect();
-    if !kept.is_empty() {
-        let clients: usize = kept.iter().map(|p| p.clients.max(1)).sum();
-        if in_flight / clients as f64 > MAX_IN_FLIGHT_PER_CLIENT {
-            why.push(format!(
-                "keep-alive clients hold at most {CONNECTIONS_PER_CLIENT} connections each: with {clients} clients and about {in_flight:.0} requests in flight, requests queue at the clients (blocked) instead of arriving as a Poisson stream (add clients or turn keep-alive off)"
-            ));
-        }
-    }
-    if in_flight > 0.5 * t.max_in_flight as f64 {
-        why.push(format!(
-            "traffic.max_in_flight ({}) holds back arrivals when about {in_flight:.0} are in flight",
-            t.max_in_flight
-        ));
-    }
-    if model.capacity.is_none() && model.is_stable() {
-        let timeout = s.balancer.upstream_timeout.get().as_secs_f64() * scale;
-        let tail = model.servers.iter().any(|q| {
-            let m = MMc {
-                arrival_rate: q.arrival_rate,
-                service_secs: q.service_ms / 1000.0,
-                workers: model.workers,
-            };
-            m.prob_wait()
-                * (-(f64::from(m.workers) / m.service_secs - m.arrival_rate) * timeout).exp()
-                > 1e-3
-        });
-        if tail {
-            why.push("the load balancer gives up (504) before the longest waits end, so the waits seen are cut short".into());
-        }
-    }
-    if !why.is_empty() {
-        return Section::no(why.join("; "));
-    }
-    if !model.is_stable() {
-        model.notes.push(
-            "unstable: requests arrive faster than the workers finish them, so the line grows without bound".into(),
-        );
-    }
-    if db_share > 0.0 {
-        model.notes.push("the handler time includes the SQL work of each request (tens of microseconds with no database latency)".into());
-    }
-    if scale > 1.0 {
-        model.notes.push(format!(
-            "time scale {scale}: service times stretch and arrivals slow by the same factor, so utilisation is unchanged and waits stretch"
-        ));
-    }
-    if !t.ramp.is_zero() {
-        model
-            .notes
-            .push("the rate ramps up first: the prediction is for the full rate".into());
-    }
-    Section::yes(model)
 }
 
 /// The probability of each cacheable URL among cacheable lookups, and the lookups' share

@@ -2,7 +2,7 @@
 //! not apply.
 
 use super::*;
-use crate::scenario::{Dur, Event, Profile, ServiceTime, Template};
+use crate::scenario::{Distribution, Dur, Event, Policy, Profile, ServiceTime, Template};
 
 /// One server, `workers` workers, exponential service, no CDN, clients sending `GET /`.
 fn queueing(servers: usize, workers: usize, rate: f64, service_ms: u64) -> Scenario {

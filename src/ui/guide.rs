@@ -264,6 +264,29 @@ fn step_ui(
     theme: &Theme,
     clicks: &mut Vec<Click>,
 ) {
+    step_heading_ui(ui, view, theme, clicks);
+    ui.add_space(4.0);
+    step_text_ui(ui, view, theme);
+    if let Some(p) = &view.predict {
+        predict_ui(ui, p, number, theme, clicks);
+    }
+    if !view.buttons.is_empty() {
+        step_buttons_ui(ui, view, theme, clicks);
+    }
+    if let Some(command) = &view.command {
+        command_ui(ui, command, copied, theme, clicks);
+    }
+    ui.add_space(6.0);
+    status_ui(ui, &view.status, theme);
+    if let Some(q) = &view.question {
+        question_ui(ui, q, theme, clicks);
+    }
+    ui.add_space(8.0);
+}
+
+/// Where the lesson stands, Resume when it was left at another step, the step's title
+/// and its note.
+fn step_heading_ui(ui: &mut egui::Ui, view: &StepView, theme: &Theme, clicks: &mut Vec<Click>) {
     ui.label(body(
         theme,
         &format!(
@@ -305,7 +328,10 @@ fn step_ui(
                 ui.label(body(theme, note, theme.text));
             });
     }
-    ui.add_space(4.0);
+}
+
+/// The step's text, what to look at, what to do and what it does by itself.
+fn step_text_ui(ui: &mut egui::Ui, view: &StepView, theme: &Theme) {
     if !view.text.is_empty() {
         ui.label(body(theme, &view.text, theme.text));
     }
@@ -322,65 +348,66 @@ fn step_ui(
             ui.label(body(theme, &format!("  {line}"), theme.text));
         }
     }
-    if let Some(p) = &view.predict {
-        predict_ui(ui, p, number, theme, clicks);
+}
+
+/// The step's buttons (disabled until the prediction is made), and what stays after it.
+fn step_buttons_ui(ui: &mut egui::Ui, view: &StepView, theme: &Theme, clicks: &mut Vec<Click>) {
+    ui.add_space(4.0);
+    ui.horizontal_wrapped(|ui| {
+        ui.label(body(theme, "Press:", theme.text));
+        for (i, b) in view.buttons.iter().enumerate() {
+            let button = ui.add_enabled(
+                b.enabled,
+                egui::Button::new(body(theme, &b.label, theme.text)),
+            );
+            let button = match &b.does {
+                Some(does) => button.on_hover_text(does),
+                None => button,
+            };
+            let button = if b.enabled {
+                button
+            } else {
+                button.on_disabled_hover_text("Make your prediction first")
+            };
+            if button.clicked() {
+                clicks.push(Click::Press(i));
+            }
+        }
+    });
+    if let Some(keep) = &view.keep {
+        ui.label(body(
+            theme,
+            &format!("Stays after this step: {keep}"),
+            theme.weak_text,
+        ));
     }
-    if !view.buttons.is_empty() {
-        ui.add_space(4.0);
-        ui.horizontal_wrapped(|ui| {
-            ui.label(body(theme, "Press:", theme.text));
-            for (i, b) in view.buttons.iter().enumerate() {
-                let button = ui.add_enabled(
-                    b.enabled,
-                    egui::Button::new(body(theme, &b.label, theme.text)),
-                );
-                let button = match &b.does {
-                    Some(does) => button.on_hover_text(does),
-                    None => button,
-                };
-                let button = if b.enabled {
-                    button
-                } else {
-                    button.on_disabled_hover_text("Make your prediction first")
-                };
-                if button.clicked() {
-                    clicks.push(Click::Press(i));
-                }
+}
+
+/// The command to try in a terminal, with Copy.
+fn command_ui(
+    ui: &mut egui::Ui,
+    command: &str,
+    copied: bool,
+    theme: &Theme,
+    clicks: &mut Vec<Click>,
+) {
+    ui.add_space(4.0);
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.label(
+            RichText::new(command)
+                .monospace()
+                .size(theme.body_size)
+                .color(theme.text),
+        );
+        ui.horizontal(|ui| {
+            if ui.button(body(theme, "Copy", theme.text)).clicked() {
+                clicks.push(Click::Copy(command.to_string()));
+            }
+            if copied {
+                ui.label(body(theme, "Copied", theme.weak_text));
             }
         });
-        if let Some(keep) = &view.keep {
-            ui.label(body(
-                theme,
-                &format!("Stays after this step: {keep}"),
-                theme.weak_text,
-            ));
-        }
-    }
-    if let Some(command) = &view.command {
-        ui.add_space(4.0);
-        egui::Frame::group(ui.style()).show(ui, |ui| {
-            ui.label(
-                RichText::new(command)
-                    .monospace()
-                    .size(theme.body_size)
-                    .color(theme.text),
-            );
-            ui.horizontal(|ui| {
-                if ui.button(body(theme, "Copy", theme.text)).clicked() {
-                    clicks.push(Click::Copy(command.clone()));
-                }
-                if copied {
-                    ui.label(body(theme, "Copied", theme.weak_text));
-                }
-            });
-        });
-    }
-    ui.add_space(6.0);
-    status_ui(ui, &view.status, theme);
-    if let Some(q) = &view.question {
-        question_ui(ui, q, theme, clicks);
-    }
-    ui.add_space(8.0);
+    });
 }
 
 /// The checkpoint, in words, never by colour alone (and only glyphs every font has).

@@ -140,6 +140,8 @@ pub async fn perform(
     outcome
 }
 
+/// Waits for its slots, takes or opens a connection, sends the request, reads the answer
+/// and traces each phase.
 async fn exchange(
     shared: &Arc<ClientsShared>,
     session: &Arc<Session>,
@@ -172,117 +174,205 @@ async fn exchange(
     if now > started + 50 {
         env.span_between(id, Component::Client, Phase::Blocked, started, now, vec![]);
     }
-
+    let attempt = Attempt {
+        shared,
+        session,
+        plan,
+        id,
+        tls,
+        port,
+    };
     let idle = if keep_alive {
         session.take_idle(tls)
     } else {
         None
     };
-    let (mut conn, mut reused) = match idle {
+    let (conn, reused) = match idle {
         Some(c) => (c, true),
-        None => (open(shared, session, plan, id, tls, port).await?, false),
+        None => (attempt.open().await?, false),
     };
-
     let req = build_request(shared, session, plan, id, port, keep_alive);
     let request_headers = env
         .capture_headers()
         .then(|| http::header_pairs(req.headers()));
-    conn.stamps.reset();
-    let mut send_start = env.now();
-    env.arrive(id, shared.edge_component()).await;
-    let held = std::time::Duration::from_micros(env.now().saturating_sub(send_start));
-    if held >= env.limits.header_timeout.get() / 2 || conn.sender.is_closed() {
-        // Held in step mode about as long as the edge waits for a request on an open
-        // connection: the edge has closed it (or is about to), so the client connects
-        // again, as a browser does with a stale connection.
-        conn = open(shared, session, plan, id, tls, port).await?;
-        reused = false;
-        conn.stamps.reset();
-        send_start = env.now();
-    }
-    let response = conn.sender.send_request(req).await.map_err(|e| {
-        let outcome = if e.is_timeout() {
-            Outcome::Timeout
-        } else {
-            Outcome::ConnectionReset
-        };
-        Failed(outcome, e.to_string())
-    })?;
-    let headers_at = env.now();
-    let (parts, body) = response.into_parts();
-    let body = body
-        .collect()
-        .await
-        .map_err(|e| Failed(Outcome::ConnectionReset, e.to_string()))?
-        .to_bytes();
-    let done_at = env.now();
-    let written = conn
-        .stamps
-        .last_write()
-        .unwrap_or(send_start)
-        .max(send_start);
-    let first_byte = conn
-        .stamps
-        .first_read()
-        .unwrap_or(headers_at)
-        .clamp(written, headers_at.max(written));
-    env.span_between(
-        id,
-        Component::Client,
-        Phase::Send,
-        send_start,
-        written,
-        vec![],
-    );
-    env.span_between(
-        id,
-        Component::Client,
-        Phase::Wait,
-        written,
-        first_byte,
-        vec![],
-    );
-    env.span_between(
-        id,
-        Component::Client,
-        Phase::Receive,
-        first_byte,
-        done_at,
-        vec![Attr::new("bytes", body.len().to_string())],
-    );
+    let sent = attempt.send(conn, reused, req).await?;
+    attempt.trace_phases(&sent);
+    Ok(attempt.finish(sent, keep_alive, request_headers))
+}
 
-    let header = |name: &str| {
-        parts
-            .headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    if let Some(cookie) = header("set-cookie") {
-        session.remember_cookie(&cookie);
+/// One request on its way: who sends it, and to which port of the edge.
+struct Attempt<'a> {
+    shared: &'a Arc<ClientsShared>,
+    session: &'a Arc<Session>,
+    plan: &'a Planned,
+    id: TraceId,
+    tls: bool,
+    port: u16,
+}
+
+/// A request sent and its answer read, with the times of each step.
+struct Sent {
+    conn: Conn,
+    reused: bool,
+    send_start: u64,
+    headers_at: u64,
+    done_at: u64,
+    parts: hyper::http::response::Parts,
+    body: Bytes,
+}
+
+impl Attempt<'_> {
+    async fn open(&self) -> Result<Conn, Failed> {
+        open(
+            self.shared,
+            self.session,
+            self.plan,
+            self.id,
+            self.tls,
+            self.port,
+        )
+        .await
     }
-    if let Some(request_headers) = request_headers {
-        env.sink.emit(TraceEvent::Exchange(Box::new(Exchange {
+
+    /// Sends `req` on `conn` (on a new connection when step mode held it so long that the
+    /// edge has closed this one) and reads the whole answer.
+    async fn send(
+        &self,
+        mut conn: Conn,
+        mut reused: bool,
+        req: Request<Body>,
+    ) -> Result<Sent, Failed> {
+        let env = &self.shared.env;
+        conn.stamps.reset();
+        let mut send_start = env.now();
+        env.arrive(self.id, self.shared.edge_component()).await;
+        let held = std::time::Duration::from_micros(env.now().saturating_sub(send_start));
+        if held >= env.limits.header_timeout.get() / 2 || conn.sender.is_closed() {
+            // Held in step mode about as long as the edge waits for a request on an open
+            // connection: the edge has closed it (or is about to), so the client connects
+            // again, as a browser does with a stale connection.
+            conn = self.open().await?;
+            reused = false;
+            conn.stamps.reset();
+            send_start = env.now();
+        }
+        let response = conn.sender.send_request(req).await.map_err(|e| {
+            let outcome = if e.is_timeout() {
+                Outcome::Timeout
+            } else {
+                Outcome::ConnectionReset
+            };
+            Failed(outcome, e.to_string())
+        })?;
+        let headers_at = env.now();
+        let (parts, body) = response.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map_err(|e| Failed(Outcome::ConnectionReset, e.to_string()))?
+            .to_bytes();
+        Ok(Sent {
+            conn,
+            reused,
+            send_start,
+            headers_at,
+            done_at: env.now(),
+            parts,
+            body,
+        })
+    }
+
+    /// The client's send, wait and receive spans, from the connection's stamps of its
+    /// last write and first read.
+    fn trace_phases(&self, sent: &Sent) {
+        let (env, id) = (&self.shared.env, self.id);
+        let written = sent
+            .conn
+            .stamps
+            .last_write()
+            .unwrap_or(sent.send_start)
+            .max(sent.send_start);
+        let first_byte = sent
+            .conn
+            .stamps
+            .first_read()
+            .unwrap_or(sent.headers_at)
+            .clamp(written, sent.headers_at.max(written));
+        env.span_between(
             id,
-            request_headers,
-            request_body: plan.body.clone().unwrap_or_default(),
-            response_headers: http::header_pairs(&parts.headers),
-            response_body: String::from_utf8_lossy(&body[..body.len().min(BODY_PREVIEW)])
-                .into_owned(),
-        })));
+            Component::Client,
+            Phase::Send,
+            sent.send_start,
+            written,
+            vec![],
+        );
+        env.span_between(
+            id,
+            Component::Client,
+            Phase::Wait,
+            written,
+            first_byte,
+            vec![],
+        );
+        env.span_between(
+            id,
+            Component::Client,
+            Phase::Receive,
+            first_byte,
+            sent.done_at,
+            vec![Attr::new("bytes", sent.body.len().to_string())],
+        );
     }
-    let closes = header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
-    let done = Done {
-        status: parts.status.as_u16(),
-        cache: header(X_CACHE).as_deref().and_then(CacheStatus::parse),
-        served_by: header(SERVED_BY),
-        bytes: body.len() as u64,
-        reused,
-    };
-    if keep_alive && !closes {
-        session.put_idle(conn);
+
+    /// Keeps the cookie, traces the headers and body when they are captured, and puts the
+    /// connection back for the next request unless the answer closes it.
+    fn finish(
+        &self,
+        sent: Sent,
+        keep_alive: bool,
+        request_headers: Option<Vec<(String, String)>>,
+    ) -> Done {
+        let env = &self.shared.env;
+        let Sent {
+            conn,
+            reused,
+            parts,
+            body,
+            ..
+        } = sent;
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        if let Some(cookie) = header("set-cookie") {
+            self.session.remember_cookie(&cookie);
+        }
+        if let Some(request_headers) = request_headers {
+            env.sink.emit(TraceEvent::Exchange(Box::new(Exchange {
+                id: self.id,
+                request_headers,
+                request_body: self.plan.body.clone().unwrap_or_default(),
+                response_headers: http::header_pairs(&parts.headers),
+                response_body: String::from_utf8_lossy(&body[..body.len().min(BODY_PREVIEW)])
+                    .into_owned(),
+            })));
+        }
+        let closes = header("connection").is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        let done = Done {
+            status: parts.status.as_u16(),
+            cache: header(X_CACHE).as_deref().and_then(CacheStatus::parse),
+            served_by: header(SERVED_BY),
+            bytes: body.len() as u64,
+            reused,
+        };
+        if keep_alive && !closes {
+            self.session.put_idle(conn);
+        }
+        done
     }
-    Ok(done)
 }
 
 /// Resolves the edge's name, connects over the client's link and, for HTTPS, shakes hands.

@@ -3,9 +3,10 @@
 use std::sync::Arc;
 
 use super::*;
+use crate::scenario::CheckKind;
 use crate::trace::{
-    Attr, Component, DnsQuery, Exchange, Marker, Outcome, OutcomeClass, Phase, ServerGauge, Span,
-    TraceId, metrics::SecondMetrics,
+    Attr, CacheStatus, Component, DnsQuery, Exchange, Journey, Marker, Outcome, OutcomeClass,
+    Phase, ServerGauge, Span, TraceId, metrics::SecondMetrics,
 };
 
 fn journey(id: u128, start_ms: u64, latency_ms: u64, outcome: &str) -> Journey {

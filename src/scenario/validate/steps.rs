@@ -153,6 +153,13 @@ fn check_check(step: &Step, c: &Check, at: &dyn Fn(&str) -> String, fail: Fail<'
         );
         return;
     };
+    check_expect_and_value(kind, c, &at, fail);
+    check_what_the_kind_needs(step, kind, c, &at, fail);
+    check_filters(c, &at, fail);
+}
+
+/// `expect` and `value` are given when the kind needs them, and are ones it can see.
+fn check_expect_and_value(kind: CheckKind, c: &Check, at: &dyn Fn(&str) -> String, fail: Fail<'_>) {
     if kind.needs_expect() && c.expect.as_deref().is_none_or(|e| e.trim().is_empty()) {
         fail(
             &at("expect"),
@@ -188,6 +195,17 @@ fn check_check(step: &Step, c: &Check, at: &dyn Fn(&str) -> String, fail: Fail<'
         ),
         _ => {}
     }
+}
+
+/// What some kinds cannot do without: a change to compare with, a known phase, a
+/// header's name, a server.
+fn check_what_the_kind_needs(
+    step: &Step,
+    kind: CheckKind,
+    c: &Check,
+    at: &dyn Fn(&str) -> String,
+    fail: Fail<'_>,
+) {
     if kind.compares_with_before() && c.after.is_none() && !step.has_action() {
         fail(
             &at("after"),
@@ -225,6 +243,11 @@ fn check_check(step: &Step, c: &Check, at: &dyn Fn(&str) -> String, fail: Fail<'
             "server = \"server-3\"",
         );
     }
+}
+
+/// The filters on which requests count are well-formed: a server, an outcome, a method,
+/// a path; a percentile, a count and a window that mean something.
+fn check_filters(c: &Check, at: &dyn Fn(&str) -> String, fail: Fail<'_>) {
     if let Some(server) = &c.server
         && !is_server(server)
     {

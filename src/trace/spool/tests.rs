@@ -1,3 +1,6 @@
+//! Tests of the trace spool: journeys read back across blocks, a block cut short, the
+//! size limit and a failed write.
+
 use super::*;
 use crate::trace::{Attr, Component, Outcome, Phase, Span, TraceId};
 

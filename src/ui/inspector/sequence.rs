@@ -286,74 +286,9 @@ fn hop_steps(b: &mut Builder, span: &Span) {
     let key = Some(PhaseKey::of(span));
     let here = span.component;
     match span.phase {
-        Phase::Cache => {
-            let result = span.attr("result").unwrap_or("?");
-            let label = match result {
-                "HIT" => "HIT: answered from the cache".to_string(),
-                "MISS" => "MISS: forward".into(),
-                "EXPIRED" => "EXPIRED: fetch a fresh copy".into(),
-                "REVALIDATED" => "REVALIDATED: origin said 304".into(),
-                "BYPASS" => "BYPASS: forward (not cacheable)".into(),
-                other => format!("cache {other}"),
-            };
-            let detail = span.attr("why").map(str::to_string);
-            b.push_full(
-                span.start_micros,
-                Shape::Note(here),
-                label,
-                detail,
-                key,
-                false,
-            );
-        }
-        Phase::Pick => {
-            let reason = span.attr("reason").unwrap_or("");
-            let (label, detail) = match span.attr("server") {
-                Some(server) => {
-                    let why = reason
-                        .strip_prefix(&format!("{server}: "))
-                        .unwrap_or(reason);
-                    let full = format!("pick {server}: {why}");
-                    (shorten(&full, NOTE_CHARS), Some(full))
-                }
-                None => {
-                    let full = format!("no server to pick: {reason}");
-                    (shorten(&full, NOTE_CHARS), Some(full))
-                }
-            };
-            b.push_full(
-                span.start_micros,
-                Shape::Note(here),
-                label,
-                detail,
-                key,
-                false,
-            );
-        }
-        Phase::Forward => {
-            let target = match here {
-                Component::Cdn => Component::Lb,
-                _ => server_attr(span).unwrap_or(Component::Server(0)),
-            };
-            if target == Component::Server(0) {
-                return;
-            }
-            let label = b.request_line();
-            b.push(span.start_micros, Shape::Message(here, target), label, key);
-            let answer = match (span.attr("status"), span.attr("error")) {
-                (_, Some(e)) => format!("error: {e}"),
-                (Some(s), None) => s.parse().map_or(s.to_string(), status_line),
-                (None, None) => "no answer".into(),
-            };
-            b.push_full(
-                span.end_micros,
-                Shape::Message(target, here),
-                answer,
-                None,
-                key,
-                true,
-            );
-        }
+        Phase::Cache => cache_note(b, span),
+        Phase::Pick => pick_note(b, span),
+        Phase::Forward => forward_steps(b, span),
         Phase::Queue => {
             let label = match (span.attr("rejected"), span.attr("position")) {
                 (Some(why), _) => format!("rejected: {why}, answer 503"),
@@ -373,40 +308,116 @@ fn hop_steps(b: &mut Builder, span: &Span) {
             }
             b.push(span.start_micros, Shape::Note(here), label, key);
         }
-        Phase::Db => {
-            let server = server_for_db(b.journey, span);
-            let sql = span.attr("sql").unwrap_or("query");
-            let detail = match span.attr("params") {
-                Some(p) => format!("{sql}\nparameters {p}"),
-                None => sql.to_string(),
-            };
-            b.push_full(
-                span.start_micros,
-                Shape::Message(server, Component::Db),
-                shorten(sql, SQL_CHARS),
-                Some(detail),
-                key,
-                false,
-            );
-            let answer = match (span.attr("rows"), span.attr("error")) {
-                (_, Some(e)) => format!("error: {}", shorten(e, NOTE_CHARS)),
-                (Some("1"), None) => "1 row".into(),
-                (Some(n), None) => format!("{n} rows"),
-                (None, None) => "done".into(),
-            };
-            b.reply(
-                span.end_micros,
-                Component::Db,
-                server,
-                answer,
-                PhaseKey::of(span),
-            );
-        }
+        Phase::Db => query_steps(b, span),
         _ => {
             let label = format!("{}", span.phase);
             b.push(span.start_micros, Shape::Note(here), label, key);
         }
     }
+}
+
+/// The CDN's cache result, with why in the detail.
+fn cache_note(b: &mut Builder, span: &Span) {
+    let result = span.attr("result").unwrap_or("?");
+    let label = match result {
+        "HIT" => "HIT: answered from the cache".to_string(),
+        "MISS" => "MISS: forward".into(),
+        "EXPIRED" => "EXPIRED: fetch a fresh copy".into(),
+        "REVALIDATED" => "REVALIDATED: origin said 304".into(),
+        "BYPASS" => "BYPASS: forward (not cacheable)".into(),
+        other => format!("cache {other}"),
+    };
+    let detail = span.attr("why").map(str::to_string);
+    b.push_full(
+        span.start_micros,
+        Shape::Note(span.component),
+        label,
+        detail,
+        Some(PhaseKey::of(span)),
+        false,
+    );
+}
+
+/// The load balancer's pick and its reason (or why there was none).
+fn pick_note(b: &mut Builder, span: &Span) {
+    let reason = span.attr("reason").unwrap_or("");
+    let full = match span.attr("server") {
+        Some(server) => {
+            let why = reason
+                .strip_prefix(&format!("{server}: "))
+                .unwrap_or(reason);
+            format!("pick {server}: {why}")
+        }
+        None => format!("no server to pick: {reason}"),
+    };
+    b.push_full(
+        span.start_micros,
+        Shape::Note(span.component),
+        shorten(&full, NOTE_CHARS),
+        Some(full),
+        Some(PhaseKey::of(span)),
+        false,
+    );
+}
+
+/// The request forwarded to the next hop (CDN to balancer, balancer to a server) and
+/// its answer.
+fn forward_steps(b: &mut Builder, span: &Span) {
+    let (here, key) = (span.component, Some(PhaseKey::of(span)));
+    let target = match here {
+        Component::Cdn => Component::Lb,
+        _ => server_attr(span).unwrap_or(Component::Server(0)),
+    };
+    if target == Component::Server(0) {
+        return;
+    }
+    let label = b.request_line();
+    b.push(span.start_micros, Shape::Message(here, target), label, key);
+    let answer = match (span.attr("status"), span.attr("error")) {
+        (_, Some(e)) => format!("error: {e}"),
+        (Some(s), None) => s.parse().map_or(s.to_string(), status_line),
+        (None, None) => "no answer".into(),
+    };
+    b.push_full(
+        span.end_micros,
+        Shape::Message(target, here),
+        answer,
+        None,
+        key,
+        true,
+    );
+}
+
+/// A server's query to the database (the SQL, with its parameters in the detail) and the
+/// rows that came back.
+fn query_steps(b: &mut Builder, span: &Span) {
+    let server = server_for_db(b.journey, span);
+    let sql = span.attr("sql").unwrap_or("query");
+    let detail = match span.attr("params") {
+        Some(p) => format!("{sql}\nparameters {p}"),
+        None => sql.to_string(),
+    };
+    b.push_full(
+        span.start_micros,
+        Shape::Message(server, Component::Db),
+        shorten(sql, SQL_CHARS),
+        Some(detail),
+        Some(PhaseKey::of(span)),
+        false,
+    );
+    let answer = match (span.attr("rows"), span.attr("error")) {
+        (_, Some(e)) => format!("error: {}", shorten(e, NOTE_CHARS)),
+        (Some("1"), None) => "1 row".into(),
+        (Some(n), None) => format!("{n} rows"),
+        (None, None) => "done".into(),
+    };
+    b.reply(
+        span.end_micros,
+        Component::Db,
+        server,
+        answer,
+        PhaseKey::of(span),
+    );
 }
 
 /// The server that ran a query: the one whose handler was running then, else the one that

@@ -3,10 +3,12 @@
 //! dashed, decisions boxed on their lane, the failure boxed in the failure colour. Every
 //! label is text, so nothing depends on colour; hovering a row links its phase.
 
-use egui::{Align2, Pos2, Rect, Sense, Shape, Stroke, StrokeKind, Ui, Vec2, pos2, vec2};
+use std::sync::Arc;
+
+use egui::{Align2, Galley, Pos2, Rect, Sense, Shape, Stroke, StrokeKind, Ui, Vec2, pos2, vec2};
 
 use super::model::{PhaseKey, fmt_ms};
-use super::sequence::{SequenceModel, StepKind};
+use super::sequence::{SequenceModel, Step, StepKind};
 use crate::ui::theme::Theme;
 
 /// The smallest the diagram is drawn, as a share of the theme's sizes.
@@ -73,33 +75,17 @@ pub fn sequence_ui(
     let height = header_h + row_h * model.steps.len() as f32 + row_h * 0.5;
     let (response, painter) = ui.allocate_painter(vec2(width, height), Sense::hover());
     let rect = response.rect;
-    let lane_x = |i: usize| rect.left() + time_w + lane_w * (i as f32 + 0.5);
-    let line = theme.line_width();
-    // Boxes and labels stay right of the time column.
-    let lanes_rect = Rect::from_min_max(pos2(rect.left() + time_w, rect.top()), rect.max);
-
-    // Lane titles and lines.
-    for (i, galley) in titles.into_iter().enumerate() {
-        let x = lane_x(i);
-        let title = Rect::from_center_size(
-            pos2(x, rect.top() + header_h * 0.45),
-            vec2(lane_w * 0.9, header_h * 0.8),
-        );
-        painter.rect_filled(title, 4.0, theme.node_fill);
-        painter.rect_stroke(
-            title,
-            4.0,
-            Stroke::new(1.0, theme.node_stroke),
-            StrokeKind::Inside,
-        );
-        let at = title.center() - galley.size() / 2.0;
-        painter.galley(at, galley, theme.text);
-        painter.vline(
-            x,
-            title.bottom()..=rect.bottom(),
-            Stroke::new(1.0, theme.edge),
-        );
-    }
+    let grid = Grid {
+        rect,
+        time_w,
+        lane_w,
+        row_h,
+        header_h,
+        // Boxes and labels stay right of the time column.
+        lanes_rect: Rect::from_min_max(pos2(rect.left() + time_w, rect.top()), rect.max),
+        line: theme.line_width(),
+    };
+    grid.lanes(&painter, titles, theme);
 
     let mut new_hover = None;
     for (i, step) in model.steps.iter().enumerate() {
@@ -122,19 +108,71 @@ pub fn sequence_ui(
             font.clone(),
             theme.weak_text,
         );
+        grid.step(&painter, step, top, lit, theme);
+    }
+    new_hover
+}
+
+/// Where the diagram's parts go: the time column, the lanes, the rows under the header.
+struct Grid {
+    rect: Rect,
+    time_w: f32,
+    lane_w: f32,
+    row_h: f32,
+    header_h: f32,
+    /// Right of the time column: boxes and labels stay inside it.
+    lanes_rect: Rect,
+    line: f32,
+}
+
+impl Grid {
+    /// The centre line of lane `i`.
+    fn lane_x(&self, i: usize) -> f32 {
+        self.rect.left() + self.time_w + self.lane_w * (i as f32 + 0.5)
+    }
+
+    /// Lane titles (boxed, wrapped) and a vertical line down each lane.
+    fn lanes(&self, painter: &egui::Painter, titles: Vec<Arc<Galley>>, theme: &Theme) {
+        for (i, galley) in titles.into_iter().enumerate() {
+            let x = self.lane_x(i);
+            let title = Rect::from_center_size(
+                pos2(x, self.rect.top() + self.header_h * 0.45),
+                vec2(self.lane_w * 0.9, self.header_h * 0.8),
+            );
+            painter.rect_filled(title, 4.0, theme.node_fill);
+            painter.rect_stroke(
+                title,
+                4.0,
+                Stroke::new(1.0, theme.node_stroke),
+                StrokeKind::Inside,
+            );
+            let at = title.center() - galley.size() / 2.0;
+            painter.galley(at, galley, theme.text);
+            painter.vline(
+                x,
+                title.bottom()..=self.rect.bottom(),
+                Stroke::new(1.0, theme.edge),
+            );
+        }
+    }
+
+    /// One step in the row at `top`: an arrow with its label, or a box on its lane (in the
+    /// failure colour for the failure). `lit` when its phase is hovered anywhere.
+    fn step(&self, painter: &egui::Painter, step: &Step, top: f32, lit: bool, theme: &Theme) {
+        let (line, row_h) = (self.line, self.row_h);
         let color = step.key.map_or(theme.text, |k| theme.phase_color(k.phase));
         let stroke = Stroke::new(if lit { line * 1.8 } else { line }, color);
         match step.kind {
             StepKind::Message { from, to } => {
                 let y = top + row_h * 0.78;
-                let (a, z) = (lane_x(from), lane_x(to));
+                let (a, z) = (self.lane_x(from), self.lane_x(to));
                 let (a, z) = if from == to {
-                    (a, a + lane_w * 0.4)
+                    (a, a + self.lane_w * 0.4)
                 } else {
                     (a, z)
                 };
                 arrow(
-                    &painter,
+                    painter,
                     pos2(a, y),
                     pos2(z, y),
                     stroke,
@@ -143,27 +181,26 @@ pub fn sequence_ui(
                 );
                 let label_x = (a + z) / 2.0;
                 label_with_backdrop(
-                    &painter,
+                    painter,
                     pos2(label_x, y - line - 2.0),
                     Align2::CENTER_BOTTOM,
                     &step.label,
                     theme,
-                    lanes_rect,
+                    self.lanes_rect,
                 );
             }
             StepKind::Note { lane } | StepKind::Failure { lane } => {
                 let failure = matches!(step.kind, StepKind::Failure { .. });
                 let galley = fitted(
-                    &painter,
+                    painter,
                     &step.label,
-                    font.clone(),
+                    theme.body_font(),
                     theme.text,
-                    lanes_rect.width() - 12.0,
+                    self.lanes_rect.width() - 12.0,
                 );
                 let size = galley.size() + vec2(12.0, 6.0);
-                let center = pos2(lane_x(lane), top + row_h * 0.5);
-                let mut boxed = Rect::from_center_size(center, size);
-                boxed = keep_inside(boxed, lanes_rect);
+                let center = pos2(self.lane_x(lane), top + row_h * 0.5);
+                let boxed = keep_inside(Rect::from_center_size(center, size), self.lanes_rect);
                 let fill = if failure {
                     theme.failure_fill()
                 } else {
@@ -183,7 +220,6 @@ pub fn sequence_ui(
             }
         }
     }
-    new_hover
 }
 
 /// One line of text, cut with an ellipsis where it is wider than `width` (the row's hover

@@ -62,36 +62,21 @@ pub(super) fn chart_ui(
     height: f32,
 ) {
     let top = ui.cursor().top();
-    // The unit goes beside the title, not up the y axis, where a short plot cut it off.
-    // A narrow chart (four side by side) keeps its title and unit to one row.
     let compact = ui.available_width() < theme.body_size * 22.0;
-    let (title, unit): (RichText, String) = if compact {
-        let unit = opts.unit_short.unwrap_or(y_label);
-        (RichText::new(short_title(title)).strong(), unit.to_string())
-    } else {
-        (RichText::new(title).heading(), y_label.to_string())
-    };
-    ui.horizontal_wrapped(|ui| {
-        ui.label(title);
-        ui.label(RichText::new(unit).color(theme.weak_text));
-    });
-    // A short, narrow chart keeps its height for the plot: the lines are named at their
-    // ends, and the legend would leave too little plot for the axis's numbers.
-    if !compact || height >= theme.body_size * COMPACT_LEGEND_LINES {
-        legend_row(
-            ui,
-            &legend_entries(lines, opts.note, theme),
-            !model.changes.is_empty(),
-            theme,
-        );
-    }
+    heading_ui(
+        ui, title, y_label, &opts, lines, model, theme, compact, height,
+    );
     let used = ui.cursor().top() - top;
     let max = lines
         .iter()
         .flat_map(|l| l.series.points.iter().map(|p| p[1]))
         .fold(0.0_f64, f64::max);
     let y_top = opts.y_top.unwrap_or_else(|| axes::nice_top(max));
-    let y_bottom = -y_top * 0.04;
+    let bounds = Bounds {
+        x: model.x_range,
+        y_bottom: -y_top * 0.04,
+        y_top,
+    };
     let (x0, x1) = model.x_range;
     // A narrow chart gives the x axis's title line to the plot: its unit is in the title.
     let x_label = if compact {
@@ -101,26 +86,7 @@ pub(super) fn chart_ui(
     } else {
         "seconds"
     };
-    // The end labels, shortened where the whole name would take half the plot.
-    let font = egui::FontId::proportional(theme.body_size);
-    let named: Vec<(&Styled<'_>, String, f32)> = lines
-        .iter()
-        .filter(|l| l.named)
-        .map(|l| {
-            let width = |t: &str| {
-                ui.painter()
-                    .layout_no_wrap(t.to_string(), font.clone(), l.color)
-                    .size()
-                    .x
-            };
-            let mut text = l.series.name.clone();
-            if width(&text) > ui.available_width() * 0.4 {
-                text = short_name(&text);
-            }
-            let w = width(&text);
-            (l, text, w)
-        })
-        .collect();
+    let named = end_label_texts(ui, lines, theme);
     let height = (height - used - ui.spacing().item_spacing.y).max(theme.body_size * 4.5);
     let plot = Plot::new(id.to_string())
         .id(axes::plot_id(id))
@@ -133,7 +99,7 @@ pub(super) fn chart_ui(
         .set_margin_fraction(egui::vec2(0.0, 0.0))
         .include_x(x0)
         .include_x(x1 + (x1 - x0) * 0.12)
-        .include_y(y_bottom)
+        .include_y(bounds.y_bottom)
         .include_y(y_top)
         .show_crosshair(false)
         .label_formatter(|pos| match pos {
@@ -160,33 +126,116 @@ pub(super) fn chart_ui(
             for l in lines.iter().filter(|l| !l.series.points.is_empty()) {
                 line_ui(p, l, theme);
             }
-            // Labels at the lines' ends, nudged apart and kept inside the plot.
-            let per_point = p.transform().dvalue_dpos();
-            let (x_right, gap) = (x1 + (x1 - x0) * 0.12, theme.body_size * 1.3);
-            let gap_y = f64::from(gap) * per_point[1].abs();
-            let series: Vec<&Series> = named.iter().map(|(l, ..)| l.series).collect();
-            let ys = model::end_labels(&series, gap_y);
-            for ((l, text, width), y) in named.iter().zip(ys) {
-                let (Some(y), Some([x, _])) = (y, l.series.last()) else {
-                    continue;
-                };
-                let room = f64::from(*width + theme.body_size * 0.5) * per_point[0].abs();
-                let x = x.min(x_right - room).max(x0);
-                let y = y.clamp(y_bottom + gap_y * 0.5, y_top - gap_y * 0.5);
-                p.text(
-                    Text::new(
-                        "",
-                        PlotPoint::new(x, y),
-                        RichText::new(format!(" {text}"))
-                            .size(theme.body_size)
-                            .color(l.color),
-                    )
-                    .id(("end label", l.series.name.as_str()))
-                    .anchor(Align2::LEFT_CENTER),
-                );
-            }
+            end_labels_ui(p, &named, &bounds, theme);
         });
     marker_tooltip(&response, model, theme);
+}
+
+/// The plot's data range: x from and to (seconds), y from and to.
+struct Bounds {
+    x: (f64, f64),
+    y_bottom: f64,
+    y_top: f64,
+}
+
+/// The title with its unit beside it (not up the y axis, where a short plot cut it off;
+/// one row in a narrow chart, four side by side), then the legend row.
+#[allow(clippy::too_many_arguments)]
+fn heading_ui(
+    ui: &mut Ui,
+    title: &str,
+    y_label: &str,
+    opts: &ChartOpts,
+    lines: &[Styled<'_>],
+    model: &PlotsModel,
+    theme: &Theme,
+    compact: bool,
+    height: f32,
+) {
+    // The unit goes beside the title, not up the y axis, where a short plot cut it off.
+    // A narrow chart (four side by side) keeps its title and unit to one row.
+    let (title, unit) = if compact {
+        let unit = opts.unit_short.unwrap_or(y_label);
+        (RichText::new(short_title(title)).strong(), unit)
+    } else {
+        (RichText::new(title).heading(), y_label)
+    };
+    ui.horizontal_wrapped(|ui| {
+        ui.label(title);
+        ui.label(RichText::new(unit).color(theme.weak_text));
+    });
+    // A short, narrow chart keeps its height for the plot: the lines are named at their
+    // ends, and the legend would leave too little plot for the axis's numbers.
+    if !compact || height >= theme.body_size * COMPACT_LEGEND_LINES {
+        legend_row(
+            ui,
+            &legend_entries(lines, opts.note, theme),
+            !model.changes.is_empty(),
+            theme,
+        );
+    }
+}
+
+/// The named lines with the text of their end label and its width: shortened where the
+/// whole name would take half the plot.
+fn end_label_texts<'l, 's>(
+    ui: &Ui,
+    lines: &'l [Styled<'s>],
+    theme: &Theme,
+) -> Vec<(&'l Styled<'s>, String, f32)> {
+    let font = egui::FontId::proportional(theme.body_size);
+    lines
+        .iter()
+        .filter(|l| l.named)
+        .map(|l| {
+            let width = |t: &str| {
+                ui.painter()
+                    .layout_no_wrap(t.to_string(), font.clone(), l.color)
+                    .size()
+                    .x
+            };
+            let mut text = l.series.name.clone();
+            if width(&text) > ui.available_width() * 0.4 {
+                text = short_name(&text);
+            }
+            let w = width(&text);
+            (l, text, w)
+        })
+        .collect()
+}
+
+/// Labels at the lines' ends, nudged apart and kept inside the plot.
+fn end_labels_ui(
+    p: &mut egui_plot::PlotUi<'_>,
+    named: &[(&Styled<'_>, String, f32)],
+    bounds: &Bounds,
+    theme: &Theme,
+) {
+    let (x0, x1) = bounds.x;
+    let per_point = p.transform().dvalue_dpos();
+    let (x_right, gap) = (x1 + (x1 - x0) * 0.12, theme.body_size * 1.3);
+    let gap_y = f64::from(gap) * per_point[1].abs();
+    let series: Vec<&Series> = named.iter().map(|(l, ..)| l.series).collect();
+    let ys = model::end_labels(&series, gap_y);
+    for ((l, text, width), y) in named.iter().zip(ys) {
+        let (Some(y), Some([x, _])) = (y, l.series.last()) else {
+            continue;
+        };
+        let room = f64::from(*width + theme.body_size * 0.5) * per_point[0].abs();
+        let x = x.min(x_right - room).max(x0);
+        let y = y.clamp(bounds.y_bottom + gap_y * 0.5, bounds.y_top - gap_y * 0.5);
+        p.text(
+            Text::new(
+                "",
+                PlotPoint::new(x, y),
+                RichText::new(format!(" {text}"))
+                    .size(theme.body_size)
+                    .color(l.color),
+            )
+            .id(("end label", l.series.name.as_str()))
+            .anchor(Align2::LEFT_CENTER),
+        );
+    }
 }
 
 /// One line: the line itself and, if it has one, a marker at each point.

@@ -155,61 +155,18 @@ pub fn build(
     scratch.raw.clear();
     scratch.frame += 1;
     let now_frame = scratch.frame;
-    let mut cache_seen: Vec<(u64, CacheStatus)> = Vec::new();
-    let mut pick_seen: Option<(u64, &Arc<Journey>)> = None;
+    let mut shown = Shown::default();
 
     let recent_visible = snapshot.recent.iter().rev().take_while(|j| {
         let end = j.end_micros.unwrap_or(j.start_micros);
         p.timing.visible_until(j.start_micros, end, MAX_STATIONS) >= p.now
     });
     for j in snapshot.in_flight.iter().chain(recent_visible) {
-        let version = (j.arrivals.len(), j.spans.len(), j.end_micros);
-        let cached = scratch.routes.entry(j.id).or_insert_with(|| CachedRoute {
-            version: (usize::MAX, 0, None),
-            stations: Vec::new(),
-            lookup: None,
-            pick: None,
-            seen: 0,
-        });
-        cached.seen = now_frame;
-        if cached.version != version {
-            let client = if j.external {
-                NodeId::Outside
-            } else {
-                p.profiles
-                    .iter()
-                    .position(|name| *name == j.profile)
-                    .map_or(NodeId::Outside, |i| NodeId::Clients(i as u16))
-            };
-            cached.version = version;
-            cached.stations.clear();
-            cached
-                .stations
-                .extend_from_slice(scratch.route.build(j, client, p.edge));
-            cached.lookup = j.span(Phase::Cache).map(|s| s.start_micros);
-            cached.pick = j.span(Phase::Pick).map(|s| s.start_micros);
-        }
-        let stations = &cached.stations;
-        let Some(placement) = place(stations, j.outcome, p.now, p.timing) else {
+        let cached = route_of(&mut scratch.routes, &mut scratch.route, j, p, now_frame);
+        let Some(placement) = place(&cached.stations, j.outcome, p.now, p.timing) else {
             continue;
         };
-        // What the CDN and the load balancer show: results whose dot has passed them.
-        let left = match placement.at {
-            DotAt::Resting(_) => placement.station,
-            DotAt::Moving { .. } | DotAt::Falling { .. } => placement.station + 1,
-        };
-        if let Some(cache) = j.cache.filter(|c| *c != CacheStatus::Bypass)
-            && let Some(lookup) = cached.lookup
-            && let Some(t) = passed(stations, left, NodeId::Cdn, lookup)
-        {
-            cache_seen.push((t, cache));
-        }
-        if let Some(pick) = cached.pick
-            && let Some(t) = passed(stations, left, NodeId::Lb, pick)
-            && pick_seen.is_none_or(|(seen, _)| t > seen)
-        {
-            pick_seen = Some((t, j));
-        }
+        shown.note(j, cached, &placement);
         frame.on_screen += 1;
         frame.external += usize::from(j.external);
         let class = placement
@@ -217,37 +174,13 @@ pub fn build(
             .then(|| j.outcome.map(|o| o.class()))
             .flatten();
         let is_highlight = p.highlight == Some(j.id);
-        let dot = match placement.at {
-            DotAt::Resting(node) if !is_highlight => {
-                let r = frame.resting.entry(node).or_default();
-                match class {
-                    None => r.in_flight += 1,
-                    Some(c) => r.by_class[c.index()] += 1,
-                }
-                if r.ids.len() < 16 {
-                    r.ids.push(j.id);
-                }
-                continue;
-            }
-            DotAt::Resting(node) => model.rest_point(node, 0, &p.metrics).map(|pos| (pos, 1.0)),
-            DotAt::Moving { from, to, frac } => {
-                frame.moving = true;
-                model
-                    .segment(from, to, p.lane)
-                    .map(|(a, b)| (a.lerp(b, frac), 1.0))
-            }
-            DotAt::Falling { node, frac } => {
-                frame.moving = true;
-                model.rect(node).map(|r| {
-                    let start = pos2(r.center().x, r.bottom() + p.metrics.dot_radius);
-                    (
-                        start + vec2(frac * p.lane * 2.0, p.fall_distance * frac * frac),
-                        1.0 - frac,
-                    )
-                })
-            }
-        };
-        let Some((pos, alpha)) = dot else {
+        if let DotAt::Resting(node) = placement.at
+            && !is_highlight
+        {
+            frame.rest(node, class, j.id);
+            continue;
+        }
+        let Some((pos, alpha)) = position(model, p, placement.at, &mut frame.moving) else {
             continue;
         };
         let dot = Dot {
@@ -265,39 +198,160 @@ pub fn build(
             });
             continue;
         }
-        let cell = p.cell.max(1.0);
-        let key = ((pos.x / cell).floor() as i32 as u32 as u64) << 32
-            | ((pos.y / cell).floor() as i32 as u32 as u64) << 3
-            | class_code(class);
-        scratch.raw.push((key, dot));
+        scratch.raw.push((cell_key(pos, p.cell, class), dot));
     }
-
-    // Aggregate: one dot per cell and class, with a count.
-    scratch.raw.sort_by_key(|(k, d)| (*k, d.id));
-    let mut i = 0;
-    while i < scratch.raw.len() {
-        let key = scratch.raw[i].0;
-        let mut dot = scratch.raw[i].1;
-        let mut j = i + 1;
-        while j < scratch.raw.len() && scratch.raw[j].0 == key {
-            dot.count += 1;
-            dot.alpha = dot.alpha.max(scratch.raw[j].1.alpha);
-            j += 1;
-        }
-        frame.dots.push(dot);
-        i = j;
-    }
+    aggregate(&mut scratch.raw, &mut frame.dots);
 
     // Forget requests no longer on screen (every so often: retaining is a full pass).
     if now_frame.is_multiple_of(32) {
         scratch.routes.retain(|_, r| r.seen + 32 >= now_frame);
     }
-
-    cache_seen.sort_by_key(|(t, _)| *t);
-    let skip = cache_seen.len().saturating_sub(CACHE_STRIP);
-    frame.cache_recent = cache_seen[skip..].iter().map(|(_, c)| *c).collect();
-    frame.last_pick = pick_seen.map(|(_, j)| j.clone());
+    shown.finish(&mut frame);
     frame
+}
+
+/// The stations of `j`, routed again only when the journey changed since they were.
+fn route_of<'r>(
+    routes: &'r mut HashMap<TraceId, CachedRoute, BuildHasherDefault<IdHasher>>,
+    builder: &mut RouteBuilder,
+    j: &Journey,
+    p: &DotParams<'_>,
+    now_frame: u64,
+) -> &'r CachedRoute {
+    let version = (j.arrivals.len(), j.spans.len(), j.end_micros);
+    let cached = routes.entry(j.id).or_insert_with(|| CachedRoute {
+        version: (usize::MAX, 0, None),
+        stations: Vec::new(),
+        lookup: None,
+        pick: None,
+        seen: 0,
+    });
+    cached.seen = now_frame;
+    if cached.version != version {
+        let client = if j.external {
+            NodeId::Outside
+        } else {
+            p.profiles
+                .iter()
+                .position(|name| *name == j.profile)
+                .map_or(NodeId::Outside, |i| NodeId::Clients(i as u16))
+        };
+        cached.version = version;
+        cached.stations.clear();
+        cached
+            .stations
+            .extend_from_slice(builder.build(j, client, p.edge));
+        cached.lookup = j.span(Phase::Cache).map(|s| s.start_micros);
+        cached.pick = j.span(Phase::Pick).map(|s| s.start_micros);
+    }
+    cached
+}
+
+/// What the CDN and the load balancer show: results whose dot has passed them.
+#[derive(Default)]
+struct Shown<'a> {
+    cache: Vec<(u64, CacheStatus)>,
+    pick: Option<(u64, &'a Arc<Journey>)>,
+}
+
+impl<'a> Shown<'a> {
+    /// Notes `j`'s cache result and pick if its dot has passed the CDN or the balancer.
+    fn note(&mut self, j: &'a Arc<Journey>, cached: &CachedRoute, placement: &Placement) {
+        let stations = &cached.stations;
+        let left = match placement.at {
+            DotAt::Resting(_) => placement.station,
+            DotAt::Moving { .. } | DotAt::Falling { .. } => placement.station + 1,
+        };
+        if let Some(cache) = j.cache.filter(|c| *c != CacheStatus::Bypass)
+            && let Some(lookup) = cached.lookup
+            && let Some(t) = passed(stations, left, NodeId::Cdn, lookup)
+        {
+            self.cache.push((t, cache));
+        }
+        if let Some(pick) = cached.pick
+            && let Some(t) = passed(stations, left, NodeId::Lb, pick)
+            && self.pick.is_none_or(|(seen, _)| t > seen)
+        {
+            self.pick = Some((t, j));
+        }
+    }
+
+    /// The latest cache results (oldest first) and the last pick, into the frame.
+    fn finish(mut self, frame: &mut DotFrame) {
+        self.cache.sort_by_key(|(t, _)| *t);
+        let skip = self.cache.len().saturating_sub(CACHE_STRIP);
+        frame.cache_recent = self.cache[skip..].iter().map(|(_, c)| *c).collect();
+        frame.last_pick = self.pick.map(|(_, j)| j.clone());
+    }
+}
+
+impl DotFrame {
+    /// Counts a request waiting at `node` (drawn as part of the node's count).
+    fn rest(&mut self, node: NodeId, class: Option<OutcomeClass>, id: TraceId) {
+        let r = self.resting.entry(node).or_default();
+        match class {
+            None => r.in_flight += 1,
+            Some(c) => r.by_class[c.index()] += 1,
+        }
+        if r.ids.len() < 16 {
+            r.ids.push(id);
+        }
+    }
+}
+
+/// Where a dot is drawn and how opaque: at its node's rest point, along its segment, or
+/// falling below the node that failed it (fading). Sets `moving` for the last two.
+fn position(
+    model: &TopologyModel,
+    p: &DotParams<'_>,
+    at: DotAt,
+    moving: &mut bool,
+) -> Option<(Pos2, f32)> {
+    match at {
+        DotAt::Resting(node) => model.rest_point(node, 0, &p.metrics).map(|pos| (pos, 1.0)),
+        DotAt::Moving { from, to, frac } => {
+            *moving = true;
+            model
+                .segment(from, to, p.lane)
+                .map(|(a, b)| (a.lerp(b, frac), 1.0))
+        }
+        DotAt::Falling { node, frac } => {
+            *moving = true;
+            model.rect(node).map(|r| {
+                let start = pos2(r.center().x, r.bottom() + p.metrics.dot_radius);
+                (
+                    start + vec2(frac * p.lane * 2.0, p.fall_distance * frac * frac),
+                    1.0 - frac,
+                )
+            })
+        }
+    }
+}
+
+/// The aggregation key of a dot: its cell on the canvas and its class.
+fn cell_key(pos: Pos2, cell: f32, class: Option<OutcomeClass>) -> u64 {
+    let cell = cell.max(1.0);
+    ((pos.x / cell).floor() as i32 as u32 as u64) << 32
+        | ((pos.y / cell).floor() as i32 as u32 as u64) << 3
+        | class_code(class)
+}
+
+/// One dot per cell and class, with a count.
+fn aggregate(raw: &mut [(u64, Dot)], dots: &mut Vec<Dot>) {
+    raw.sort_by_key(|(k, d)| (*k, d.id));
+    let mut i = 0;
+    while i < raw.len() {
+        let key = raw[i].0;
+        let mut dot = raw[i].1;
+        let mut j = i + 1;
+        while j < raw.len() && raw[j].0 == key {
+            dot.count += 1;
+            dot.alpha = dot.alpha.max(raw[j].1.alpha);
+            j += 1;
+        }
+        dots.push(dot);
+        i = j;
+    }
 }
 
 /// When the dot left the station at `node` where something happened at `at_real`, if it

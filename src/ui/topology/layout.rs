@@ -266,10 +266,11 @@ fn node_height(m: &Metrics, lines: usize) -> f32 {
 pub fn place(specs: Vec<NodeSpec>, canvas: Rect, m: &Metrics) -> TopologyModel {
     let margin = m.line_height * 0.6;
     let r = canvas.shrink(margin);
-    let (w, h) = (r.width(), r.height());
-    let node_w = m.node_size.x.min(w / 4.5).max(m.node_size.x * 0.6);
-    let gap = m.line_height;
-
+    let frame = Frame {
+        r,
+        node_w: m.node_size.x.min(r.width() / 4.5).max(m.node_size.x * 0.6),
+        gap: m.line_height,
+    };
     let mut clients = Vec::new();
     let mut servers = Vec::new();
     let mut others = Vec::new();
@@ -284,89 +285,145 @@ pub fn place(specs: Vec<NodeSpec>, canvas: Rect, m: &Metrics) -> TopologyModel {
     servers.sort_by_key(|s| s.id);
 
     let mut nodes = Vec::new();
-    let rect_at = |center: Pos2, lines: usize| {
-        Rect::from_center_size(center, vec2(node_w, node_height(m, lines)))
-    };
-
-    // Clients: a column on the left, spread over the height.
-    let n = clients.len().max(1) as f32;
-    let slot = h / n;
-    for (i, spec) in clients.into_iter().enumerate() {
-        let y = r.top() + slot * (i as f32 + 0.5);
-        let lines = spec.lines.len();
-        let height = node_height(m, lines)
-            .min(slot - 4.0)
-            .max(m.line_height * 2.0);
-        let rect = Rect::from_center_size(pos2(r.left() + node_w / 2.0, y), vec2(node_w, height));
-        nodes.push(PlacedNode {
-            spec,
-            rect,
-            stack_room: 0,
-        });
-    }
-
-    // The front: DNS above the edge, then the load balancer.
-    let front_x = r.left() + w * 0.36;
-    let lb_x = r.left() + w * 0.62;
-    // The edge row sits a third of the way down, and always low enough to leave the CDN's
-    // cache strip (one line) clear between the DNS stub and the CDN.
-    let height_of = |id: NodeId| {
-        others
-            .iter()
-            .find(|s| s.id == id)
-            .map_or(0.0, |s| node_height(m, s.lines.len()))
-    };
-    let (dns_h, edge_h) = (height_of(NodeId::Dns), height_of(NodeId::Cdn));
-    let mid_y = (r.top() + h * 0.36).max(r.top() + dns_h + m.line_height * 1.8 + edge_h / 2.0);
-    let mut lb_bottom = mid_y;
-    let mut db_spec = None;
-    for spec in others {
-        let lines = spec.lines.len();
-        let center = match spec.id {
-            NodeId::Dns => pos2(front_x, r.top() + node_height(m, lines) / 2.0),
-            NodeId::Cdn => pos2(front_x, mid_y),
-            NodeId::Lb => pos2(lb_x, mid_y),
-            NodeId::Db => {
-                db_spec = Some(spec);
-                continue;
-            }
-            _ => continue,
-        };
-        let rect = rect_at(center, lines);
-        if spec.id == NodeId::Lb {
-            lb_bottom = rect.bottom();
-        }
-        nodes.push(PlacedNode {
-            spec,
-            rect,
-            stack_room: 0,
-        });
-    }
-
+    frame.place_clients(clients, m, &mut nodes);
+    let (lb_bottom, db_spec) = frame.place_front(others, m, &mut nodes);
     // The database at the bottom, under the servers.
-    let region_left = r.left() + node_w + gap * 2.0;
-    let region = egui::Rangef::new(region_left, r.right());
+    let region = frame.server_region();
     let db_height = db_spec
         .as_ref()
         .map_or(0.0, |s| node_height(m, s.lines.len()));
     let db_rect = Rect::from_center_size(
         pos2(region.center(), r.bottom() - db_height / 2.0),
-        vec2(node_w, db_height),
+        vec2(frame.node_w, db_height),
     );
-
-    // Servers: rows above the database, as many per row as fit; narrower boxes when there
-    // are too many rows for the height.
     if !servers.is_empty() {
+        let bottom_of_last = if db_spec.is_some() {
+            db_rect.top() - frame.gap * 2.5
+        } else {
+            r.bottom()
+        };
+        let rows = (lb_bottom + frame.gap, bottom_of_last);
+        frame.place_servers(servers, m, rows, &mut nodes);
+    }
+    if let Some(spec) = db_spec {
+        nodes.push(PlacedNode {
+            spec,
+            rect: db_rect,
+            stack_room: 0,
+        });
+    }
+    let index: BTreeMap<NodeId, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.spec.id, i))
+        .collect();
+    let (edges, edge_node) = edges_of(&nodes, &index);
+    TopologyModel {
+        nodes,
+        edges,
+        edge_node,
+        index,
+    }
+}
+
+/// The canvas inside its margin, and the sizes every node shares.
+struct Frame {
+    r: Rect,
+    node_w: f32,
+    gap: f32,
+}
+
+impl Frame {
+    /// Clients: a column on the left, spread over the height.
+    fn place_clients(&self, clients: Vec<NodeSpec>, m: &Metrics, nodes: &mut Vec<PlacedNode>) {
+        let (r, node_w) = (self.r, self.node_w);
+        let n = clients.len().max(1) as f32;
+        let slot = r.height() / n;
+        for (i, spec) in clients.into_iter().enumerate() {
+            let y = r.top() + slot * (i as f32 + 0.5);
+            let lines = spec.lines.len();
+            let height = node_height(m, lines)
+                .min(slot - 4.0)
+                .max(m.line_height * 2.0);
+            let rect =
+                Rect::from_center_size(pos2(r.left() + node_w / 2.0, y), vec2(node_w, height));
+            nodes.push(PlacedNode {
+                spec,
+                rect,
+                stack_room: 0,
+            });
+        }
+    }
+
+    /// The front: DNS above the edge, then the load balancer. Returns the bottom of the
+    /// load balancer (or of where it would be) and the database's spec, placed last.
+    fn place_front(
+        &self,
+        others: Vec<NodeSpec>,
+        m: &Metrics,
+        nodes: &mut Vec<PlacedNode>,
+    ) -> (f32, Option<NodeSpec>) {
+        let r = self.r;
+        let front_x = r.left() + r.width() * 0.36;
+        let lb_x = r.left() + r.width() * 0.62;
+        // The edge row sits a third of the way down, and always low enough to leave the
+        // CDN's cache strip (one line) clear between the DNS stub and the CDN.
+        let height_of = |id: NodeId| {
+            others
+                .iter()
+                .find(|s| s.id == id)
+                .map_or(0.0, |s| node_height(m, s.lines.len()))
+        };
+        let (dns_h, edge_h) = (height_of(NodeId::Dns), height_of(NodeId::Cdn));
+        let mid_y =
+            (r.top() + r.height() * 0.36).max(r.top() + dns_h + m.line_height * 1.8 + edge_h / 2.0);
+        let mut lb_bottom = mid_y;
+        let mut db_spec = None;
+        for spec in others {
+            let lines = spec.lines.len();
+            let center = match spec.id {
+                NodeId::Dns => pos2(front_x, r.top() + node_height(m, lines) / 2.0),
+                NodeId::Cdn => pos2(front_x, mid_y),
+                NodeId::Lb => pos2(lb_x, mid_y),
+                NodeId::Db => {
+                    db_spec = Some(spec);
+                    continue;
+                }
+                _ => continue,
+            };
+            let rect = Rect::from_center_size(center, vec2(self.node_w, node_height(m, lines)));
+            if spec.id == NodeId::Lb {
+                lb_bottom = rect.bottom();
+            }
+            nodes.push(PlacedNode {
+                spec,
+                rect,
+                stack_room: 0,
+            });
+        }
+        (lb_bottom, db_spec)
+    }
+
+    /// Where servers and the database go: right of the clients' column.
+    fn server_region(&self) -> egui::Rangef {
+        egui::Rangef::new(self.r.left() + self.node_w + self.gap * 2.0, self.r.right())
+    }
+
+    /// Servers: rows between `top_limit` and `bottom_of_last`, as many per row as fit;
+    /// narrower boxes when there are too many rows for the height. Each gets the room
+    /// above it for its queue stack; the first row also has the space up to `top_limit`.
+    fn place_servers(
+        &self,
+        servers: Vec<NodeSpec>,
+        m: &Metrics,
+        (top_limit, bottom_of_last): (f32, f32),
+        nodes: &mut Vec<PlacedNode>,
+    ) {
+        let (gap, node_w, region) = (self.gap, self.node_w, self.server_region());
         let server_h = servers
             .iter()
             .map(|s| node_height(m, s.lines.len()))
             .fold(0.0, f32::max);
-        let bottom_of_last = if db_spec.is_some() {
-            db_rect.top() - gap * 2.5
-        } else {
-            r.bottom()
-        };
-        let top_limit = lb_bottom + gap;
         let space = (bottom_of_last - top_limit).max(server_h);
         let count = servers.len();
         let mut server_w = node_w;
@@ -380,8 +437,6 @@ pub fn place(specs: Vec<NodeSpec>, canvas: Rect, m: &Metrics) -> TopologyModel {
             }
             server_w *= 0.95;
         }
-        // Room above each row for its queue stack; the first row also has the space up to
-        // the load balancer.
         let min_room = m.dot_pitch() * 4.0 + 6.0;
         let leftover = (space - rows as f32 * server_h).max(0.0);
         let pitch = server_h + min_room.min(leftover / rows as f32);
@@ -407,19 +462,14 @@ pub fn place(specs: Vec<NodeSpec>, canvas: Rect, m: &Metrics) -> TopologyModel {
             });
         }
     }
-    if let Some(spec) = db_spec {
-        nodes.push(PlacedNode {
-            spec,
-            rect: db_rect,
-            stack_room: 0,
-        });
-    }
+}
 
-    let index: BTreeMap<NodeId, usize> = nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.spec.id, i))
-        .collect();
+/// The lines between placed nodes (clients to DNS and the edge, CDN to balancer, balancer
+/// to servers, servers to the database), and the node clients connect to first.
+fn edges_of(
+    nodes: &[PlacedNode],
+    index: &BTreeMap<NodeId, usize>,
+) -> (Vec<(NodeId, NodeId)>, Option<NodeId>) {
     let has = |id: NodeId| index.contains_key(&id);
     let edge_node = if has(NodeId::Cdn) {
         Some(NodeId::Cdn)
@@ -429,7 +479,7 @@ pub fn place(specs: Vec<NodeSpec>, canvas: Rect, m: &Metrics) -> TopologyModel {
         None
     };
     let mut edges = Vec::new();
-    for n in &nodes {
+    for n in nodes {
         match n.spec.id {
             NodeId::Clients(_) => {
                 if has(NodeId::Dns) {
@@ -456,162 +506,8 @@ pub fn place(specs: Vec<NodeSpec>, canvas: Rect, m: &Metrics) -> TopologyModel {
             _ => {}
         }
     }
-    TopologyModel {
-        nodes,
-        edges,
-        edge_node,
-        index,
-    }
+    (edges, edge_node)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn metrics() -> Metrics {
-        Metrics {
-            node_size: vec2(120.0, 52.0),
-            line_height: 18.0,
-            dot_radius: 4.0,
-            queue_spacing: 2.5,
-        }
-    }
-
-    fn specs(servers: u16, cdn: bool) -> Vec<NodeSpec> {
-        let mut v = vec![
-            NodeSpec::new(NodeId::Clients(0), "browser", vec!["20 clients".into()]),
-            NodeSpec::new(NodeId::Clients(1), "mobile", vec!["10 clients".into()]),
-            NodeSpec::new(NodeId::Outside, "outside tools", vec!["curl, dig".into()]),
-            NodeSpec::new(NodeId::Dns, "DNS stub", vec!["127.0.0.1:5353".into()]),
-            NodeSpec::new(NodeId::Lb, "load balancer", vec!["127.0.0.1:8002".into()]),
-            NodeSpec::new(NodeId::Db, "database", vec!["SQLite".into()]),
-        ];
-        if cdn {
-            v.push(NodeSpec::new(
-                NodeId::Cdn,
-                "CDN",
-                vec!["127.0.0.1:8001".into()],
-            ));
-        }
-        for n in 1..=servers {
-            v.push(NodeSpec::new(
-                NodeId::Server(n),
-                format!("server-{n}"),
-                vec![format!("127.0.0.1:{}", 9000 + n), "idle".into()],
-            ));
-        }
-        v
-    }
-
-    fn canvas() -> Rect {
-        Rect::from_min_size(Pos2::ZERO, vec2(900.0, 700.0))
-    }
-
-    #[test]
-    fn every_node_is_placed_inside_the_canvas_without_overlap() {
-        for servers in [1, 3, 8, 13] {
-            let model = place(specs(servers, true), canvas(), &metrics());
-            assert_eq!(model.servers().count(), servers as usize);
-            for (i, a) in model.nodes.iter().enumerate() {
-                assert!(
-                    canvas().contains_rect(a.rect),
-                    "{:?} at {:?} is outside with {servers} servers",
-                    a.spec.id,
-                    a.rect
-                );
-                for b in &model.nodes[i + 1..] {
-                    assert!(
-                        !a.rect.intersects(b.rect),
-                        "{:?} and {:?} overlap with {servers} servers",
-                        a.spec.id,
-                        b.spec.id
-                    );
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn a_short_canvas_leaves_a_line_for_the_cache_strip_between_dns_and_cdn() {
-        let m = metrics();
-        for height in [330.0, 400.0, 700.0] {
-            let canvas = Rect::from_min_size(pos2(0.0, 0.0), vec2(600.0, height));
-            let model = place(specs(3, true), canvas, &m);
-            let (dns, cdn) = (model.rect(NodeId::Dns), model.rect(NodeId::Cdn));
-            let gap = cdn.map_or(0.0, |r| r.top()) - dns.map_or(0.0, |r| r.bottom());
-            assert!(
-                gap >= m.line_height * 1.2,
-                "{gap} between the DNS stub and the CDN at height {height}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_canvas_too_short_for_its_nodes_is_said_not_to_fit() {
-        let m = metrics();
-        let roomy = Rect::from_min_size(pos2(0.0, 0.0), vec2(900.0, 700.0));
-        assert!(place(specs(3, true), roomy, &m).fits(roomy));
-        let short = Rect::from_min_size(pos2(0.0, 0.0), vec2(900.0, 250.0));
-        assert!(!place(specs(3, true), short, &m).fits(short));
-    }
-
-    #[test]
-    fn the_journey_reads_left_to_right_then_down() {
-        let model = place(specs(3, true), canvas(), &metrics());
-        let x = |id| model.rect(id).map(|r| r.center().x).unwrap_or(f32::NAN);
-        let y = |id| model.rect(id).map(|r| r.center().y).unwrap_or(f32::NAN);
-        assert!(x(NodeId::Clients(0)) < x(NodeId::Cdn));
-        assert!(x(NodeId::Cdn) < x(NodeId::Lb));
-        assert!(y(NodeId::Dns) < y(NodeId::Cdn));
-        assert!(y(NodeId::Lb) < y(NodeId::Server(1)));
-        assert!(y(NodeId::Server(1)) < y(NodeId::Db));
-        // Servers share a row and have room for a queue above them.
-        assert_eq!(y(NodeId::Server(1)), y(NodeId::Server(3)));
-        assert!(model.servers().all(|s| s.stack_room >= 4));
-    }
-
-    #[test]
-    fn edges_follow_the_topology_and_the_edge_is_the_lb_without_a_cdn() {
-        let model = place(specs(2, false), canvas(), &metrics());
-        assert_eq!(model.edge_node, Some(NodeId::Lb));
-        assert!(model.edges.contains(&(NodeId::Clients(0), NodeId::Lb)));
-        assert!(model.edges.contains(&(NodeId::Outside, NodeId::Lb)));
-        assert!(model.edges.contains(&(NodeId::Lb, NodeId::Server(2))));
-        assert!(model.edges.contains(&(NodeId::Server(1), NodeId::Db)));
-        assert!(
-            !model
-                .edges
-                .iter()
-                .any(|(a, b)| *a == NodeId::Cdn || *b == NodeId::Cdn)
-        );
-    }
-
-    #[test]
-    fn segments_start_and_end_on_node_borders_with_separate_lanes() {
-        let model = place(specs(3, true), canvas(), &metrics());
-        let (a, b) = model
-            .segment(NodeId::Cdn, NodeId::Lb, 0.0)
-            .expect("both nodes exist");
-        let cdn = model.rect(NodeId::Cdn).expect("cdn");
-        let lb = model.rect(NodeId::Lb).expect("lb");
-        assert!((a.x - cdn.right()).abs() < 0.5, "{a:?} {cdn:?}");
-        assert!((b.x - lb.left()).abs() < 0.5, "{b:?} {lb:?}");
-        let (out, _) = model.segment(NodeId::Cdn, NodeId::Lb, 3.0).expect("out");
-        let (_, back) = model.segment(NodeId::Lb, NodeId::Cdn, 3.0).expect("back");
-        assert!(
-            (out.y - back.y).abs() > 5.0,
-            "lanes apart: {out:?} {back:?}"
-        );
-        assert_eq!(model.segment(NodeId::Cdn, NodeId::Server(9), 0.0), None);
-    }
-
-    #[test]
-    fn accessible_labels_name_the_kind_the_address_and_a_problem() {
-        let mut s = NodeSpec::new(NodeId::Server(2), "server-2", vec!["127.0.0.1:9".into()]);
-        s.health = Health::Down;
-        assert_eq!(
-            s.accessible_label(),
-            "Server node server-2, 127.0.0.1:9, × down"
-        );
-    }
-}
+mod tests;

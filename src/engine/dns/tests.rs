@@ -1,7 +1,17 @@
-//! Tests of `dns.rs`: answers, bad input and live changes, over real UDP sockets.
+//! Tests of the DNS stub (`dns.rs` and `dns/`): answers, bad input and live changes, over real UDP sockets.
 use super::*;
-use crate::scenario::{Dur, Limits};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hickory_proto::op::{Edns, Message, MessageType, OpCode};
+use hickory_proto::rr::{Name, Record, RecordType};
+use tokio::net::UdpSocket;
+
+use crate::engine::Env;
+use crate::scenario::{DnsConfig, DnsMode, Dur, Limits};
 use crate::trace::{Clock, EventSink};
+use crate::trace::{DnsQuery, TraceEvent, TraceId};
 use crossbeam_channel::Receiver;
 use hickory_proto::op::Query;
 
