@@ -221,9 +221,16 @@ fn end_labels_ui(
         let (Some(y), Some([x, _])) = (y, l.series.last()) else {
             continue;
         };
-        let room = f64::from(*width + theme.body_size * 0.5) * per_point[0].abs();
+        // The label is drawn after a space, and a text's box is a little taller than its
+        // size: keep both margins so no label crosses the frame.
+        let room = f64::from(*width + theme.body_size * 0.8) * per_point[0].abs();
         let x = x.min(x_right - room).max(x0);
-        let y = y.clamp(bounds.y_bottom + gap_y * 0.5, bounds.y_top - gap_y * 0.5);
+        let (low, high) = (bounds.y_bottom + gap_y * 0.6, bounds.y_top - gap_y * 0.6);
+        let y = if low <= high {
+            y.clamp(low, high)
+        } else {
+            (bounds.y_bottom + bounds.y_top) / 2.0
+        };
         p.text(
             Text::new(
                 "",
