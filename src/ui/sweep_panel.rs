@@ -274,16 +274,16 @@ impl SweepPanel {
 
 fn results_ui(ui: &mut Ui, rows: &[SweepRow], theme: &Theme) {
     let table_h = theme.row_height() * (rows.len() as f32 + 3.0);
-    let legend_h = theme.row_height() * 3.0;
     let charts = charts();
     if ui.available_width() > theme.body_size * 70.0 {
-        // The charts fill the panel's height; the table follows them (in view when there is
-        // room, a scroll away on a short screen), so no chart runs off the window.
-        let room = ui.available_height() - legend_h;
-        let height = if room - table_h >= theme.body_size * 10.0 {
+        // The charts (title, legend and plot) fill the panel's height; the table follows
+        // them (in view when there is room, a scroll away on a short screen), so no chart
+        // runs off the window.
+        let room = ui.available_height() - ui.spacing().item_spacing.y * 2.0;
+        let height = if room - table_h >= theme.body_size * 14.0 {
             room - table_h
         } else {
-            room.max(theme.body_size * 7.0)
+            room.max(theme.body_size * 10.0)
         };
         ui.columns(3, |cols| {
             for (col, chart) in cols.iter_mut().zip(&charts) {
@@ -292,7 +292,7 @@ fn results_ui(ui: &mut Ui, rows: &[SweepRow], theme: &Theme) {
         });
     } else {
         for chart in &charts {
-            chart_ui(ui, chart, rows, theme, theme.body_size * 14.0);
+            chart_ui(ui, chart, rows, theme, theme.body_size * 18.0);
         }
     }
     ui.add_space(theme.body_size * 0.5);

@@ -105,6 +105,8 @@ pub(super) fn chart_ui(
     theme: &Theme,
     height: f32,
 ) {
+    // `height` is the whole chart's: the plot gets what the title and legend leave.
+    let top = ui.cursor().top();
     ui.horizontal_wrapped(|ui| {
         ui.label(RichText::new(chart.title).heading());
         ui.label(RichText::new(chart.y_label).color(theme.weak_text));
@@ -120,6 +122,8 @@ pub(super) fn chart_ui(
         })
         .collect();
     legend_row(ui, &entries, false, theme);
+    let used = ui.cursor().top() - top + ui.spacing().item_spacing.y;
+    let height = (height - used).max(theme.body_size * 6.0);
     let counts: Vec<usize> = rows.iter().map(|r| r.servers).collect();
     let max_x = counts.iter().copied().max().unwrap_or(1) as f64;
     let max_y = chart
