@@ -275,7 +275,7 @@ impl SweepPanel {
 fn results_ui(ui: &mut Ui, rows: &[SweepRow], theme: &Theme) {
     let table_h = theme.row_height() * (rows.len() as f32 + 3.0);
     let charts = charts();
-    if ui.available_width() > theme.body_size * 70.0 {
+    if ui.available_width() > theme.body_size * 36.0 {
         // The charts (title, legend and plot) fill the panel's height; the table follows
         // them (in view when there is room, a scroll away on a short screen), so no chart
         // runs off the window.
@@ -291,8 +291,11 @@ fn results_ui(ui: &mut Ui, rows: &[SweepRow], theme: &Theme) {
             }
         });
     } else {
+        // Too narrow for three side by side: one under another, a third of the height each.
+        let each = (ui.available_height() / 3.0 - ui.spacing().item_spacing.y * 2.0)
+            .max(theme.body_size * 10.0);
         for chart in &charts {
-            chart_ui(ui, chart, rows, theme, theme.body_size * 18.0);
+            chart_ui(ui, chart, rows, theme, each);
         }
     }
     ui.add_space(theme.body_size * 0.5);
@@ -363,13 +366,7 @@ mod tests {
         let b = builtin("default").expect("built-in");
         let scenario = load_str(b.name, b.text).expect("valid");
         for theme in [Theme::normal(), Theme::presentation()] {
-            // Projected at 1280×720 the charts stack and run below the window: not yet checked.
-            let sizes: &[[f32; 2]] = if theme.presentation {
-                &[[1920.0, 1080.0]]
-            } else {
-                &[[1280.0, 720.0], [1920.0, 1080.0]]
-            };
-            for &size in sizes {
+            for size in [[1280.0, 720.0], [1920.0, 1080.0]] {
                 let mut panel = SweepPanel::new();
                 panel.rows = (1..=6).map(row).collect();
                 panel.status = SweepStatus::Done;
