@@ -18,7 +18,8 @@
 //!            ui (the window)      cli (the thin edge)
 //! ```
 //!
-//! `scenario` and `trace` use nothing else in the crate; `engine` and `theory` use only
+//! `scenario` uses nothing else in the crate; `trace` uses only its server names
+//! (`server-N`, spelt and read in `scenario/names.rs`); `engine` and `theory` use only
 //! them; `sweep` and `lesson` add `engine`; `ui` uses all of these but never `cli`; `cli`
 //! uses everything.
 //!

@@ -31,7 +31,7 @@ pub use view::{ButtonView, CheckStatus, PredictView, QuestionView, StepView};
 pub use walk::{Note, Turn, Walkthrough};
 
 use crate::engine::Addresses;
-use crate::scenario::placeholders;
+use crate::scenario::{placeholders, server_number};
 
 /// `command` with its placeholders (`{edge}`, `{dns_port}`, `{allowed_token}`, …) filled
 /// from the live addresses. Unknown placeholders are left as written.
@@ -75,8 +75,8 @@ fn value_of(name: &str, a: &Addresses) -> Option<String> {
         "allowed_token" => a.tokens.allowed.clone(),
         "forbidden_token" => a.tokens.forbidden.clone(),
         other => {
-            let n: usize = other.strip_prefix("server-")?.parse().ok()?;
-            a.servers.get(n.checked_sub(1)?)?.clone()
+            let n = server_number(other)?;
+            a.servers.get(usize::from(n) - 1)?.clone()
         }
     })
 }

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::{Dur, Eviction, Policy};
+use super::{Dur, Eviction, Policy, server_name};
 
 /// Something a command acts on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -19,7 +19,7 @@ pub enum Target {
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Target::Server(n) => write!(f, "server-{n}"),
+            Target::Server(n) => f.write_str(&server_name(*n)),
             Target::Cdn => f.write_str("cdn"),
             Target::Lb => f.write_str("lb"),
             Target::Dns => f.write_str("dns"),
@@ -129,12 +129,8 @@ pub enum Command {
 }
 
 fn server_number(word: &str) -> Result<u16, String> {
-    match word.strip_prefix("server-").map(str::parse::<u16>) {
-        Some(Ok(n)) if n > 0 => Ok(n),
-        _ => Err(format!(
-            "`{word}` is not a server: write server-1, server-2, …"
-        )),
-    }
+    super::server_number(word)
+        .ok_or_else(|| format!("`{word}` is not a server: write server-1, server-2, …"))
 }
 
 fn target(word: &str) -> Result<Target, String> {

@@ -4,11 +4,13 @@
 //! Every field has a default, so a three-line file is a complete scenario; unknown fields are
 //! errors. `load` reads a file and reports every problem with file, line and column
 //! (`validate.rs`); the built-ins are embedded from `assets/scenarios/` (`builtin.rs`), the
-//! five standard client profiles from `assets/profiles.toml` (`types/profiles.rs`).
+//! five standard client profiles from `assets/profiles.toml` (`types/profiles.rs`). The
+//! `server-N` name every layer uses is formatted and parsed in one place (`names.rs`).
 
 mod builtin;
 mod command;
 mod duration;
+mod names;
 mod network;
 mod size;
 mod types;
@@ -21,6 +23,7 @@ pub use command::{
     MAX_REQUEST_TIMEOUT, MAX_SERVERS, MAX_TIME_SCALE, Target,
 };
 pub use duration::{Dur, DurError};
+pub use names::{server_name, server_number, server_sort_key};
 pub use network::{LOOPBACK, NetworkConfig, bind_problem};
 pub use size::{ByteSize, SizeError};
 pub use types::*;

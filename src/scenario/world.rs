@@ -11,7 +11,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use super::{CacheCommand, Command, DnsMode, Dur, Eviction, Link, Policy, Scenario, Target};
+use super::{
+    CacheCommand, Command, DnsMode, Dur, Eviction, Link, Policy, Scenario, Target, server_name,
+};
 
 mod diff;
 
@@ -284,7 +286,7 @@ pub fn key_of(command: &Command) -> Option<String> {
         | Command::Restart(Target::Server(n))
         | Command::Hang(n)
         | Command::Slow(n, _)
-        | Command::Error(n, _) => format!("server-{n}"),
+        | Command::Error(n, _) => server_name(*n),
         Command::AddServer | Command::RemoveServer(_) => "servers".into(),
         Command::Kill(Target::Dns) | Command::Restart(Target::Dns) | Command::Dns(_) => {
             "dns".into()

@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::estimate::{Estimate, Target, Verdict, batch_quantile, judge};
 use super::measure::{self, HopSamples, QueueMeasured, Visit};
 use super::predict::{QueueModel, predict_cache, predict_queueing, queue_model};
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, server_name};
 use crate::trace::{Journey, Outcome};
 
 /// One fidelity check.
@@ -249,7 +249,7 @@ fn server_inputs(
             } else {
                 (default_secs, 0.0)
             };
-            (format!("server-{n}"), q.arrival_rate, mean, se, q.arrivals)
+            (server_name(n), q.arrival_rate, mean, se, q.arrivals)
         })
         .collect()
 }

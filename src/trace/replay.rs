@@ -24,11 +24,11 @@ use std::sync::{Arc, Mutex};
 use super::export::SecondsBuilder;
 use super::import::Trace;
 use super::metrics::{LatencyHistogram, SecondMetrics, ServerTotals};
-use super::summary::server_number;
 use super::{
     CacheStatus, Component, End, Journey, Marker, Outcome, OutcomeClass, Phase, RunMeta,
     ServerGauge, Snapshot, Summary, Totals, TraceEvent, TraceId,
 };
+use crate::scenario::{server_name, server_sort_key};
 
 /// Recent journeys kept in snapshots when the trace does not say (the recorder's default).
 const DEFAULT_KEEP_RECENT: usize = 5000;
@@ -473,16 +473,16 @@ impl Replay {
         for c in &self.meta.info.topology.components {
             if c.name.starts_with("server-") {
                 let address = c.address.clone().unwrap_or_default();
-                g.insert(server_number(&c.name), fresh(&c.name, address));
+                g.insert(server_sort_key(&c.name), fresh(&c.name, address));
             }
         }
         for s in seconds {
             for name in s.served.keys().chain(s.queued.keys()) {
-                g.entry(server_number(name))
+                g.entry(server_sort_key(name))
                     .or_insert_with(|| fresh(name, String::new()));
             }
             for (name, q) in &s.queued {
-                if let Some(x) = g.get_mut(&server_number(name)) {
+                if let Some(x) = g.get_mut(&server_sort_key(name)) {
                     x.max_queue = x.max_queue.max(*q);
                 }
             }
@@ -497,9 +497,9 @@ impl Replay {
             let Some(Component::Server(n)) = m.component else {
                 continue;
             };
-            let name = format!("server-{n}");
+            let name = server_name(n);
             let x = g
-                .entry(server_number(&name))
+                .entry(server_sort_key(&name))
                 .or_insert_with(|| fresh(&name, String::new()));
             let mut words = m.text.split_whitespace();
             let verb = words.next().unwrap_or("");
@@ -520,7 +520,7 @@ impl Replay {
                 "slow" => x.slow_millis = millis_of(value).unwrap_or(x.slow_millis),
                 "error" => x.error_rate = value.parse().unwrap_or(x.error_rate),
                 "remove" => {
-                    g.remove(&server_number(&name));
+                    g.remove(&server_sort_key(&name));
                 }
                 _ => {}
             }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::metrics::Percentiles;
 use super::{CacheStatus, Outcome, Snapshot};
+use crate::scenario::server_sort_key;
 
 /// Percentiles of one phase, in milliseconds.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -127,7 +128,7 @@ impl Summary {
                 }),
             }
         }
-        servers.sort_by_key(|s| server_number(&s.name));
+        servers.sort_by_key(|s| server_sort_key(&s.name));
         Summary {
             scenario: scenario.to_string(),
             seed,
@@ -168,13 +169,4 @@ impl Summary {
             theory: None,
         }
     }
-}
-
-/// Sort key for `server-N` names: by N, then by name.
-pub fn server_number(name: &str) -> (u32, String) {
-    let n = name
-        .strip_prefix("server-")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(u32::MAX);
-    (n, name.to_string())
 }

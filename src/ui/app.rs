@@ -39,6 +39,7 @@ use super::waker::Waker;
 use crate::engine::Engine;
 use crate::lesson::ProgressStore;
 use crate::scenario::Scenario;
+use crate::scenario::server_number;
 use crate::trace::TraceId;
 
 /// After an input or a command, the window keeps painting frames this long, so its effect
@@ -364,7 +365,7 @@ impl HopscopeApp {
             .live
             .iter()
             .flat_map(|l| l.snapshot.servers.iter())
-            .filter_map(|g| g.name.strip_prefix("server-")?.parse().ok())
+            .filter_map(|g| server_number(&g.name))
             .collect();
         help::read_keys(
             ctx,

@@ -12,7 +12,8 @@ use egui::{CollapsingHeader, ComboBox, DragValue, Response, Slider, Ui};
 use super::command::Commands;
 use super::live::Live;
 use crate::scenario::{
-    CacheCommand, Command, DnsMode, Dur, Eviction, Link, Policy, Scenario, Target,
+    CacheCommand, Command, DnsMode, Dur, Eviction, Link, Policy, Scenario, Target, server_name,
+    server_number,
 };
 
 /// What the DNS stub is told to do.
@@ -107,10 +108,7 @@ impl ControlsPanel {
             .snapshot
             .servers
             .iter()
-            .filter_map(|g| {
-                let n = g.name.strip_prefix("server-")?.parse().ok()?;
-                Some((n, g.name.clone()))
-            })
+            .filter_map(|g| Some((server_number(&g.name)?, g.name.clone())))
             .collect();
         ui.horizontal(|ui| {
             if ui
@@ -146,7 +144,7 @@ impl ControlsPanel {
             return;
         };
         ComboBox::from_label("Server")
-            .selected_text(format!("server-{picked}"))
+            .selected_text(server_name(picked))
             .show_ui(ui, |ui| {
                 for (n, name) in &servers {
                     ui.selectable_value(&mut self.server, Some(*n), name);

@@ -10,6 +10,7 @@
 
 use std::sync::Arc;
 
+use crate::scenario::server_name;
 use crate::trace::{CacheStatus, Component, Journey, Outcome, OutcomeClass, Phase, Span, TraceId};
 
 use super::live::Live;
@@ -208,7 +209,7 @@ pub fn caption(j: &Journey, ctx: &CaptionContext) -> String {
         },
         Component::Server(n) => match find(j, Component::Lb, Phase::Pick) {
             Some(pick) => {
-                let name = format!("server-{n}");
+                let name = server_name(n);
                 let reason = pick.attr("reason").unwrap_or("its turn");
                 // The balancer's reason usually starts with the server's name.
                 let reason = reason

@@ -20,6 +20,7 @@ use self::route::{DotAt, Timing};
 use super::command::{Commands, UiCommand};
 use super::live::Live;
 use super::theme::Theme;
+use crate::scenario::{server_name, server_number};
 use crate::trace::TraceId;
 
 /// The slowest the time scale stretches the minimum hop time (beyond this the dots would
@@ -107,7 +108,7 @@ pub fn node_name(id: NodeId, live: &Live) -> String {
         NodeId::Dns => "the DNS stub".into(),
         NodeId::Cdn => "the CDN".into(),
         NodeId::Lb => "the load balancer".into(),
-        NodeId::Server(n) => format!("server-{n}"),
+        NodeId::Server(n) => server_name(n),
         NodeId::Db => "the database".into(),
     }
 }
@@ -144,7 +145,7 @@ pub fn spotlight_node(look_at: &str) -> Option<NodeId> {
         "cdn" => NodeId::Cdn,
         "lb" => NodeId::Lb,
         "db" | "database" => NodeId::Db,
-        other => NodeId::Server(other.strip_prefix("server-")?.parse().ok()?),
+        other => NodeId::Server(server_number(other)?),
     })
 }
 

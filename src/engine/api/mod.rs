@@ -42,7 +42,7 @@ use super::db::Db;
 use super::http::{self, Body, Outside, SERVED_BY, trace_context};
 use super::listener::{BindError, Listener, Mode, Peer};
 use super::{Env, HopCounters, HopCounts};
-use crate::scenario::{ApiConfig, Distribution, ServersConfig, ServiceTime};
+use crate::scenario::{ApiConfig, Distribution, ServersConfig, ServiceTime, server_name};
 use crate::trace::{Attr, Component, Phase, ServerGauge};
 use carts::MemoryCarts;
 
@@ -128,7 +128,7 @@ impl ApiServer {
         addr: SocketAddr,
         shared: Arc<ApiShared>,
     ) -> Result<ApiServer, BindError> {
-        let name = format!("server-{number}");
+        let name = server_name(number);
         let purpose = u64::from(number);
         let inner = Arc::new(ServerInner {
             number,

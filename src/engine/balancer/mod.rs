@@ -29,7 +29,7 @@ use super::link::LinkState;
 use super::listener::{Handler, Peer};
 use super::upstream::{Answer, Upstream, UpstreamError};
 use super::{Env, HopCounters, HopCounts};
-use crate::scenario::{BalancerConfig, Policy};
+use crate::scenario::{BalancerConfig, Policy, server_name};
 use crate::trace::{Attr, Component, Marker, Phase, TraceEvent};
 
 /// Random stream of the picker.
@@ -121,7 +121,7 @@ impl Balancer {
             .max(1);
         let backend = Arc::new(Backend {
             number,
-            name: format!("server-{number}"),
+            name: server_name(number),
             upstream: Upstream::new(
                 self.env.clone(),
                 addr,

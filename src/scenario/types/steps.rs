@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::Dur;
+use crate::scenario::{Dur, server_number};
 
 use super::actions::{Action, Button, Predict};
 
@@ -58,11 +58,7 @@ pub fn placeholders(text: &str) -> Vec<(std::ops::Range<usize>, &str)> {
 
 /// Whether `name` is a placeholder a command may use.
 pub fn is_placeholder(name: &str) -> bool {
-    PLACEHOLDERS.contains(&name)
-        || name
-            .strip_prefix("server-")
-            .and_then(|n| n.parse::<u16>().ok())
-            .is_some_and(|n| n > 0)
+    PLACEHOLDERS.contains(&name) || server_number(name).is_some()
 }
 
 /// One narration step of a guided lesson.

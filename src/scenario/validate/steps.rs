@@ -3,7 +3,7 @@
 //! reported (with its field path, which `validate.rs` turns into line and column).
 
 use crate::scenario::{Check, CheckKind, Dur, Question, Step};
-use crate::scenario::{is_placeholder, placeholders};
+use crate::scenario::{is_placeholder, placeholders, server_number};
 
 /// Outcome failures, as the trace names them (`crate::trace::Outcome`).
 const FAILURES: &[&str] = &[
@@ -39,12 +39,6 @@ pub fn is_outcome(text: &str) -> bool {
             .is_ok_and(|code| (100..600).contains(&code))
 }
 
-fn is_server(text: &str) -> bool {
-    text.strip_prefix("server-")
-        .and_then(|n| n.parse::<u16>().ok())
-        .is_some_and(|n| n > 0)
-}
-
 fn valid_look_at(text: &str) -> bool {
     if let Some(plot) = text.strip_prefix("plot:") {
         return !plot.is_empty()
@@ -52,7 +46,7 @@ fn valid_look_at(text: &str) -> bool {
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit());
     }
-    text == "request" || COMPONENTS.contains(&text) || is_server(text)
+    text == "request" || COMPONENTS.contains(&text) || server_number(text).is_some()
 }
 
 type Fail<'a> = &'a mut dyn FnMut(&str, String, &str);
@@ -249,7 +243,7 @@ fn check_what_the_kind_needs(
 /// a path; a percentile, a count and a window that mean something.
 fn check_filters(c: &Check, at: &dyn Fn(&str) -> String, fail: Fail<'_>) {
     if let Some(server) = &c.server
-        && !is_server(server)
+        && server_number(server).is_none()
     {
         fail(
             &at("server"),

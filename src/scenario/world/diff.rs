@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::{Change, Scope, ServerState, World};
-use crate::scenario::{CacheCommand, Command, DnsMode, Dur, Link, Target};
+use crate::scenario::{CacheCommand, Command, DnsMode, Dur, Link, Target, server_name};
 
 impl World {
     /// The commands that turn `self` (the live world) into `target`, in an order that
@@ -74,7 +74,7 @@ impl World {
             let Some(now) = servers.get(n) else {
                 continue;
             };
-            let key = format!("server-{n}");
+            let key = server_name(*n);
             let mut now = now.clone();
             if want.alive && (!now.alive || (now.hung && !want.hung)) {
                 changes.push(

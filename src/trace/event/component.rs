@@ -8,6 +8,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::scenario::{server_name, server_number};
+
 /// A part of the small internet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Component {
@@ -46,7 +48,7 @@ impl fmt::Display for Component {
             Component::Dns => f.write_str("dns"),
             Component::Cdn => f.write_str("cdn"),
             Component::Lb => f.write_str("lb"),
-            Component::Server(n) => write!(f, "server-{n}"),
+            Component::Server(n) => f.write_str(&server_name(*n)),
             Component::Db => f.write_str("db"),
         }
     }
@@ -61,9 +63,9 @@ impl FromStr for Component {
             "cdn" => Component::Cdn,
             "lb" => Component::Lb,
             "db" => Component::Db,
-            _ => match s.strip_prefix("server-").map(str::parse::<u16>) {
-                Some(Ok(n)) if n > 0 => Component::Server(n),
-                _ => {
+            _ => match server_number(s) {
+                Some(n) => Component::Server(n),
+                None => {
                     return Err(format!(
                         "unknown component `{s}`: use client, dns, cdn, lb, db or server-N"
                     ));

@@ -9,9 +9,9 @@ use std::collections::BTreeSet;
 use std::io::{self, Write};
 
 use super::{RunMeta, rfc3339_millis};
+use crate::scenario::server_sort_key;
 use crate::trace::OutcomeClass;
 use crate::trace::metrics::SecondMetrics;
-use crate::trace::summary::server_number;
 
 /// Quotes a cell when it needs it.
 fn cell(text: &str) -> String {
@@ -36,7 +36,7 @@ pub fn write<W: Write>(out: &mut W, meta: &RunMeta, seconds: &[SecondMetrics]) -
             .chain(s.in_flight.keys())
             .chain(s.queued.keys())
         {
-            servers.insert(server_number(name));
+            servers.insert(server_sort_key(name));
         }
     }
     let servers: Vec<String> = servers.into_iter().map(|(_, name)| name).collect();

@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use egui::{Align2, ComboBox, Rect, RichText, ScrollArea, Sense, TextEdit, Ui, pos2, vec2};
 
-use super::model::{fmt_ms, outcome_text, path_of, server_sort_key, total_ms};
+use super::model::{fmt_ms, outcome_text, path_of, total_ms};
 use super::paint_outcome_icon;
+use crate::scenario::server_sort_key;
 use crate::trace::{CacheStatus, Journey, OutcomeClass, Snapshot, TraceId};
 use crate::ui::theme::Theme;
 

@@ -6,6 +6,7 @@
 //! here accepts any journey: missing spans, spans that end before they start, components the
 //! diagram has never seen.
 
+use crate::scenario::server_name;
 use crate::trace::{Component, Journey, Outcome, Phase, Snapshot, Span};
 
 /// One phase at one component: what hovering links across the three views.
@@ -130,7 +131,7 @@ pub fn lane_title(component: Component) -> String {
         Component::Dns => "DNS".into(),
         Component::Cdn => "CDN".into(),
         Component::Lb => "LB".into(),
-        Component::Server(n) => format!("server-{n}"),
+        Component::Server(n) => server_name(n),
         Component::Db => "database".into(),
     }
 }
@@ -142,7 +143,7 @@ pub fn component_phrase(component: Component) -> String {
         Component::Dns => "the DNS stub".into(),
         Component::Cdn => "the CDN".into(),
         Component::Lb => "the load balancer".into(),
-        Component::Server(n) => format!("server-{n}"),
+        Component::Server(n) => server_name(n),
         Component::Db => "the database".into(),
     }
 }
@@ -374,15 +375,6 @@ pub fn total_ms(journey: &Journey) -> f64 {
         spans.chain(arrivals).max().unwrap_or(journey.start_micros)
     });
     offset_ms(journey, end)
-}
-
-/// Sort key for `server-N` names: by N (others last), then by name.
-pub fn server_sort_key(name: &str) -> (u32, String) {
-    let n = name
-        .strip_prefix("server-")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(u32::MAX);
-    (n, name.to_string())
 }
 
 /// Shortens `text` to `max` characters with an ellipsis.

@@ -6,6 +6,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::scenario::server_sort_key;
 use crate::trace::metrics::SecondMetrics;
 use crate::trace::{Marker, OutcomeClass};
 
@@ -85,8 +86,8 @@ pub fn build(
         .collect();
     let mut names: BTreeSet<(u32, String)> = BTreeSet::new();
     for m in &shown {
-        names.extend(m.served.keys().map(|n| server_key(n)));
-        names.extend(m.queued.keys().map(|n| server_key(n)));
+        names.extend(m.served.keys().map(|n| server_sort_key(n)));
+        names.extend(m.queued.keys().map(|n| server_sort_key(n)));
     }
     let names: Vec<String> = names.into_iter().map(|(_, n)| n).collect();
     let mut served: Vec<Series> = names.iter().map(Series::new).collect();
@@ -166,15 +167,6 @@ pub fn end_labels(series: &[&Series], gap: f64) -> Vec<Option<f64>> {
         out[i] = Some(y + shift);
     }
     out
-}
-
-/// Sort key for `server-N` names: by N, then by name.
-fn server_key(name: &str) -> (u32, String) {
-    let n = name
-        .strip_prefix("server-")
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(u32::MAX);
-    (n, name.to_string())
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! words, and the one or two numbers that matter there (queue and work at a server, the hit
 //! ratio at the CDN, the policy at the load balancer).
 
+use crate::scenario::server_number;
 use crate::trace::CacheStatus;
 use crate::ui::live::Live;
 
@@ -75,11 +76,7 @@ pub fn describe(live: &Live) -> Vec<NodeSpec> {
     specs.push(lb);
 
     for g in &live.snapshot.servers {
-        let Some(n) = g
-            .name
-            .strip_prefix("server-")
-            .and_then(|n| n.parse::<u16>().ok())
-        else {
+        let Some(n) = server_number(&g.name) else {
             continue;
         };
         let mut work = format!("busy {} · queue {}", g.in_flight, g.queued);
