@@ -2,8 +2,10 @@
 //! `serve`'s stdin, scenario events and the window's controls. Every change is also a trace
 //! marker, so plots show where the topology changed.
 
+use std::sync::Arc;
 use std::time::Duration;
 
+use super::api::ApiServer;
 use super::topology::Topology;
 use crate::scenario::{Command, DnsMode, Link, SendRequest, Target};
 use crate::trace::{Component, Marker, TraceEvent};
@@ -47,46 +49,142 @@ impl Topology {
         Ok(applied)
     }
 
+    /// Routes `command` to the function for its family: faults (`kill`, `restart`), the
+    /// servers, settings, traffic, the network.
     async fn apply_inner(&self, command: &Command) -> Result<Applied, String> {
-        let server = |n: u16| self.server(n).ok_or_else(|| self.no_server(n));
         match command {
-            Command::Kill(Target::Server(n)) => {
-                let s = server(*n)?;
+            Command::Kill(target) => self.kill(*target).await,
+            Command::Restart(target) => self.restart(*target).await,
+            Command::Hang(_)
+            | Command::Slow(..)
+            | Command::Error(..)
+            | Command::AddServer
+            | Command::RemoveServer(_) => self.change_servers(command).await,
+            Command::Dns(_)
+            | Command::DnsFlush
+            | Command::Policy(_)
+            | Command::Cache(_)
+            | Command::Status
+            | Command::TimeScale(_)
+            | Command::Stateless(_) => self.change_settings(command),
+            Command::Pause
+            | Command::Resume
+            | Command::Rate(_)
+            | Command::Weight(..)
+            | Command::KeepAlive(_)
+            | Command::Zipf(_)
+            | Command::Send(..) => self.change_traffic(command),
+            Command::Tls(_) | Command::Latency(..) | Command::Drop(..) => {
+                self.change_network(command).await
+            }
+        }
+    }
+
+    /// Server `n`, or why there is none.
+    fn server_or_err(&self, n: u16) -> Result<Arc<ApiServer>, String> {
+        self.server(n).ok_or_else(|| self.no_server(n))
+    }
+
+    /// `kill`: closes a component's listening socket, so connections are refused.
+    async fn kill(&self, target: Target) -> Result<Applied, String> {
+        match target {
+            Target::Server(n) => {
+                let s = self.server_or_err(n)?;
                 s.kill();
                 s.wait_closed().await;
                 done(
-                    Some(Component::Server(*n)),
+                    Some(Component::Server(n)),
                     format!("server-{n} killed: its port is closed, so connections are refused"),
                 )
             }
-            Command::Restart(Target::Server(n)) => {
-                let s = server(*n)?;
-                s.restart().await.map_err(|e| e.to_string())?;
-                self.lb.reset_backend(*n);
+            Target::Cdn => {
+                let l = self
+                    .cdn_listener
+                    .as_ref()
+                    .ok_or("this scenario has no CDN")?;
+                l.kill_and_wait().await;
+                self.kill_edge_tls(Component::Cdn).await;
                 done(
-                    Some(Component::Server(*n)),
+                    Some(Component::Cdn),
+                    "the CDN is down: clients get connection refused",
+                )
+            }
+            Target::Lb => {
+                self.lb_listener.kill_and_wait().await;
+                self.kill_edge_tls(Component::Lb).await;
+                done(
+                    Some(Component::Lb),
+                    "the load balancer is down: nothing reaches the servers",
+                )
+            }
+            Target::Dns => {
+                self.dns.kill();
+                done(
+                    Some(Component::Dns),
+                    "the DNS stub is down: lookups fail once cached answers expire",
+                )
+            }
+        }
+    }
+
+    /// `restart`: brings a component back on its old address.
+    async fn restart(&self, target: Target) -> Result<Applied, String> {
+        match target {
+            Target::Server(n) => {
+                let s = self.server_or_err(n)?;
+                s.restart().await.map_err(|e| e.to_string())?;
+                self.lb.reset_backend(n);
+                done(
+                    Some(Component::Server(n)),
                     format!(
                         "server-{n} restarted on {}: healthy and at normal speed",
                         s.addr()
                     ),
                 )
             }
+            Target::Cdn => {
+                let l = self
+                    .cdn_listener
+                    .as_ref()
+                    .ok_or("this scenario has no CDN")?;
+                l.restart().await.map_err(|e| e.to_string())?;
+                self.restart_edge_tls(Component::Cdn).await?;
+                done(Some(Component::Cdn), "the CDN is back (its cache survived)")
+            }
+            Target::Lb => {
+                self.lb_listener
+                    .restart()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                self.restart_edge_tls(Component::Lb).await?;
+                done(Some(Component::Lb), "the load balancer is back")
+            }
+            Target::Dns => {
+                self.dns.restart().await.map_err(|e| e.to_string())?;
+                done(Some(Component::Dns), "the DNS stub is back")
+            }
+        }
+    }
+
+    /// The servers: one misbehaves (`hang`, `slow`, `error`), one joins or leaves.
+    async fn change_servers(&self, command: &Command) -> Result<Applied, String> {
+        match command {
             Command::Hang(n) => {
-                server(*n)?.hang();
+                self.server_or_err(*n)?.hang();
                 done(
                     Some(Component::Server(*n)),
                     format!("server-{n} hangs: it accepts connections but never answers"),
                 )
             }
             Command::Slow(n, d) => {
-                server(*n)?.slow(d.get());
+                self.server_or_err(*n)?.slow(d.get());
                 done(
                     Some(Component::Server(*n)),
                     format!("server-{n} now takes {d} longer for every request"),
                 )
             }
             Command::Error(n, share) => {
-                server(*n)?.set_error_rate(*share);
+                self.server_or_err(*n)?.set_error_rate(*share);
                 done(
                     Some(Component::Server(*n)),
                     format!(
@@ -116,54 +214,13 @@ impl Topology {
                     Err(self.no_server(*n))
                 }
             }
-            Command::Kill(Target::Cdn) => {
-                let l = self
-                    .cdn_listener
-                    .as_ref()
-                    .ok_or("this scenario has no CDN")?;
-                l.kill_and_wait().await;
-                self.kill_edge_tls(Component::Cdn).await;
-                done(
-                    Some(Component::Cdn),
-                    "the CDN is down: clients get connection refused",
-                )
-            }
-            Command::Restart(Target::Cdn) => {
-                let l = self
-                    .cdn_listener
-                    .as_ref()
-                    .ok_or("this scenario has no CDN")?;
-                l.restart().await.map_err(|e| e.to_string())?;
-                self.restart_edge_tls(Component::Cdn).await?;
-                done(Some(Component::Cdn), "the CDN is back (its cache survived)")
-            }
-            Command::Kill(Target::Lb) => {
-                self.lb_listener.kill_and_wait().await;
-                self.kill_edge_tls(Component::Lb).await;
-                done(
-                    Some(Component::Lb),
-                    "the load balancer is down: nothing reaches the servers",
-                )
-            }
-            Command::Restart(Target::Lb) => {
-                self.lb_listener
-                    .restart()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                self.restart_edge_tls(Component::Lb).await?;
-                done(Some(Component::Lb), "the load balancer is back")
-            }
-            Command::Kill(Target::Dns) => {
-                self.dns.kill();
-                done(
-                    Some(Component::Dns),
-                    "the DNS stub is down: lookups fail once cached answers expire",
-                )
-            }
-            Command::Restart(Target::Dns) => {
-                self.dns.restart().await.map_err(|e| e.to_string())?;
-                done(Some(Component::Dns), "the DNS stub is back")
-            }
+            other => unreachable!("`{other}` is not a server command: apply_inner routes it"),
+        }
+    }
+
+    /// Settings of the components: DNS stub, policy, cache, time scale, where carts live.
+    fn change_settings(&self, command: &Command) -> Result<Applied, String> {
+        match command {
             Command::Dns(mode) => {
                 self.dns.set_mode(*mode);
                 let what = match mode {
@@ -196,6 +253,31 @@ impl Topology {
                 done(Some(Component::Cdn), cdn.command(*c))
             }
             Command::Status => done(None, "status"),
+            Command::TimeScale(f) => {
+                self.env.scale.set(*f);
+                done(
+                    None,
+                    format!("time runs {f}x slower: every injected delay is stretched"),
+                )
+            }
+            Command::Stateless(on) => {
+                self.api.set_stateless(*on);
+                done(
+                    None,
+                    if *on {
+                        "carts now live in the database: every server sees them"
+                    } else {
+                        "carts now live in each server's memory: only the server that stored one sees it"
+                    },
+                )
+            }
+            other => unreachable!("`{other}` is not a setting: apply_inner routes it"),
+        }
+    }
+
+    /// The clients' traffic: pace, mix, connections, one request by hand.
+    fn change_traffic(&self, command: &Command) -> Result<Applied, String> {
+        match command {
             Command::Pause => {
                 self.clients.set_paused(true);
                 done(Some(Component::Client), "traffic paused: no new requests")
@@ -221,13 +303,6 @@ impl Topology {
                     Err(format!("there is no client profile `{p}`"))
                 }
             }
-            Command::TimeScale(f) => {
-                self.env.scale.set(*f);
-                done(
-                    None,
-                    format!("time runs {f}x slower: every injected delay is stretched"),
-                )
-            }
             Command::KeepAlive(on) => {
                 self.clients.set_keep_alive(*on);
                 done(
@@ -239,6 +314,34 @@ impl Topology {
                     },
                 )
             }
+            Command::Zipf(s) => {
+                self.clients.set_zipf(*s);
+                done(
+                    Some(Component::Client),
+                    format!("requested ids now follow a Zipf law with exponent {s} (0 is uniform)"),
+                )
+            }
+            Command::Send(method, path) => {
+                let id = self.clients.send(
+                    &SendRequest {
+                        method: method.clone(),
+                        path: path.clone(),
+                        ..SendRequest::default()
+                    },
+                    false,
+                );
+                done(
+                    Some(Component::Client),
+                    format!("sent {method} {path} as request {}", id.short()),
+                )
+            }
+            other => unreachable!("`{other}` is not a traffic command: apply_inner routes it"),
+        }
+    }
+
+    /// The network: HTTPS at the edge, and each link's latency and loss.
+    async fn change_network(&self, command: &Command) -> Result<Applied, String> {
+        match command {
             Command::Tls(on) => {
                 self.set_tls(*on).await.map_err(|e| e.to_string())?;
                 self.clients.set_tls(*on);
@@ -268,60 +371,40 @@ impl Topology {
                     format!("the {} link now has {d} one-way latency", link.name()),
                 )
             }
-            Command::Drop(link, share) => {
-                match link {
-                    Link::Client => self.clients.set_loss(*share),
-                    Link::Cdn => self.cdn.as_ref().ok_or("this scenario has no CDN")?.link().set_loss(*share),
-                    Link::Lb => self.lb.link().set_loss(*share),
-                    Link::Db => return Err("the database is inside the servers' machine here: its link has no packets to drop".into()),
-                }
-                let what = if *share >= 1.0 {
-                    format!(
-                        "the {} link drops every packet, like a firewall: connections time out",
-                        link.name()
-                    )
-                } else {
-                    format!(
-                        "the {} link drops {:.0}% of packets: lost ones are sent again after a timeout",
-                        link.name(),
-                        share * 100.0
-                    )
-                };
-                done(None, what)
-            }
-            Command::Stateless(on) => {
-                self.api.set_stateless(*on);
-                done(
-                    None,
-                    if *on {
-                        "carts now live in the database: every server sees them"
-                    } else {
-                        "carts now live in each server's memory: only the server that stored one sees it"
-                    },
-                )
-            }
-            Command::Zipf(s) => {
-                self.clients.set_zipf(*s);
-                done(
-                    Some(Component::Client),
-                    format!("requested ids now follow a Zipf law with exponent {s} (0 is uniform)"),
-                )
-            }
-            Command::Send(method, path) => {
-                let id = self.clients.send(
-                    &SendRequest {
-                        method: method.clone(),
-                        path: path.clone(),
-                        ..SendRequest::default()
-                    },
-                    false,
-                );
-                done(
-                    Some(Component::Client),
-                    format!("sent {method} {path} as request {}", id.short()),
-                )
-            }
+            Command::Drop(link, share) => self.drop_packets(*link, *share),
+            other => unreachable!("`{other}` is not a network command: apply_inner routes it"),
         }
+    }
+
+    /// `drop LINK SHARE`: loses that share of the link's packets.
+    fn drop_packets(&self, link: Link, share: f64) -> Result<Applied, String> {
+        match link {
+            Link::Client => self.clients.set_loss(share),
+            Link::Cdn => self
+                .cdn
+                .as_ref()
+                .ok_or("this scenario has no CDN")?
+                .link()
+                .set_loss(share),
+            Link::Lb => self.lb.link().set_loss(share),
+            Link::Db => return Err(
+                "the database is inside the servers' machine here: its link has no packets to drop"
+                    .into(),
+            ),
+        }
+        let what = if share >= 1.0 {
+            format!(
+                "the {} link drops every packet, like a firewall: connections time out",
+                link.name()
+            )
+        } else {
+            format!(
+                "the {} link drops {:.0}% of packets: lost ones are sent again after a timeout",
+                link.name(),
+                share * 100.0
+            )
+        };
+        done(None, what)
     }
 
     async fn kill_edge_tls(&self, component: Component) {

@@ -290,6 +290,7 @@ impl Balancer {
         session.map_or_else(|| peer.addr.to_string(), str::to_string)
     }
 
+    /// Picks a server for the request and forwards it there; 503 when no server may take it.
     async fn forward(
         &self,
         parts: &Parts,
@@ -297,54 +298,18 @@ impl Balancer {
         ctx: &TraceCtx,
         peer: Peer,
     ) -> Response<Body> {
-        let env = &self.env;
-        let pick_start = env.now();
+        let pick_start = self.env.now();
         let backends: Vec<Arc<Backend>> = self.backends.read().expect("backends lock").clone();
-        let pick = {
-            let names: Vec<String> = backends.iter().map(|b| b.name.clone()).collect();
-            let candidates: Vec<Candidate<'_>> = backends
-                .iter()
-                .zip(&names)
-                .map(|(b, name)| Candidate {
-                    name,
-                    number: u32::from(b.number),
-                    weight: b.weight,
-                    active: b.active.load(Ordering::Relaxed),
-                    eligible: b
-                        .health
-                        .lock()
-                        .expect("health lock")
-                        .is_eligible(pick_start),
-                })
-                .collect();
-            self.picker.lock().expect("picker lock").pick(
-                &candidates,
-                &Self::client_key(parts, peer),
-                pick_start,
-            )
-        };
+        let pick = self.pick(&backends, &Self::client_key(parts, peer), pick_start);
         let policy = self.policy();
         let choice = match pick {
             Pick::Backend(c) => c,
             Pick::NoHealthyBackend { reason } => {
-                env.span(
-                    ctx.id,
-                    Component::Lb,
-                    Phase::Pick,
-                    pick_start,
-                    vec![
-                        Attr::new("policy", policy.name()),
-                        Attr::new("reason", reason.clone()),
-                    ],
-                );
-                let mut resp = http::error(StatusCode::SERVICE_UNAVAILABLE, &reason);
-                resp.headers_mut()
-                    .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"));
-                return resp;
+                return self.no_healthy_backend(ctx, pick_start, policy, reason);
             }
         };
         let backend = backends[choice.index].clone();
-        env.span(
+        self.env.span(
             ctx.id,
             Component::Lb,
             Phase::Pick,
@@ -355,9 +320,69 @@ impl Balancer {
                 Attr::new("reason", choice.reason),
             ],
         );
+        self.send_to(&backend, parts, body, ctx, peer).await
+    }
 
+    /// The picker's choice among `backends`, health and load as they stand at `now_micros`.
+    fn pick(&self, backends: &[Arc<Backend>], client_key: &str, now_micros: u64) -> Pick {
+        let names: Vec<String> = backends.iter().map(|b| b.name.clone()).collect();
+        let candidates: Vec<Candidate<'_>> = backends
+            .iter()
+            .zip(&names)
+            .map(|(b, name)| Candidate {
+                name,
+                number: u32::from(b.number),
+                weight: b.weight,
+                active: b.active.load(Ordering::Relaxed),
+                eligible: b
+                    .health
+                    .lock()
+                    .expect("health lock")
+                    .is_eligible(now_micros),
+            })
+            .collect();
+        self.picker
+            .lock()
+            .expect("picker lock")
+            .pick(&candidates, client_key, now_micros)
+    }
+
+    /// The pick span that says why nobody was picked, and the 503 that follows.
+    fn no_healthy_backend(
+        &self,
+        ctx: &TraceCtx,
+        pick_start: u64,
+        policy: Policy,
+        reason: String,
+    ) -> Response<Body> {
+        self.env.span(
+            ctx.id,
+            Component::Lb,
+            Phase::Pick,
+            pick_start,
+            vec![
+                Attr::new("policy", policy.name()),
+                Attr::new("reason", reason.clone()),
+            ],
+        );
+        let mut resp = http::error(StatusCode::SERVICE_UNAVAILABLE, &reason);
+        resp.headers_mut()
+            .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"));
+        resp
+    }
+
+    /// Forwards the request to `backend` (counted as active meanwhile) and answers with what
+    /// came back.
+    async fn send_to(
+        &self,
+        backend: &Backend,
+        parts: &Parts,
+        body: Bytes,
+        ctx: &TraceCtx,
+        peer: Peer,
+    ) -> Response<Body> {
         let hop = Forward {
-            env,
+            env: &self.env,
             ctx,
             component: Component::Lb,
             counters: &self.counters,
@@ -371,7 +396,7 @@ impl Balancer {
         let attrs = vec![Attr::new("server", backend.name.clone())];
         let timeout = self.config.upstream_timeout.get();
         hop.send(&backend.upstream, req, timeout, attrs, |sent, took| {
-            self.answer(&backend, sent, took)
+            self.answer(backend, sent, took)
         })
         .await
     }

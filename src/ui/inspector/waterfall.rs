@@ -316,29 +316,34 @@ pub fn waterfall_ui(
         }
         if row_response.hovered() {
             new_hover = Some(bar.key);
-            let mut tip = match bar.duration_ms {
-                Some(ms) => format!(
-                    "{}: {} from +{}",
-                    bar.name,
-                    fmt_ms(ms),
-                    fmt_ms(bar.start_ms)
-                ),
-                None => bar.name.clone(),
-            };
-            if let Some(n) = &bar.note {
-                tip.push('\n');
-                tip.push_str(n);
-            }
-            // The phase's first word is its name ("cache lookup MISS" -> "cache"...).
-            let term = bar.name.split_whitespace().next().unwrap_or("");
-            if let Some(meaning) = crate::ui::glossary::explain(term) {
-                tip.push('\n');
-                tip.push_str(meaning);
-            }
-            row_response.on_hover_text(tip);
+            row_response.on_hover_text(bar_tip(bar));
         }
     }
     new_hover
+}
+
+/// A bar's tooltip: its name and time, its note, and what the phase means.
+fn bar_tip(bar: &Bar) -> String {
+    let mut tip = match bar.duration_ms {
+        Some(ms) => format!(
+            "{}: {} from +{}",
+            bar.name,
+            fmt_ms(ms),
+            fmt_ms(bar.start_ms)
+        ),
+        None => bar.name.clone(),
+    };
+    if let Some(n) = &bar.note {
+        tip.push('\n');
+        tip.push_str(n);
+    }
+    // The phase's first word is its name ("cache lookup MISS" -> "cache"...).
+    let term = bar.name.split_whitespace().next().unwrap_or("");
+    if let Some(meaning) = crate::ui::glossary::explain(term) {
+        tip.push('\n');
+        tip.push_str(meaning);
+    }
+    tip
 }
 
 /// A scale above the bars: the total on the left, then round tick values as many as fit
