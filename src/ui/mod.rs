@@ -13,7 +13,8 @@
 //!   `sweep_panel` at the bottom; the request `inspector` (list, sequence diagram, waterfall,
 //!   headers) on the right; the `topology` canvas in the middle, with `step` mode's caption
 //!   above it and `status` toasts over it. `glossary` explains terms in tooltips; `theme`
-//!   holds every colour and size (presentation mode is a theme).
+//!   holds every colour and size (presentation mode is a theme); `text` cuts a line to a
+//!   width where nothing else will do.
 //! - Acting: what panels ask for while drawing is a `command` (`UiCommand`); `app` applies
 //!   each once, at the end of the frame, and the `Session` puts engine work on the engine's
 //!   control channel without waiting. `screenshot` writes PNGs; `prefs` keeps preferences.
@@ -39,6 +40,7 @@ pub mod screenshot;
 pub mod status;
 pub mod step;
 pub mod sweep_panel;
+pub mod text;
 pub mod theme;
 pub mod topology;
 pub mod waker;

@@ -9,6 +9,7 @@ use egui::{Align2, Galley, Pos2, Rect, Sense, Shape, Stroke, StrokeKind, Ui, Vec
 
 use super::model::{PhaseKey, fmt_ms};
 use super::sequence::{SequenceModel, Step, StepKind};
+use crate::ui::text::cut_to;
 use crate::ui::theme::Theme;
 
 /// The smallest the diagram is drawn, as a share of the theme's sizes.
@@ -191,7 +192,7 @@ impl Grid {
             }
             StepKind::Note { lane } | StepKind::Failure { lane } => {
                 let failure = matches!(step.kind, StepKind::Failure { .. });
-                let galley = fitted(
+                let galley = cut_to(
                     painter,
                     &step.label,
                     theme.body_font(),
@@ -222,20 +223,6 @@ impl Grid {
     }
 }
 
-/// One line of text, cut with an ellipsis where it is wider than `width` (the row's hover
-/// text says it whole).
-fn fitted(
-    painter: &egui::Painter,
-    text: &str,
-    font: egui::FontId,
-    color: egui::Color32,
-    width: f32,
-) -> std::sync::Arc<egui::Galley> {
-    let mut job = egui::text::LayoutJob::simple_singleline(text.to_string(), font, color);
-    job.wrap = egui::text::TextWrapping::truncate_at_width(width.max(1.0));
-    painter.layout_job(job)
-}
-
 /// Moves `r` sideways so it lies inside `bounds` where it fits.
 fn keep_inside(r: Rect, bounds: Rect) -> Rect {
     let dx = if r.left() < bounds.left() {
@@ -257,7 +244,7 @@ fn label_with_backdrop(
     theme: &Theme,
     bounds: Rect,
 ) {
-    let galley = fitted(painter, text, theme.body_font(), theme.text, bounds.width());
+    let galley = cut_to(painter, text, theme.body_font(), theme.text, bounds.width());
     let r = keep_inside(anchor.anchor_size(pos, galley.size()), bounds);
     painter.rect_filled(r.expand(1.0), 2.0, theme.background.gamma_multiply(0.85));
     painter.galley(r.min, galley, theme.text);

@@ -301,15 +301,13 @@ pub fn waterfall_ui(
             None => {
                 // Why there is no bar, cut to the row (whole on hover).
                 let note = bar.note.as_deref().unwrap_or("");
-                let mut job = egui::text::LayoutJob::simple_singleline(
-                    format!("– {note}"),
+                let g = crate::ui::text::cut_to(
+                    &painter,
+                    &format!("– {note}"),
                     theme.body_font(),
                     theme.weak_text,
+                    row.right() - bar_left - 6.0,
                 );
-                job.wrap = egui::text::TextWrapping::truncate_at_width(
-                    (row.right() - bar_left - 6.0).max(0.0),
-                );
-                let g = painter.layout_job(job);
                 let at = pos2(bar_left + 4.0, row.center().y - g.size().y / 2.0);
                 painter.galley(at, g, theme.weak_text);
             }

@@ -3,7 +3,6 @@
 //! where dots overlap, the CDN's recent HIT/MISS strip, the load balancer's last pick and a
 //! legend. Everything is drawn with the painter; nothing here decides anything.
 
-use egui::text::{LayoutJob, TextWrapping};
 use egui::{Align2, Color32, Painter, Pos2, Rect, Stroke, StrokeKind, pos2, vec2};
 
 use super::dots::{Dot, DotFrame, Highlight};
@@ -86,9 +85,7 @@ fn line(
     }
     let scale = (width / whole.size().x * 0.98).max(MIN_FIT);
     let smaller = egui::FontId::new(font.size * scale, font.family);
-    let mut job = LayoutJob::simple_singleline(text.to_string(), smaller, color);
-    job.wrap = TextWrapping::truncate_at_width(width);
-    let g = p.layout_job(job);
+    let g = crate::ui::text::cut_to(p, text, smaller, color, width);
     // Kept on the same middle line as its neighbours.
     let dy = (whole.size().y - g.size().y) / 2.0;
     (g, dy)
