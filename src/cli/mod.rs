@@ -116,6 +116,10 @@ pub struct ServeArgs {
     /// port would pass 65535 is refused).
     #[arg(long, value_name = "P")]
     pub port_base: Option<u16>,
+    /// Worker threads for the engine (default 2): 1 compares it fairly with a
+    /// single-threaded proxy such as HAProxy with `nbthread 1`.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub threads: Option<u16>,
     #[command(flatten)]
     pub export: export::ExportArgs,
 }

@@ -101,6 +101,7 @@ pub fn serve(args: ServeArgs) -> Result<(), Failure> {
             play_events: args.traffic,
             port_base: args.port_base,
             no_detail: args.export.no_trace,
+            worker_threads: args.threads.map(usize::from),
             ..EngineOptions::default()
         },
     )

@@ -40,7 +40,14 @@ pub struct EngineOptions {
     /// The folder for the trace spool (else the one set by `--spool-dir` or
     /// `HOPSCOPE_SPOOL_DIR`, else the run's working folder in the temporary directory).
     pub spool_dir: Option<PathBuf>,
+    /// The engine's worker threads (default [`WORKER_THREADS`]); benchmarks set 1 to compare
+    /// with a single-threaded peer.
+    pub worker_threads: Option<usize>,
 }
+
+/// The engine's worker threads unless a run asks for another number: the machines hopscope
+/// targets have two cores or more.
+pub const WORKER_THREADS: usize = 2;
 
 /// Why the engine could not start.
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +94,7 @@ impl Engine {
         // task holding a file in the directory) is gone before the directory is removed.
         let mut cleanup = RemoveOnDrop(Some(dir.clone()));
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(options.worker_threads.unwrap_or(WORKER_THREADS).max(1))
             .thread_name("hopscope-engine")
             .enable_all()
             .build()
