@@ -227,6 +227,9 @@ pub const COMMAND_WORDS: &[&str] = &[
 /// is not echoed back whole.
 pub const MAX_QUOTED_CHARS: usize = 60;
 
+/// The longest run of a message's own words between two quotes.
+const MAX_OWN_WORDS_CHARS: usize = 160;
+
 /// `message` with every `quoted` part longer than [`MAX_QUOTED_CHARS`] cut short.
 fn clip_quotes(message: &str) -> String {
     let mut out = String::with_capacity(message.len().min(1024));
@@ -234,13 +237,20 @@ fn clip_quotes(message: &str) -> String {
         if i > 0 {
             out.push('`');
         }
-        // Odd parts lie between backquotes.
-        match part.char_indices().nth(MAX_QUOTED_CHARS) {
-            Some((at, _)) if i % 2 == 1 => {
+        // Odd parts lie between backquotes. A backquote in the input itself shifts which
+        // parts those are, so the others are cut too, at a length no message's own words
+        // reach.
+        let most = if i % 2 == 1 {
+            MAX_QUOTED_CHARS
+        } else {
+            MAX_OWN_WORDS_CHARS
+        };
+        match part.char_indices().nth(most) {
+            Some((at, _)) => {
                 out.push_str(&part[..at]);
                 out.push('…');
             }
-            _ => out.push_str(part),
+            None => out.push_str(part),
         }
     }
     out
@@ -492,6 +502,9 @@ mod tests {
             format!("policy {long}"),
             format!("cache eviction {long}"),
             format!("send GET /a {long}"),
+            // A backquote in the line shifts which parts of the message are quotes.
+            format!("status ` {long}"),
+            format!("kill `{long}` ` {long}"),
         ] {
             let e = line.parse::<Command>().expect_err("refused");
             assert!(
