@@ -3,6 +3,7 @@
 //! or the DNS stub. When the killed component is the edge, its TLS socket goes with it.
 
 use super::{Applied, done};
+use crate::engine::component::ServiceHandle;
 use crate::engine::topology::Topology;
 use crate::scenario::Target;
 use crate::trace::Component;
@@ -39,19 +40,19 @@ impl Topology {
             }
             Target::Cdn => {
                 let l = self
-                    .cdn_listener
+                    .cdn_service
                     .as_ref()
                     .ok_or("this scenario has no CDN")?;
-                l.kill_and_wait().await;
-                self.kill_edge_tls(Component::Cdn).await;
+                l.listener.kill_and_wait().await;
+                self.kill_edge_tls(l.component()).await;
                 done(
                     Some(Component::Cdn),
                     "the CDN is down: clients get connection refused",
                 )
             }
             Target::Lb => {
-                self.lb_listener.kill_and_wait().await;
-                self.kill_edge_tls(Component::Lb).await;
+                self.lb_service.listener.kill_and_wait().await;
+                self.kill_edge_tls(self.lb_service.component()).await;
                 done(
                     Some(Component::Lb),
                     "the load balancer is down: nothing reaches the servers",
@@ -84,19 +85,16 @@ impl Topology {
             }
             Target::Cdn => {
                 let l = self
-                    .cdn_listener
+                    .cdn_service
                     .as_ref()
                     .ok_or("this scenario has no CDN")?;
                 l.restart().await.map_err(|e| e.to_string())?;
-                self.restart_edge_tls(Component::Cdn).await?;
+                self.restart_edge_tls(l.component()).await?;
                 done(Some(Component::Cdn), "the CDN is back (its cache survived)")
             }
             Target::Lb => {
-                self.lb_listener
-                    .restart()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                self.restart_edge_tls(Component::Lb).await?;
+                self.lb_service.restart().await.map_err(|e| e.to_string())?;
+                self.restart_edge_tls(self.lb_service.component()).await?;
                 done(Some(Component::Lb), "the load balancer is back")
             }
             Target::Dns => {
