@@ -28,8 +28,10 @@
 //! A component without a socket skips part 3: the database is the example. It has a config
 //! and a `start` (it opens a SQLite file and its pool), a per-query handler and its `db`
 //! spans, but no address to kill: it lives as long as the servers that use it, so its
-//! handle does not implement [`ServiceHandle`]. `Topology::start` (`topology.rs`) starts
-//! every component through [`Service::start`], in the order they connect.
+//! handle does not implement [`ServiceHandle`] (its impl is at the end of this file, as
+//! `db.rs` is at its size limit). `Topology::start` (`topology.rs`) starts every component
+//! through [`Service::start`], in the order they connect; `docs/architecture.md` ("How to
+//! add a component") walks through writing one.
 
 use std::future::Future;
 use std::net::SocketAddr;
