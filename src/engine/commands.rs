@@ -3,7 +3,8 @@
 //! a lesson's step, a timed scenario event, a request sent by hand, a step in step mode —
 //! is an [`Op`] put on this channel; the task does the batches in the order they were put
 //! on it, each op to its end (a `kill` returns once the port is closed), and answers every
-//! batch on its own [`Ticket`]. Nothing is dropped: when the channel is full, a sender that
+//! batch on its own [`Ticket`] (a single command from [`Control::apply`] is a job of its own,
+//! answered with what it applied). Nothing is dropped: when the channel is full, a sender that
 //! may not wait (the window) gets [`ControlError::Busy`], and a sender that may (the command
 //! line, tests, timed events) waits for room.
 
