@@ -3,7 +3,8 @@
 //! a lesson's step, a timed scenario event, a request sent by hand, a step in step mode —
 //! is an [`Op`] put on this channel; the task does the batches in the order they were put
 //! on it, each op to its end (a `kill` returns once the port is closed), and answers every
-//! batch on its own [`Ticket`]. Nothing is dropped: when the channel is full, a sender that
+//! batch on its own [`Ticket`] (a single command from [`Control::apply`] is a job of its own,
+//! answered with what it applied). Nothing is dropped: when the channel is full, a sender that
 //! may not wait (the window) gets [`ControlError::Busy`], and a sender that may (the command
 //! line, tests, timed events) waits for room.
 
@@ -78,6 +79,16 @@ struct Batch {
     answers: oneshot::Sender<Vec<Answer>>,
 }
 
+/// What the channel carries: a batch of ops, or one command whose answer is typed as what it
+/// applied (so that a caller waiting for it needs no other kind of answer).
+enum Job {
+    Batch(Batch),
+    Apply {
+        command: Command,
+        answer: oneshot::Sender<Result<Applied, String>>,
+    },
+}
+
 /// Where the answers to one batch arrive.
 #[derive(Debug)]
 pub struct Ticket {
@@ -111,7 +122,7 @@ impl Ticket {
 /// task, so batches from all of them are done in the order they entered the channel.
 #[derive(Clone, Debug)]
 pub struct Control {
-    tx: mpsc::Sender<Batch>,
+    tx: mpsc::Sender<Job>,
 }
 
 impl Control {
@@ -131,7 +142,7 @@ impl Control {
     /// Puts `ops` on the channel without waiting: `Busy` when it is full.
     pub fn try_submit(&self, ops: Vec<Op>) -> Result<Ticket, ControlError> {
         let (batch, ticket) = Control::batch(ops);
-        self.tx.try_send(batch).map_err(|e| match e {
+        self.tx.try_send(Job::Batch(batch)).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => ControlError::Busy,
             mpsc::error::TrySendError::Closed(_) => ControlError::Stopped,
         })?;
@@ -142,16 +153,26 @@ impl Control {
     pub fn submit(&self, ops: Vec<Op>) -> Result<Ticket, ControlError> {
         let (batch, ticket) = Control::batch(ops);
         self.tx
-            .blocking_send(batch)
+            .blocking_send(Job::Batch(batch))
             .map_err(|_| ControlError::Stopped)?;
         Ok(ticket)
+    }
+
+    /// Puts one command on the channel, waiting for room, then waits for what it applied
+    /// (not from inside the engine's runtime).
+    pub fn apply(&self, command: Command) -> Result<Result<Applied, String>, ControlError> {
+        let (answer, rx) = oneshot::channel();
+        self.tx
+            .blocking_send(Job::Apply { command, answer })
+            .map_err(|_| ControlError::Stopped)?;
+        rx.blocking_recv().map_err(|_| ControlError::Stopped)
     }
 
     /// Puts `ops` on the channel, waiting for room (from a task).
     pub async fn submit_async(&self, ops: Vec<Op>) -> Result<Ticket, ControlError> {
         let (batch, ticket) = Control::batch(ops);
         self.tx
-            .send(batch)
+            .send(Job::Batch(batch))
             .await
             .map_err(|_| ControlError::Stopped)?;
         Ok(ticket)
@@ -159,22 +180,27 @@ impl Control {
 }
 
 /// The control task: one batch at a time, in order, each op to its end.
-async fn serve(topology: Arc<Topology>, mut rx: mpsc::Receiver<Batch>) {
+async fn serve(topology: Arc<Topology>, mut rx: mpsc::Receiver<Job>) {
     let shutdown = topology.env.shutdown.clone();
     loop {
-        let batch = tokio::select! {
-            b = rx.recv() => b,
+        let job = tokio::select! {
+            j = rx.recv() => j,
             _ = shutdown.cancelled() => None,
         };
-        let Some(Batch { ops, answers }) = batch else {
-            return;
-        };
-        let mut out = Vec::with_capacity(ops.len());
-        for op in ops {
-            out.push(perform(&topology, op).await);
+        // A sender may have stopped waiting (a window closed): nobody is left to tell then.
+        match job {
+            None => return,
+            Some(Job::Batch(Batch { ops, answers })) => {
+                let mut out = Vec::with_capacity(ops.len());
+                for op in ops {
+                    out.push(perform(&topology, op).await);
+                }
+                let _ = answers.send(out);
+            }
+            Some(Job::Apply { command, answer }) => {
+                let _ = answer.send(topology.apply(&command).await);
+            }
         }
-        // The sender may have stopped waiting (a window closed): nobody is left to tell.
-        let _ = answers.send(out);
     }
 }
 

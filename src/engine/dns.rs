@@ -22,7 +22,7 @@ use hickory_proto::op::ResponseCode;
 mod server;
 mod wire;
 mod zone;
-pub use server::DnsStub;
+pub use server::{DnsSetup, DnsStub};
 pub use wire::{rcode_name, trace_id_option};
 
 /// Answers waiting out their injected latency at most; queries beyond this are dropped.

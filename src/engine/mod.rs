@@ -4,8 +4,9 @@
 //!
 //! - `running`: the [`Engine`] handle: one tokio runtime with named threads; `topology`
 //!   starts every component in order; `env` is what they all share (clock, trace sink, time
-//!   scale, limits, step gate, seeded randomness); `timing` gives injected delays their mean;
-//!   `spool_place` and `leftovers` place the run's files and remove them at the end.
+//!   scale, limits, step gate, seeded randomness); `component` is the one shape every
+//!   component has (config, start, kill, restart); `timing` gives injected delays their
+//!   mean; `spool_place` and `leftovers` place the run's files and remove them at the end.
 //! - `client`: the traffic generator; each request looks the edge up with `resolver` (the
 //!   clients' side of DNS) at the stub, `dns`, then connects over a `link` (latency, jitter,
 //!   loss) with `tls` when HTTPS is on.
@@ -33,6 +34,7 @@ pub mod balancer;
 pub mod cdn;
 pub mod client;
 mod commands;
+mod component;
 mod control;
 mod db;
 mod dns;

@@ -356,6 +356,7 @@ fn interpret(message: &Message) -> Result<(IpAddr, u32), ResolveError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::component::ServiceHandle;
     use crate::engine::dns::tests::{dns_events, env, stub};
     use crate::scenario::DnsMode;
     use crate::trace::{Span, TraceEvent};

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tokio::runtime::Runtime;
 
-use super::commands::{Answer, Control, ControlError, Op, Reply, Ticket};
+use super::commands::{Answer, Control, ControlError, Op, Ticket};
 use super::control::Applied;
 use super::recorder_thread::{Gauges, RecorderThread, SnapshotCell, SpoolFlusher, Wake};
 use super::restore::Restored;
@@ -225,13 +225,9 @@ impl Engine {
 
     /// Applies a command and waits for the answer (for the CLI; not from inside the runtime).
     pub fn apply(&self, command: &Command) -> Result<Applied, String> {
-        let answers = self
-            .call(vec![Op::Apply(command.clone())])
-            .map_err(|e| e.to_string())?;
-        match answers.into_iter().next() {
-            Some(Answer::Applied(Reply { result, .. })) => result,
-            other => unreachable!("an apply is answered by what it applied, not {other:?}"),
-        }
+        self.control
+            .apply(command.clone())
+            .map_err(|e| e.to_string())?
     }
 
     /// Sends `request` with a marker naming it and waits until it is on its way (not from

@@ -1,11 +1,11 @@
 //! The running topology: every component of a scenario, started in order on 127.0.0.1
 //! (database, servers, load balancer, CDN, TLS, DNS stub, clients), with their addresses and
-//! live gauges. `control.rs` changes it while traffic flows.
+//! live gauges. Each component starts through its `Service::start` (`component.rs`, the one
+//! shape they share); `control/` changes the topology while traffic flows.
 //!
 //! Fixed ports (`--port-base P`): DNS on P, CDN on P+1, load balancer on P+2, the edge's
 //! HTTPS on P+3, and server-N on P+3+N.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
@@ -13,12 +13,13 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::Env;
-use super::api::{ApiServer, ApiShared};
-use super::balancer::Balancer;
-use super::cdn::Cdn;
+use super::api::{ApiServer, ApiShared, ServerSetup};
+use super::balancer::{Balancer, BalancerSetup};
+use super::cdn::{Cdn, CdnSetup};
 use super::client::{Clients, ClientsConfig};
+use super::component::{Proxy, Service, ServiceHandle};
 use super::db::Db;
-use super::dns::DnsStub;
+use super::dns::{DnsSetup, DnsStub};
 use super::listener::{BindError, Listener, Mode, loopback};
 use super::redirect::HttpsRedirect;
 use super::tls::{self, TlsMaterial};
@@ -96,9 +97,11 @@ pub struct Topology {
     /// Numbers of servers being started (taken, not yet in `servers`).
     pub(super) adding: Mutex<std::collections::BTreeSet<u16>>,
     pub lb: Arc<Balancer>,
-    pub(super) lb_listener: Arc<Listener>,
+    /// The load balancer's handle: the proxy (as `lb`) and its listener.
+    pub(super) lb_service: Proxy<Balancer>,
     pub cdn: Option<Arc<Cdn>>,
-    pub(super) cdn_listener: Option<Arc<Listener>>,
+    /// The CDN's handle: the proxy (as `cdn`) and its listener.
+    pub(super) cdn_service: Option<Proxy<Cdn>>,
     pub(super) edge: Edge,
     pub(super) tls: Mutex<Option<TlsMaterial>>,
     pub dns: DnsStub,
@@ -137,60 +140,55 @@ impl Topology {
         if let Some(base) = port_base {
             port(Some(base), 3 + scenario.servers.count as u16 + 64)?;
         }
-        let db = Db::open(env.clone(), &scenario.database)?;
+        // Every component starts through `Service::start` (`component.rs`), each after
+        // what it connects to: the database, the servers, the load balancer, the CDN.
+        let db = Db::start(env.clone(), scenario.database.clone()).await?;
         let api = ApiShared::new(db.clone(), scenario.servers.clone(), scenario.api.clone());
         let mut servers = Vec::new();
-        for n in 1..=scenario.servers.count as u16 {
-            let addr = loopback(port(port_base, 3 + n)?);
-            servers.push(Arc::new(
-                ApiServer::start(env.clone(), n, addr, api.clone()).await?,
-            ));
+        for number in 1..=scenario.servers.count as u16 {
+            let addr = loopback(port(port_base, 3 + number)?);
+            let setup = ServerSetup {
+                number,
+                addr,
+                shared: api.clone(),
+            };
+            servers.push(Arc::new(ApiServer::start(env.clone(), setup).await?));
         }
-        let backends: Vec<(u16, SocketAddr)> =
-            servers.iter().map(|s| (s.number(), s.addr())).collect();
-        let lb = Balancer::new(env.clone(), &scenario.balancer, &backends);
-        let lb_listener = Listener::start(
-            env.clone(),
-            "lb",
-            loopback(port(port_base, 2)?),
-            Mode::Serve(lb.handler()),
-            None,
-        )
-        .await?;
-        let (cdn, cdn_listener) = if scenario.cdn.enabled {
-            let timeout = scenario.balancer.upstream_timeout.get() * 2 + Duration::from_secs(1);
-            let cdn = Cdn::new(env.clone(), lb_listener.addr(), &scenario.cdn, timeout);
-            let listener = Listener::start(
-                env.clone(),
-                "cdn",
-                loopback(port(port_base, 1)?),
-                Mode::Serve(cdn.handler()),
-                None,
-            )
-            .await?;
-            (Some(cdn), Some(listener))
-        } else {
-            (None, None)
+        let lb_setup = BalancerSetup {
+            balancer: scenario.balancer.clone(),
+            servers: servers.iter().map(|s| (s.number(), s.addr())).collect(),
+            addr: loopback(port(port_base, 2)?),
         };
-        let edge = match &cdn_listener {
-            Some(l) => Edge {
-                plain: l.clone(),
+        let lb_service = Balancer::start(env.clone(), lb_setup).await?;
+        let cdn_service = if scenario.cdn.enabled {
+            let setup = CdnSetup {
+                cdn: scenario.cdn.clone(),
+                lb: lb_service.address(),
+                timeout: scenario.balancer.upstream_timeout.get() * 2 + Duration::from_secs(1),
+                addr: loopback(port(port_base, 1)?),
+            };
+            Some(Cdn::start(env.clone(), setup).await?)
+        } else {
+            None
+        };
+        let edge = match &cdn_service {
+            Some(c) => Edge {
+                plain: c.listener.clone(),
                 component: Component::Cdn,
                 tls: Mutex::new(None),
             },
             None => Edge {
-                plain: lb_listener.clone(),
+                plain: lb_service.listener.clone(),
                 component: Component::Lb,
                 tls: Mutex::new(None),
             },
         };
-        let dns = DnsStub::start(
-            env.clone(),
-            &scenario.dns,
-            port(port_base, 0)?,
-            edge.plain.addr().port(),
-        )
-        .await?;
+        let dns_setup = DnsSetup {
+            dns: scenario.dns.clone(),
+            port: port(port_base, 0)?,
+            edge_port: edge.plain.addr().port(),
+        };
+        let dns = DnsStub::start(env.clone(), dns_setup).await?;
         let clients = Clients::new(
             env.clone(),
             ClientsConfig {
@@ -218,10 +216,10 @@ impl Topology {
             port_base,
             db,
             api,
-            lb,
-            lb_listener,
-            cdn,
-            cdn_listener,
+            lb: lb_service.proxy.clone(),
+            lb_service,
+            cdn: cdn_service.as_ref().map(|c| c.proxy.clone()),
+            cdn_service,
             edge,
             tls: Mutex::new(None),
             dns,
@@ -303,8 +301,8 @@ impl Topology {
                     .as_ref()
                     .map(|m| m.ca_path.display().to_string()),
             ),
-            cdn: self.cdn_listener.as_ref().map(|l| l.addr().to_string()),
-            lb: self.lb_listener.addr().to_string(),
+            cdn: self.cdn_service.as_ref().map(|c| c.address().to_string()),
+            lb: self.lb_service.address().to_string(),
             servers: self
                 .servers()
                 .iter()
@@ -358,8 +356,8 @@ impl Topology {
     /// Whether a component's listener is up.
     pub fn is_alive(&self, component: Component) -> bool {
         match component {
-            Component::Cdn => self.cdn_listener.as_ref().is_some_and(|l| l.is_alive()),
-            Component::Lb => self.lb_listener.is_alive(),
+            Component::Cdn => self.cdn_service.as_ref().is_some_and(|c| c.is_alive()),
+            Component::Lb => self.lb_service.is_alive(),
             Component::Dns => self.dns.is_alive(),
             Component::Server(n) => self.server(n).is_some_and(|s| s.gauge().alive),
             Component::Client | Component::Db => true,
@@ -382,10 +380,12 @@ impl Topology {
             n
         };
         let started = async {
-            let addr = loopback(port(self.port_base, 3 + n)?);
-            Ok::<_, StartError>(Arc::new(
-                ApiServer::start(self.env.clone(), n, addr, self.api.clone()).await?,
-            ))
+            let setup = ServerSetup {
+                number: n,
+                addr: loopback(port(self.port_base, 3 + n)?),
+                shared: self.api.clone(),
+            };
+            Ok::<_, StartError>(Arc::new(ApiServer::start(self.env.clone(), setup).await?))
         }
         .await;
         let server = match started {
@@ -427,9 +427,9 @@ impl Topology {
         for s in self.servers() {
             s.kill();
         }
-        self.lb_listener.kill();
-        if let Some(l) = &self.cdn_listener {
-            l.kill();
+        self.lb_service.kill();
+        if let Some(c) = &self.cdn_service {
+            c.kill();
         }
         if let Some(l) = self.edge.tls.lock().expect("edge lock").take() {
             l.kill();

@@ -17,12 +17,16 @@
 //! - Every answer says `X-Served-By: server-N`.
 //!
 //! `routes` has the REST semantics, `resources` the schemas and SQL, `list` the list
-//! queries, `carts` the sessions.
+//! queries, `carts` the sessions; `service` starts, kills and restarts a server in the one
+//! component shape (`engine::component`).
 
 mod carts;
 mod list;
 mod resources;
 mod routes;
+mod service;
+
+pub use service::ServerSetup;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -40,9 +44,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::db::Db;
 use super::http::{self, Body, Outside, SERVED_BY, trace_context};
-use super::listener::{BindError, Listener, Mode, Peer};
+use super::listener::{Listener, Peer};
 use super::{Env, HopCounters, HopCounts};
-use crate::scenario::{ApiConfig, Distribution, ServersConfig, ServiceTime, server_name};
+use crate::scenario::{ApiConfig, Distribution, ServersConfig, ServiceTime};
 use crate::trace::{Attr, Component, Phase, ServerGauge};
 use carts::MemoryCarts;
 
@@ -120,43 +124,6 @@ impl std::fmt::Debug for ApiServer {
 }
 
 impl ApiServer {
-    /// Starts server number `number` (1-based) listening on `addr` (`loopback(0)` for any
-    /// free port).
-    pub async fn start(
-        env: Arc<Env>,
-        number: u16,
-        addr: SocketAddr,
-        shared: Arc<ApiShared>,
-    ) -> Result<ApiServer, BindError> {
-        let name = server_name(number);
-        let purpose = u64::from(number);
-        let inner = Arc::new(ServerInner {
-            number,
-            name: name.clone(),
-            workers: Arc::new(Semaphore::new(shared.servers.workers.max(1))),
-            in_flight: AtomicU32::new(0),
-            queued: AtomicU32::new(0),
-            max_queue: AtomicU32::new(0),
-            hung: AtomicBool::new(false),
-            slow_micros: AtomicU64::new(0),
-            error_rate_bits: AtomicU64::new(0f64.to_bits()),
-            service_rng: Mutex::new(env.rng(SERVICE_PURPOSE ^ purpose)),
-            fault_rng: Mutex::new(env.rng(FAULT_PURPOSE ^ purpose)),
-            counters: HopCounters::default(),
-            health_checks: AtomicU64::new(0),
-            carts: MemoryCarts::default(),
-            shared,
-            env: env.clone(),
-        });
-        let server = inner.clone();
-        let handler: super::listener::Handler = Arc::new(move |req, peer| {
-            let server = server.clone();
-            Box::pin(async move { server.handle(req, peer).await })
-        });
-        let listener = Listener::start(env, &name, addr, Mode::Serve(handler), None).await?;
-        Ok(ApiServer { inner, listener })
-    }
-
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.listener.addr()
@@ -172,27 +139,9 @@ impl ApiServer {
         self.inner.number
     }
 
-    /// Closes the socket (connection refused) and cuts requests in progress; the memory of
-    /// the "process", its carts, is lost.
-    pub fn kill(&self) {
-        self.listener.kill();
-        self.inner.hung.store(false, Ordering::Relaxed);
-        self.inner.carts.clear();
-    }
-
     /// Returns once the listening port is closed (after `kill`): connections are refused.
     pub async fn wait_closed(&self) {
         self.listener.wait_closed().await;
-    }
-
-    /// Starts afresh on the same port: open connections are cut, faults cleared, in-memory
-    /// carts forgotten.
-    pub async fn restart(&self) -> Result<(), BindError> {
-        self.kill();
-        self.inner.slow_micros.store(0, Ordering::Relaxed);
-        self.inner.set_error_rate(0.0);
-        // `Listener::restart` waits for the old socket to close before binding again.
-        self.listener.restart().await
     }
 
     /// From now on, requests (and health checks) are accepted but never answered, until

@@ -4,10 +4,14 @@
 //! server is healthy. Active health checks (`GET /health`) and passive ejection on connect
 //! errors decide who is eligible. Servers come and go while traffic flows.
 //!
-//! `policy` holds the pickers and `health` the health state machine; this file is the proxy.
+//! `policy` holds the pickers, `health` the health state machine and `service` starts it in
+//! the one component shape (`engine::component`); this file is the proxy.
 
 pub mod health;
 pub mod policy;
+mod service;
+
+pub use service::BalancerSetup;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -4,10 +4,14 @@
 //! what must not be shared passes through (`BYPASS`). Concurrent misses for one URL all go
 //! to the origin (no request collapsing), so a flush shows the thundering herd.
 //!
-//! `store` holds the cache's rules and eviction; this file is the proxy around it.
+//! `store` holds the cache's rules and eviction, `service` starts the CDN in the one
+//! component shape (`engine::component`); this file is the proxy around the cache.
 
 pub mod rules;
+mod service;
 pub mod store;
+
+pub use service::CdnSetup;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -23,7 +23,9 @@ use super::wire::{
 use super::zone::Zone;
 use super::{DnsCounts, DnsError, MAX_OUTSTANDING_ANSWERS};
 use crate::engine::Env;
+use crate::engine::component::{Service, ServiceHandle};
 use crate::scenario::{DnsConfig, DnsMode};
+use crate::trace::Component;
 use crate::trace::{DnsQuery, TraceEvent};
 
 const RECV_BUFFER_BYTES: usize = 4096;
@@ -80,40 +82,6 @@ async fn bind(port: u16) -> Result<UdpSocket, DnsError> {
 }
 
 impl DnsStub {
-    /// Binds UDP 127.0.0.1:`port` (0: the OS picks) and starts answering for `config.zone`,
-    /// pointing SRV answers at `edge_port`.
-    pub async fn start(
-        env: Arc<Env>,
-        config: &DnsConfig,
-        port: u16,
-        edge_port: u16,
-    ) -> Result<DnsStub, DnsError> {
-        let zone = Zone::new(config)?;
-        let socket = bind(port).await?;
-        let addr = socket
-            .local_addr()
-            .map_err(|source| DnsError::Bind { port, source })?;
-        let rng = env.rng(LOSS_RNG_PURPOSE);
-        let stub = DnsStub {
-            shared: Arc::new(Shared {
-                env,
-                zone,
-                latency: config.latency.get(),
-                loss: config.loss,
-                addr,
-                edge_port: AtomicU16::new(edge_port),
-                mode: Mutex::new(DnsMode::Ok),
-                rng: Mutex::new(rng),
-                counts: Mutex::default(),
-                permits: Arc::new(Semaphore::new(MAX_OUTSTANDING_ANSWERS)),
-                running: Mutex::new(None),
-                restarting: tokio::sync::Mutex::new(()),
-            }),
-        };
-        stub.spawn(socket);
-        Ok(stub)
-    }
-
     fn spawn(&self, socket: UdpSocket) {
         let token = self.shared.env.shutdown.child_token();
         let task = tokio::spawn(serve(self.shared.clone(), socket, token.clone()));
@@ -123,35 +91,6 @@ impl DnsStub {
     /// Where it listens (the same address after a restart).
     pub fn addr(&self) -> SocketAddr {
         self.shared.addr
-    }
-
-    /// Closes the socket: from now on queries get ICMP port unreachable. Answers still
-    /// waiting out their latency are lost (and traced as `DROPPED`). The socket is closed by
-    /// the serve task a moment later, not inside this call.
-    pub fn kill(&self) {
-        if let Some(running) = lock(&self.shared.running).as_ref() {
-            running.token.cancel();
-        }
-    }
-
-    /// Stops the server if it runs, waits until its socket is closed, binds the same port
-    /// again and serves with the mode back to [`DnsMode::Ok`].
-    pub async fn restart(&self) -> Result<(), DnsError> {
-        let _one_at_a_time = self.shared.restarting.lock().await;
-        if self.shared.env.shutdown.is_cancelled() {
-            return Err(DnsError::ShuttingDown);
-        }
-        let old = lock(&self.shared.running).take();
-        if let Some(old) = old {
-            old.token.cancel();
-            // The task only ends by returning; a join error would mean it panicked, and
-            // either way its socket is gone.
-            let _ = old.task.await;
-        }
-        let socket = bind(self.shared.addr.port()).await?;
-        self.set_mode(DnsMode::Ok);
-        self.spawn(socket);
-        Ok(())
     }
 
     /// Changes how it answers from the next query on.
@@ -179,6 +118,102 @@ impl DnsStub {
     /// The counters now.
     pub fn counts(&self) -> DnsCounts {
         *lock(&self.shared.counts)
+    }
+}
+
+/// What the DNS stub starts with.
+#[derive(Clone, Debug)]
+pub struct DnsSetup {
+    /// The scenario's `[dns]`: the zone, its names, latency and loss.
+    pub dns: DnsConfig,
+    /// The UDP port on 127.0.0.1 (0: the OS picks).
+    pub port: u16,
+    /// The port SRV answers carry: the edge's.
+    pub edge_port: u16,
+}
+
+impl Service for DnsStub {
+    type Config = DnsSetup;
+    type Handle = DnsStub;
+    type Error = DnsError;
+
+    /// Binds UDP 127.0.0.1:`port` (0: the OS picks) and starts answering for the zone,
+    /// pointing SRV answers at `edge_port`.
+    async fn start(env: Arc<Env>, config: DnsSetup) -> Result<DnsStub, DnsError> {
+        let DnsSetup {
+            dns: config,
+            port,
+            edge_port,
+        } = config;
+        let zone = Zone::new(&config)?;
+        let socket = bind(port).await?;
+        let addr = socket
+            .local_addr()
+            .map_err(|source| DnsError::Bind { port, source })?;
+        let rng = env.rng(LOSS_RNG_PURPOSE);
+        let stub = DnsStub {
+            shared: Arc::new(Shared {
+                env,
+                zone,
+                latency: config.latency.get(),
+                loss: config.loss,
+                addr,
+                edge_port: AtomicU16::new(edge_port),
+                mode: Mutex::new(DnsMode::Ok),
+                rng: Mutex::new(rng),
+                counts: Mutex::default(),
+                permits: Arc::new(Semaphore::new(MAX_OUTSTANDING_ANSWERS)),
+                running: Mutex::new(None),
+                restarting: tokio::sync::Mutex::new(()),
+            }),
+        };
+        stub.spawn(socket);
+        Ok(stub)
+    }
+}
+
+impl ServiceHandle for DnsStub {
+    type Error = DnsError;
+
+    fn component(&self) -> Component {
+        Component::Dns
+    }
+
+    fn address(&self) -> SocketAddr {
+        self.addr()
+    }
+
+    fn is_alive(&self) -> bool {
+        DnsStub::is_alive(self)
+    }
+
+    /// Closes the socket: from now on queries get ICMP port unreachable. Answers still
+    /// waiting out their latency are lost (and traced as `DROPPED`). The socket is closed by
+    /// the serve task a moment later, not inside this call.
+    fn kill(&self) {
+        if let Some(running) = lock(&self.shared.running).as_ref() {
+            running.token.cancel();
+        }
+    }
+
+    /// Stops the server if it runs, waits until its socket is closed, binds the same port
+    /// again and serves with the mode back to [`DnsMode::Ok`].
+    async fn restart(&self) -> Result<(), DnsError> {
+        let _one_at_a_time = self.shared.restarting.lock().await;
+        if self.shared.env.shutdown.is_cancelled() {
+            return Err(DnsError::ShuttingDown);
+        }
+        let old = lock(&self.shared.running).take();
+        if let Some(old) = old {
+            old.token.cancel();
+            // The task only ends by returning; a join error would mean it panicked, and
+            // either way its socket is gone.
+            let _ = old.task.await;
+        }
+        let socket = bind(self.shared.addr.port()).await?;
+        self.set_mode(DnsMode::Ok);
+        self.spawn(socket);
+        Ok(())
     }
 }
 

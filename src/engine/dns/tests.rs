@@ -9,6 +9,7 @@ use hickory_proto::rr::{Name, Record, RecordType};
 use tokio::net::UdpSocket;
 
 use crate::engine::Env;
+use crate::engine::component::Service;
 use crate::scenario::{DnsConfig, DnsMode, Dur, Limits};
 use crate::trace::{Clock, EventSink};
 use crate::trace::{DnsQuery, TraceEvent, TraceId};
@@ -27,7 +28,12 @@ pub(crate) async fn stub(env: &Arc<Env>, ttl_secs: u64, latency_millis: u64) -> 
         latency: Dur::from_millis(latency_millis),
         ..DnsConfig::default()
     };
-    let started = DnsStub::start(env.clone(), &config, 0, 8080).await;
+    let setup = DnsSetup {
+        dns: config,
+        port: 0,
+        edge_port: 8080,
+    };
+    let started = DnsStub::start(env.clone(), setup).await;
     started.expect("binds an OS-assigned port")
 }
 

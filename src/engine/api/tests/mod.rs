@@ -11,6 +11,7 @@ use hyper::Request;
 use serde_json::Value as Json;
 
 use super::*;
+use crate::engine::component::Service;
 use crate::engine::link::LinkState;
 use crate::engine::listener::loopback;
 use crate::engine::upstream::{Answer, Upstream};
@@ -64,7 +65,12 @@ async fn rig_with(servers: ServersConfig, count: u16) -> Rig {
         clients: Vec::new(),
     };
     for n in 1..=count {
-        let server = ApiServer::start(env.clone(), n, loopback(0), shared.clone())
+        let setup = ServerSetup {
+            number: n,
+            addr: loopback(0),
+            shared: shared.clone(),
+        };
+        let server = ApiServer::start(env.clone(), setup)
             .await
             .expect("server starts");
         let link = LinkState::new(Duration::ZERO, Duration::ZERO, 0.0);

@@ -7,6 +7,7 @@ use serde_json::Value as Json;
 use tokio::net::TcpStream;
 
 use super::*;
+use crate::engine::component::ServiceHandle;
 use crate::trace::{Component, Phase, Span, TraceEvent, TraceId};
 
 #[tokio::test]
